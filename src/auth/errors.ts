@@ -1,0 +1,71 @@
+/**
+ * The two failures of the auth layer: a configuration the hub must refuse to start with, and a
+ * presented token that must be refused (401 `invalid_token`).
+ */
+
+/** Stable codes of `ConfigError`; branch on these, never on the message. */
+export type ConfigErrorCode =
+  | "issuer_missing"
+  | "issuer_duplicate"
+  | "issuer_without_keys"
+  | "key_missing"
+  | "key_and_jwks_uri"
+  | "alg_none"
+  | "alg_unknown"
+  | "alg_and_algorithms"
+  | "algorithms_empty"
+  | "hmac_alg_with_pem"
+  | "asymmetric_alg_without_pem"
+  | "alg_key_mismatch"
+  | "secret_empty"
+  | "secret_too_short"
+  | "pem_malformed"
+  | "pem_private_key"
+  | "key_unsupported"
+  | "key_too_weak"
+  | "jwks_uri_invalid"
+  | "jwks_symmetric_alg"
+  | "jwks_option_invalid"
+  | "resource_identifier_missing"
+  | "base_url_invalid"
+  | "limit_invalid"
+  | "clock_tolerance_invalid"
+  | "cache_option_invalid";
+
+/** A verification configuration that cannot be used; the message says what to fix. */
+export class ConfigError extends Error {
+  readonly code: ConfigErrorCode;
+  constructor(code: ConfigErrorCode, message: string) {
+    super(message);
+    this.name = "ConfigError";
+    this.code = code;
+  }
+}
+
+/** Stable codes of `InvalidTokenError`, the first word of its `reason`. */
+export type InvalidTokenCode =
+  | "token_too_large"
+  | "token_malformed"
+  | "header_forbidden"
+  | "issuer_missing"
+  | "issuer_unknown"
+  | "role_not_configured"
+  | "verification_failed"
+  | "authorization_details_invalid"
+  | "authorization_details_limit";
+
+/**
+ * A presented token that must be refused with `401 error="invalid_token"`. `reason` says why and
+ * is for the logs only: never send it to the client (RFC 6750; the draft, "Error Responses",
+ * avoids disclosing why validation failed).
+ */
+export class InvalidTokenError extends Error {
+  readonly code: InvalidTokenCode;
+  readonly reason: string;
+  constructor(code: InvalidTokenCode, detail: string, options?: { cause?: unknown }) {
+    super("invalid token", options);
+    this.name = "InvalidTokenError";
+    this.code = code;
+    this.reason = `${code}: ${detail}`;
+  }
+}

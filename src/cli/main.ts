@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { ConfigError } from "../auth/errors.ts";
+import { devBanner } from "./dev-banner.ts";
+import { SERVE_OPTIONS } from "./option-table.ts";
+import { resolveServeConfig, UsageError } from "./resolve-config.ts";
+import { startHub } from "./start-hub.ts";
+import { TOKEN_USAGE, tokenCommand } from "./token-command.ts";
+
+const USAGE = `Usage: quicksilver <command> [options]
+
+Commands:
+  serve     run the hub (quicksilver serve --help lists every option)
+  token     mint an access token (quicksilver token --help)
+  version   print the version
+`;
+
+function serveUsage(): string {
+  const lines = SERVE_OPTIONS.map((spec) => {
+    const flag = `--${spec.flag}${spec.kind === "boolean" ? "" : " VALUE"}`;
+    const fallback = spec.defaultText === undefined ? "" : ` [${spec.defaultText}]`;
+    return `  ${flag.padEnd(34)} ${spec.description}${fallback}`;
+  });
+  return `Usage: quicksilver serve [options]
+
+Every option can also be set with an environment variable MERCURE_<OPTION_IN_UPPER_SNAKE>
+(--max-body-bytes: MERCURE_MAX_BODY_BYTES) or in a --config JSON file (camelCase keys).
+
+${lines.join("\n")}
+`;
+}
+
+/** The command line. Exits with 2 on a usage or configuration error, saying what to fix. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "serve":
+        await serve(rest);
+        return;
+      case "token":
+        if (rest.includes("--help") || rest.includes("-h")) {
+          process.stdout.write(TOKEN_USAGE);
+          return;
+        }
+        process.stdout.write(`${await tokenCommand(rest, process.env)}\n`);
+        return;
+      case "version":
+      case "--version":
+        process.stdout.write(`${version()}\n`);
+        return;
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE);
+        return;
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || isParseArgsError(error)) {
+      process.stderr.write(
+        `quicksilver: ${(error as Error).message}\n(quicksilver ${command ?? ""} --help for usage)\n`,
+      );
+      process.exitCode = 2;
+      return;
+    }
+    throw error;
+  }
+}
+
+async function serve(args: readonly string[]): Promise<void> {
+  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
+  for (const spec of SERVE_OPTIONS)
+    options[spec.flag] = { type: spec.kind === "boolean" ? "boolean" : "string" };
+  const { values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
+  if (values.help === true) {
+    process.stdout.write(serveUsage());
+    return;
+  }
+  const config = resolveServeConfig(values, process.env);
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: "quicksilver" },
+    // Tokens must never reach the logs, whatever a future log line includes.
+    redact: ["req.headers.authorization", "req.headers.cookie", "token", "*.token", "key", "*.key"],
+  });
+  const running = await startHub(config, logger);
+  if (config.dev) process.stdout.write(await devBanner(config, running));
+  logger.info(
+    { hubUrl: running.hubUrl, resource: running.resourceIdentifier, dev: config.dev },
+    "hub listening",
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1); // a second signal: do not wait
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
+}
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return `quicksilver ${manifest.version}`;
+}

@@ -1,0 +1,236 @@
+/**
+ * Every `quicksilver serve` option, once: its flag, the environment variables that set it, its
+ * kind, default and meaning. Flags, env vars, the config file and docs/configuration.md are all
+ * read from this table (a test keeps the docs in step).
+ */
+export type OptionKind = "string" | "boolean" | "integer" | "duration" | "list";
+
+export interface OptionSpec {
+  /** The flag, without `--`; the config file key is its camelCase form. */
+  readonly flag: string;
+  readonly kind: OptionKind;
+  readonly description: string;
+  /** As shown in the docs; the resolved defaults live in resolve-config.ts. */
+  readonly defaultText?: string;
+  /** Names of the reference hub that also set this option (after MERCURE_<UPPER_SNAKE>). */
+  readonly aliases?: readonly string[];
+}
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  {
+    flag: "listen",
+    kind: "string",
+    description: "address to listen on, host:port (port 0 picks a free one)",
+    defaultText: "localhost:3000",
+  },
+  {
+    flag: "public-url",
+    kind: "string",
+    description:
+      "the hub's public URL: relative topics and patterns resolve against it and its path is the hub path",
+    defaultText: "http://<listen>/.well-known/mercure",
+  },
+  {
+    flag: "resource-identifier",
+    kind: "string",
+    description: "the OAuth resource identifier tokens must carry in aud",
+    defaultText: "the public URL",
+  },
+  {
+    flag: "issuer",
+    kind: "list",
+    description: "trusted token issuer(s) (iss) for the keys given by the flags below",
+    aliases: ["MERCURE_TRUSTED_ISSUERS"],
+  },
+  {
+    flag: "publisher-key",
+    kind: "string",
+    description: "publisher verification key: an HMAC secret or a PEM public key",
+    aliases: ["MERCURE_PUBLISHER_JWT_KEY"],
+  },
+  { flag: "publisher-key-file", kind: "string", description: "read the publisher key from this file" },
+  {
+    flag: "publisher-alg",
+    kind: "string",
+    description: "publisher signature algorithm (HS256..512, RS*, PS*, ES*, EdDSA)",
+    defaultText: "HS256 for a secret, from the key type for a PEM key",
+    aliases: ["MERCURE_PUBLISHER_JWT_ALG"],
+  },
+  {
+    flag: "publisher-jwks-uri",
+    kind: "string",
+    description: "verify publisher tokens with this JWK Set URL instead of a key",
+  },
+  {
+    flag: "subscriber-key",
+    kind: "string",
+    description: "subscriber verification key: an HMAC secret or a PEM public key",
+    aliases: ["MERCURE_SUBSCRIBER_JWT_KEY"],
+  },
+  { flag: "subscriber-key-file", kind: "string", description: "read the subscriber key from this file" },
+  {
+    flag: "subscriber-alg",
+    kind: "string",
+    description: "subscriber signature algorithm",
+    defaultText: "as for the publisher",
+    aliases: ["MERCURE_SUBSCRIBER_JWT_ALG"],
+  },
+  {
+    flag: "subscriber-jwks-uri",
+    kind: "string",
+    description: "verify subscriber tokens with this JWK Set URL instead of a key",
+  },
+  {
+    flag: "authorization-servers",
+    kind: "list",
+    description: "authorization servers advertised in the protected resource metadata",
+  },
+  {
+    flag: "anonymous",
+    kind: "boolean",
+    description: "accept subscribers without a token (they get public updates only)",
+    defaultText: "false",
+  },
+  {
+    flag: "cors-origins",
+    kind: "list",
+    description:
+      "origins allowed to use the hub from a browser (credentialed CORS); http://localhost:* style port wildcards allowed",
+    defaultText: "none",
+  },
+  {
+    flag: "publish-origins",
+    kind: "list",
+    description: "origins a cookie-authenticated publish may come from (CSRF protection)",
+    defaultText: "none",
+  },
+  {
+    flag: "cookie-name",
+    kind: "string",
+    description: "name of the cookie that may carry the access token",
+    defaultText: "__Secure-mercure_access_token",
+  },
+  {
+    flag: "heartbeat",
+    kind: "duration",
+    description: "send a keep-alive comment after this much silence on a stream",
+    defaultText: "30s",
+  },
+  {
+    flag: "write-timeout",
+    kind: "duration",
+    description: "drop a subscriber whose socket stays backed up this long",
+    defaultText: "10s",
+  },
+  {
+    flag: "max-lifetime",
+    kind: "duration",
+    description: "close streams after this long (less up to 10%), so clients re-authenticate",
+    defaultText: "1h",
+  },
+  {
+    flag: "history-size",
+    kind: "integer",
+    description: "updates kept in memory for reconnecting subscribers (0 keeps none)",
+    defaultText: "1000",
+  },
+  {
+    flag: "max-body-bytes",
+    kind: "integer",
+    description: "largest publish or QUERY body (413 above)",
+    defaultText: "1048576",
+  },
+  {
+    flag: "max-field-bytes",
+    kind: "integer",
+    description: "largest encoded form field other than data (413 above)",
+    defaultText: "16384",
+  },
+  {
+    flag: "max-fields",
+    kind: "integer",
+    description: "most fields in one form (413 above)",
+    defaultText: "256",
+  },
+  {
+    flag: "max-topics",
+    kind: "integer",
+    description: "most topics in one update (413 above)",
+    defaultText: "64",
+  },
+  {
+    flag: "max-matchers",
+    kind: "integer",
+    description: "most topic matchers in one subscription (400 above)",
+    defaultText: "64",
+  },
+  {
+    flag: "max-pattern-length",
+    kind: "integer",
+    description: "longest topic matcher, in subscriptions and tokens (400 or invalid token above)",
+    defaultText: "2048",
+  },
+  {
+    flag: "max-connections",
+    kind: "integer",
+    description: "most open streams in this process (429 above)",
+    defaultText: "16384",
+  },
+  {
+    flag: "max-connections-per-client",
+    kind: "integer",
+    description: "most open streams from one client address (429 above)",
+    defaultText: "1024",
+  },
+  {
+    flag: "max-queue-bytes",
+    kind: "integer",
+    description: "bytes waiting for one subscriber before it is dropped as a slow consumer",
+    defaultText: "4194304",
+  },
+  {
+    flag: "max-token-bytes",
+    kind: "integer",
+    description: "longest access token (invalid token above)",
+    defaultText: "16384",
+  },
+  {
+    flag: "max-authorization-details",
+    kind: "integer",
+    description: "most Mercure authorization details in a token (invalid token above)",
+    defaultText: "64",
+  },
+  {
+    flag: "max-topics-per-detail",
+    kind: "integer",
+    description: "most topics in one authorization detail (invalid token above)",
+    defaultText: "256",
+  },
+  {
+    flag: "log-level",
+    kind: "string",
+    description: "fatal, error, warn, info, debug or trace",
+    defaultText: "info",
+  },
+  {
+    flag: "config",
+    kind: "string",
+    description: "a JSON configuration file (see docs/configuration.md); flags and env vars override it",
+  },
+  {
+    flag: "dev",
+    kind: "boolean",
+    description: "development mode: generated key, anonymous subscribers, localhost CORS, printed tokens",
+    defaultText: "false",
+  },
+];
+
+/** `publisher-key` → `MERCURE_PUBLISHER_KEY`. */
+export function envName(flag: string): string {
+  return `MERCURE_${flag.toUpperCase().replaceAll("-", "_")}`;
+}
+
+/** `publisher-key` → `publisherKey`. */
+export function camelName(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}

@@ -1,0 +1,120 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createVerifier } from "../auth/verifier.ts";
+import { OriginAllowlist } from "../http/cors.ts";
+import type { HttpOptions } from "../http/options.ts";
+import { createContext, createRequestHandler } from "../http/server.ts";
+import { Hub } from "../hub/hub.ts";
+import { type Logger, silentLogger } from "../hub/logger.ts";
+import { MemoryTransport } from "../transports/memory.ts";
+import { type ServeConfig, UsageError } from "./resolve-config.ts";
+
+export interface RunningHub {
+  /** The hub URL subscribers and publishers use. */
+  readonly hubUrl: string;
+  readonly resourceIdentifier: string;
+  readonly server: Server;
+  readonly hub: Hub;
+  /** Ends every stream, stops listening, and closes the transport. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_HUB_PATH = "/.well-known/mercure";
+
+/**
+ * Starts a hub from a resolved configuration: listens first (so port 0 resolves), then builds the
+ * verifier, transport, hub and routes. A configuration the verifier refuses stops the start.
+ */
+export async function startHub(config: ServeConfig, logger: Logger = silentLogger): Promise<RunningHub> {
+  const corsOrigins = allowlist("cors-origins", config.corsOrigins);
+  const publishOrigins = allowlist("publish-origins", config.publishOrigins);
+  let handler: Parameters<typeof createServer>[1] = (_req, res) => {
+    res.writeHead(503, { "Retry-After": "1" });
+    res.end();
+  };
+  const server = createServer({ requestTimeout: 30_000 }, (req, res) => handler!(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  try {
+    const address = server.address() as AddressInfo;
+    const hubUrl =
+      config.publicUrl ?? `http://${urlHost(config.host, address)}:${address.port}${DEFAULT_HUB_PATH}`;
+    const resourceIdentifier = config.resourceIdentifier ?? hubUrl;
+    const verifier = await createVerifier({
+      issuers: config.issuers,
+      resourceIdentifier,
+      baseUrl: hubUrl,
+      limits: {
+        maxTokenBytes: config.maxTokenBytes,
+        maxAuthorizationDetails: config.maxAuthorizationDetails,
+        maxTopicsPerDetail: config.maxTopicsPerDetail,
+        maxPatternLength: config.maxPatternLength,
+      },
+    });
+    const transport = new MemoryTransport({ historySize: config.historySize });
+    const hub = new Hub(transport, {
+      heartbeatMs: config.heartbeatMs,
+      writeTimeoutMs: config.writeTimeoutMs,
+      maxLifetimeMs: config.maxLifetimeMs,
+      maxQueueBytes: config.maxQueueBytes,
+      logger,
+    });
+    const options: HttpOptions = {
+      hubUrl,
+      resourceIdentifier,
+      anonymous: config.anonymous,
+      corsOrigins,
+      publishOrigins,
+      cookieName: config.cookieName,
+      authorizationServers: config.authorizationServers,
+      limits: {
+        maxBodyBytes: config.maxBodyBytes,
+        maxFieldBytes: config.maxFieldBytes,
+        maxFields: config.maxFields,
+        maxTopics: config.maxTopics,
+        maxMatchers: config.maxMatchers,
+        maxPatternLength: config.maxPatternLength,
+        maxConnections: config.maxConnections,
+        maxConnectionsPerClient: config.maxConnectionsPerClient,
+      },
+      logger,
+    };
+    handler = createRequestHandler(createContext(hub, verifier, options));
+    return {
+      hubUrl,
+      resourceIdentifier,
+      server,
+      hub,
+      async close() {
+        await hub.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+      },
+    };
+  } catch (error) {
+    server.close();
+    throw error;
+  }
+}
+
+function allowlist(flag: string, entries: readonly string[]): OriginAllowlist {
+  try {
+    return new OriginAllowlist(entries);
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`);
+  }
+}
+
+/** The host to put in the default hub URL: the configured name, or loopback for a wildcard bind. */
+function urlHost(configured: string, address: AddressInfo): string {
+  const host =
+    configured === "0.0.0.0" || configured === "::" || configured === "" ? "localhost" : configured;
+  return host.includes(":") ? `[${host}]` : host || address.address;
+}

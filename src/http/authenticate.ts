@@ -1,0 +1,81 @@
+import type { IncomingMessage } from "node:http";
+import { bearerChallenge } from "../auth/challenge.ts";
+import type { Grants } from "../auth/grants.ts";
+import { findToken } from "../auth/token-source.ts";
+import type { Role, TokenVerifier } from "../auth/verifier.ts";
+import type { Logger } from "../hub/logger.ts";
+import type { ProblemCode } from "../protocol/problems.ts";
+
+/** Why a request was refused, with the RFC 6750 challenge to send. */
+export interface AuthFailure {
+  readonly code: ProblemCode;
+  readonly detail: string;
+  readonly headers: Record<string, string>;
+}
+
+export type Authentication =
+  | { readonly kind: "anonymous" }
+  | { readonly kind: "token"; readonly grants: Grants; readonly via: "header" | "cookie" }
+  | { readonly kind: "refused"; readonly failure: AuthFailure };
+
+/**
+ * Finds and verifies the request's token. The Authorization header wins over the cookie; a
+ * malformed presentation is `400 invalid_request`; a bad token is `401 invalid_token` whose
+ * reason goes to the log only (telling the client why helps an attacker, not the client).
+ */
+export async function authenticate(
+  req: IncomingMessage,
+  role: Role,
+  context: { verifier: TokenVerifier; cookieName: string; resourceMetadata: string; logger: Logger },
+): Promise<Authentication> {
+  const presentation = findToken(req.headersDistinct.authorization, req.headers.cookie, context.cookieName);
+  const resourceMetadata = context.resourceMetadata;
+  switch (presentation.kind) {
+    case "none":
+      return { kind: "anonymous" };
+    case "malformed":
+      return {
+        kind: "refused",
+        failure: {
+          code: "token_malformed_request",
+          detail: presentation.reason,
+          headers: { "WWW-Authenticate": bearerChallenge({ error: "invalid_request", resourceMetadata }) },
+        },
+      };
+    case "token":
+      try {
+        const grants = await context.verifier.verify(presentation.token, role);
+        return { kind: "token", grants, via: presentation.via };
+      } catch (error) {
+        context.logger.info(
+          { role, via: presentation.via, reason: (error as { reason?: string }).reason ?? String(error) },
+          "access token refused",
+        );
+        return { kind: "refused", failure: invalidToken(resourceMetadata) };
+      }
+  }
+}
+
+export function missingToken(resourceMetadata: string, detail: string): AuthFailure {
+  return {
+    code: "token_missing",
+    detail,
+    headers: { "WWW-Authenticate": bearerChallenge({ resourceMetadata }) },
+  };
+}
+
+export function invalidToken(resourceMetadata: string): AuthFailure {
+  return {
+    code: "token_invalid",
+    detail: "the access token is invalid or expired",
+    headers: { "WWW-Authenticate": bearerChallenge({ error: "invalid_token", resourceMetadata }) },
+  };
+}
+
+export function insufficientScope(resourceMetadata: string, detail: string): AuthFailure {
+  return {
+    code: "insufficient_scope",
+    detail,
+    headers: { "WWW-Authenticate": bearerChallenge({ error: "insufficient_scope", resourceMetadata }) },
+  };
+}

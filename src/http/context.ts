@@ -1,0 +1,20 @@
+import type { TokenVerifier } from "../auth/verifier.ts";
+import type { Hub } from "../hub/hub.ts";
+import type { Logger } from "../hub/logger.ts";
+import type { HttpOptions } from "./options.ts";
+
+/** What every route handler shares, derived once from the options. */
+export interface HttpContext {
+  readonly hub: Hub;
+  readonly verifier: TokenVerifier;
+  readonly options: HttpOptions;
+  readonly logger: Logger;
+  /** The path of the hub URL, e.g. `/.well-known/mercure`. */
+  readonly hubPath: string;
+  /** Where the protected resource metadata is served (RFC 9728: inserted before the hub path). */
+  readonly metadataPath: string;
+  /** Its absolute URL, for the `resource_metadata` challenge parameter. */
+  readonly metadataUrl: string;
+  /** Open streams per client address. */
+  readonly streamsPerClient: Map<string, number>;
+}

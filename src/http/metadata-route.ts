@@ -1,0 +1,27 @@
+import type { ServerResponse } from "node:http";
+import type { HttpContext } from "./context.ts";
+import { sendJson } from "./respond.ts";
+
+export const AUTHORIZATION_DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
+
+/** OAuth 2.0 Protected Resource Metadata (RFC 9728) for the hub (draft, "Discovery"). */
+export function metadataDocument(context: HttpContext): Record<string, unknown> {
+  const { options } = context;
+  const document: Record<string, unknown> = {
+    resource: options.resourceIdentifier,
+    authorization_details_types_supported: [AUTHORIZATION_DETAIL_TYPE],
+    bearer_methods_supported: ["header"],
+    mercure_cookie: options.cookieName,
+  };
+  if (options.authorizationServers.length > 0)
+    document.authorization_servers = [...options.authorizationServers];
+  return document;
+}
+
+export function metadataRoute(res: ServerResponse, context: HttpContext): void {
+  // Public, credential-free information: any origin may read it.
+  sendJson(res, 200, metadataDocument(context), {
+    "Access-Control-Allow-Origin": "*",
+    "Cache-Control": "public, max-age=300",
+  });
+}

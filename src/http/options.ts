@@ -1,0 +1,51 @@
+import type { Logger } from "../hub/logger.ts";
+import type { OriginAllowlist } from "./cors.ts";
+
+export interface HttpLimits {
+  /** Largest publish (or QUERY) body, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Largest encoded form field name or value, `data` excepted (bounded by the body), in bytes. */
+  readonly maxFieldBytes: number;
+  /** Most name/value pairs in one form. */
+  readonly maxFields: number;
+  /** Most topics in one update. */
+  readonly maxTopics: number;
+  /** Most topic matchers in one subscription request. */
+  readonly maxMatchers: number;
+  /** Longest topic matcher, in characters. */
+  readonly maxPatternLength: number;
+  /** Most open subscriber streams in this process. */
+  readonly maxConnections: number;
+  /** Most open subscriber streams from one client address. */
+  readonly maxConnectionsPerClient: number;
+}
+
+/** What the HTTP adapter needs, resolved and validated by the CLI (or by an embedding program). */
+export interface HttpOptions {
+  /** The hub's public URL: relative topics and patterns resolve against it, its path is reserved. */
+  readonly hubUrl: string;
+  /** The OAuth resource identifier: what tokens carry in `aud`. */
+  readonly resourceIdentifier: string;
+  /** Whether subscribers without a token are accepted (they get public updates only). */
+  readonly anonymous: boolean;
+  /** Origins allowed to subscribe and publish across origins (CORS, with credentials). */
+  readonly corsOrigins: OriginAllowlist;
+  /** Origins a cookie-authenticated publish may come from (CSRF protection). */
+  readonly publishOrigins: OriginAllowlist;
+  readonly cookieName: string;
+  /** Advertised in the protected resource metadata, when tokens come from authorization servers. */
+  readonly authorizationServers: readonly string[];
+  readonly limits: HttpLimits;
+  readonly logger?: Logger;
+}
+
+export const DEFAULT_LIMITS: HttpLimits = {
+  maxBodyBytes: 1024 * 1024,
+  maxFieldBytes: 16 * 1024,
+  maxFields: 256,
+  maxTopics: 64,
+  maxMatchers: 64,
+  maxPatternLength: 2048,
+  maxConnections: 16_384,
+  maxConnectionsPerClient: 1024,
+};

@@ -1,0 +1,89 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { canPublish } from "../auth/grants.ts";
+import { parsePublishForm } from "../protocol/publish-request.ts";
+import { authenticate, insufficientScope, missingToken } from "./authenticate.ts";
+import type { HttpContext } from "./context.ts";
+import { corsHeaders } from "./cors.ts";
+import { isFormRequest, readForm } from "./read-form.ts";
+import { sendProblem } from "./respond.ts";
+
+/** `data` is bounded by the body size, not by the field limit. */
+const UNBOUNDED_FIELDS = new Set(["data"]);
+
+/**
+ * POST {hub}: validate the update (limits and content first, so a reserved topic is refused
+ * whatever the token), authorize it on every topic, then store and dispatch it. Nothing is
+ * dispatched unless every check passed.
+ */
+export async function publishRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: HttpContext,
+): Promise<void> {
+  const { options } = context;
+  const cors = corsHeaders(req.headers.origin, options.corsOrigins);
+  if (!isFormRequest(req)) {
+    sendProblem(res, "unsupported_media_type", "send the update as application/x-www-form-urlencoded", {
+      ...cors,
+      Connection: "close",
+    });
+    return;
+  }
+  const fields = await readForm(req, options.limits, UNBOUNDED_FIELDS);
+  const update = parsePublishForm(fields, {
+    hubUrl: options.hubUrl,
+    hubPath: context.hubPath,
+    maxTopics: options.limits.maxTopics,
+  });
+
+  const auth = await authenticate(req, "publisher", {
+    verifier: context.verifier,
+    cookieName: options.cookieName,
+    resourceMetadata: context.metadataUrl,
+    logger: context.logger,
+  });
+  if (auth.kind === "refused") {
+    sendProblem(res, auth.failure.code, auth.failure.detail, { ...cors, ...auth.failure.headers });
+    return;
+  }
+  if (auth.kind === "anonymous") {
+    const failure = missingToken(context.metadataUrl, "publishing needs an access token");
+    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    return;
+  }
+  // A cookie travels with every request the browser makes, including forged cross-site ones
+  // (CSRF): a publish it authenticates must come from an allowed origin (draft, "Security").
+  if (auth.via === "cookie" && !options.publishOrigins.allows(sourceOrigin(req))) {
+    sendProblem(
+      res,
+      "origin_refused",
+      "publishing with a cookie needs an Origin on the publish allowlist",
+      cors,
+    );
+    return;
+  }
+  const refused = update.topics.find((topic) => !canPublish(auth.grants, topic));
+  if (refused !== undefined) {
+    const failure = insufficientScope(context.metadataUrl, `the token does not grant publish on ${refused}`);
+    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    return;
+  }
+
+  const published = await context.hub.publish(update);
+  const body = Buffer.from(published.id);
+  res.writeHead(200, { ...cors, "Content-Type": "text/plain; charset=utf-8", "Content-Length": body.length });
+  res.end(body);
+}
+
+/** The Origin header, or the origin of the Referer when a browser sent no Origin. */
+function sourceOrigin(req: IncomingMessage): string | undefined {
+  const origin = req.headers.origin;
+  if (origin !== undefined) return origin;
+  const referer = req.headers.referer;
+  if (referer === undefined) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return undefined;
+  }
+}

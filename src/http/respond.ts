@@ -1,0 +1,42 @@
+import type { ServerResponse } from "node:http";
+import { PROBLEMS, type ProblemCode } from "../protocol/problems.ts";
+
+/**
+ * Answers with an RFC 9457 problem document carrying our stable `code`. The OAuth error of a
+ * 401/403 travels in WWW-Authenticate, passed in `headers`, never in the body.
+ */
+export function sendProblem(
+  res: ServerResponse,
+  code: ProblemCode,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const { status, title } = PROBLEMS[code];
+  const body = JSON.stringify({ type: `urn:quicksilver:problem:${code}`, title, status, detail, code });
+  res.writeHead(status, {
+    ...headers,
+    "Content-Type": "application/problem+json",
+    "Content-Length": Buffer.byteLength(body),
+    "Cache-Control": "no-store",
+  });
+  res.end(body);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    ...headers,
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TokenVerifier } from "../auth/verifier.ts";
+import type { Hub } from "../hub/hub.ts";
+import { silentLogger } from "../hub/logger.ts";
+import { ProtocolError } from "../protocol/problems.ts";
+import type { HttpContext } from "./context.ts";
+import { corsHeaders, preflightHeaders } from "./cors.ts";
+import { metadataRoute } from "./metadata-route.ts";
+import type { HttpOptions } from "./options.ts";
+import { publishRoute } from "./publish-route.ts";
+import { sendJson, sendProblem } from "./respond.ts";
+import { subscribeRoute } from "./subscribe-route.ts";
+
+const HUB_METHODS = "GET, POST, QUERY, OPTIONS";
+
+export function createContext(hub: Hub, verifier: TokenVerifier, options: HttpOptions): HttpContext {
+  const hubUrl = new URL(options.hubUrl);
+  const hubPath =
+    hubUrl.pathname.length > 1 && hubUrl.pathname.endsWith("/")
+      ? hubUrl.pathname.slice(0, -1)
+      : hubUrl.pathname;
+  const metadataPath = `/.well-known/oauth-protected-resource${hubPath === "/" ? "" : hubPath}`;
+  return {
+    hub,
+    verifier,
+    options,
+    logger: options.logger ?? silentLogger,
+    hubPath,
+    metadataPath,
+    metadataUrl: `${hubUrl.origin}${metadataPath}`,
+    streamsPerClient: new Map(),
+  };
+}
+
+/** The request handler: routes to publish, subscribe and metadata, and turns errors into problems. */
+export function createRequestHandler(
+  context: HttpContext,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(req, res, context).catch((error: unknown) => {
+      if (error instanceof ProtocolError) {
+        // A refused body may still be arriving: do not keep this connection for another request.
+        sendProblem(res, error.code, error.message, {
+          ...corsHeaders(req.headers.origin, context.options.corsOrigins),
+          ...(req.complete ? {} : { Connection: "close" }),
+        });
+        return;
+      }
+      context.logger.error({ err: error, method: req.method, path: pathOf(req) }, "request failed");
+      sendProblem(res, "internal_error", "the hub failed to handle the request");
+    });
+  };
+}
+
+function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? "/";
+  const query = url.indexOf("?");
+  return query === -1 ? url : url.slice(0, query);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, context: HttpContext): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://hub.invalid");
+  const path = url.pathname;
+  if (path === context.hubPath) {
+    if (context.hub.closing) {
+      sendProblem(res, "shutting_down", "the hub is shutting down", { "Retry-After": "1" });
+      return;
+    }
+    switch (req.method) {
+      case "GET":
+      case "QUERY":
+        return subscribeRoute(req, res, url, context);
+      case "POST":
+        return publishRoute(req, res, context);
+      case "OPTIONS":
+        res.writeHead(204, {
+          ...preflightHeaders(req.headers.origin, context.options.corsOrigins),
+          Allow: HUB_METHODS,
+        });
+        res.end();
+        return;
+      default:
+        sendProblem(res, "method_not_allowed", `${req.method} is not supported on the hub`, {
+          Allow: HUB_METHODS,
+        });
+        return;
+    }
+  }
+  if (path === context.metadataPath && (req.method === "GET" || req.method === "HEAD")) {
+    metadataRoute(res, context);
+    return;
+  }
+  if (path === "/healthz" && req.method === "GET") {
+    sendJson(res, context.hub.closing ? 503 : 200, {
+      status: context.hub.closing ? "closing" : "ok",
+      streams: context.hub.connectionCount,
+    });
+    return;
+  }
+  sendProblem(res, "not_found", `nothing is served at ${path}`);
+}

@@ -1,0 +1,213 @@
+import { canRead, type Grants } from "../auth/grants.ts";
+import type { TopicMatcher } from "../matching/matcher.ts";
+import { ProtocolError } from "../protocol/problems.ts";
+import type { PublishFields } from "../protocol/publish-request.ts";
+import { KEEP_ALIVE } from "../protocol/sse-encoder.ts";
+import { type CloseReason, Connection } from "./connection.ts";
+import { type Logger, silentLogger } from "./logger.ts";
+import type { StreamSink } from "./stream-sink.ts";
+import { SubscriberIndex } from "./subscriber-index.ts";
+import type { Transport } from "./transport.ts";
+import { createUpdate, type Update } from "./update.ts";
+
+export interface HubOptions {
+  /** A keep-alive comment goes out when a stream has been silent this long. */
+  readonly heartbeatMs: number;
+  /** A socket that stays backed up this long is dropped. */
+  readonly writeTimeoutMs: number;
+  /** Streams are closed after this long (less up to 10%, so clients do not reconnect in one wave). */
+  readonly maxLifetimeMs: number;
+  /** Bytes a subscriber may have waiting before it is dropped as a slow consumer. */
+  readonly maxQueueBytes: number;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+export interface SubscribeRequest {
+  readonly matchers: readonly TopicMatcher[];
+  readonly grants: Grants | undefined;
+  /** The reconnection cursor, when the subscriber sent one. */
+  readonly cursor: string | undefined;
+  readonly sink: StreamSink;
+}
+
+const KEEP_ALIVE_FRAME = Buffer.from(KEEP_ALIVE);
+/** Replay is written in slices of this size, waiting for the socket in between. */
+const REPLAY_SLICE_BYTES = 64 * 1024;
+
+/**
+ * The hub: accepts updates, hands them to the transport, and delivers what the transport
+ * dispatches to the connections that match and may read it. It knows nothing of HTTP.
+ */
+export class Hub {
+  readonly #transport: Transport;
+  readonly #options: HubOptions;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #index = new SubscriberIndex();
+  readonly #connections = new Set<Connection>();
+  #pending: Connection[] = [];
+  #flushScheduled = false;
+  #closing = false;
+  readonly #sweepTimer: NodeJS.Timeout;
+  readonly #sweepMs: number;
+  /** The update being dispatched, read by the pre-bound `#offer` (no closure per update). */
+  #current: Update | undefined;
+
+  constructor(transport: Transport, options: HubOptions) {
+    this.#transport = transport;
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#sweepMs = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
+    this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs).unref();
+    transport.listen((update) => this.#dispatch(update));
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  lastEventId(): string | undefined {
+    return this.#transport.lastEventId();
+  }
+
+  /** Stores and dispatches an update; resolves once the transport has stored it. */
+  async publish(fields: PublishFields): Promise<Update> {
+    if (this.#closing) throw new ProtocolError("shutting_down", "the hub is shutting down");
+    const update = createUpdate(fields);
+    await this.#transport.publish(update);
+    return update;
+  }
+
+  /**
+   * Opens a stream: registers the connection (live updates are held from this moment), fetches
+   * the replay, starts the response, sends the replay, then releases the held updates the replay
+   * did not contain. No gap, no duplicate at the seam. Resolves with undefined when the
+   * connection ended before it was live.
+   */
+  async subscribe(request: SubscribeRequest): Promise<Connection | undefined> {
+    if (this.#closing) throw new ProtocolError("shutting_down", "the hub is shutting down");
+    const now = this.#now();
+    let deadline = now + this.#options.maxLifetimeMs * (1 - 0.1 * this.#random());
+    let deadlineReason: CloseReason = "max_lifetime";
+    const expiresAt = request.grants?.expiresAt;
+    if (expiresAt !== undefined && expiresAt < deadline) {
+      deadline = expiresAt;
+      deadlineReason = "token_expired";
+    }
+    const connection = new Connection({
+      sink: request.sink,
+      matchers: request.matchers,
+      grants: request.grants,
+      deadline,
+      deadlineReason,
+      now,
+      limits: { maxQueueBytes: this.#options.maxQueueBytes },
+      schedule: (c) => this.#scheduleFlush(c),
+      onClose: (c, reason) => this.#forget(c, reason),
+    });
+    if (request.cursor !== undefined) connection.held = [];
+    request.sink.onClose(() => connection.close("client_left"));
+    this.#connections.add(connection);
+    this.#index.add(connection);
+
+    const replay = request.cursor === undefined ? undefined : await this.#transport.replay(request.cursor);
+    if (connection.closed) return undefined;
+    request.sink.start(replay?.anchor);
+    connection.enqueue(KEEP_ALIVE_FRAME); // the stream starts at once
+    if (replay !== undefined) {
+      let lastSeq = 0;
+      for await (const update of replay.updates) {
+        if (connection.closed) return undefined;
+        if (connection.matchesAny(update.topics) && this.#mayRead(connection.grants, update)) {
+          connection.enqueue(update.frame);
+          if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
+            connection.flush(this.#now());
+            if (connection.unwritableSince !== 0) await connection.writable();
+          }
+        }
+        lastSeq = update.seq;
+      }
+      if (connection.closed) return undefined;
+      connection.goLive(lastSeq);
+    }
+    return connection;
+  }
+
+  #mayRead(grants: Grants | undefined, update: Update): boolean {
+    // Routing matchers never widen access: a private update needs a subscribe grant on one of its
+    // topics, checked against the current token, for replayed updates too (draft, "Subscribers").
+    return !update.private || canRead(grants, update.topics);
+  }
+
+  #dispatch(update: Update): void {
+    this.#current = update;
+    this.#index.forEachMatch(update.topics, this.#offer);
+    this.#current = undefined;
+  }
+
+  readonly #offer = (connection: Connection): void => {
+    const update = this.#current!;
+    if (connection.stamp === update.seq) return; // already offered through another matcher
+    connection.stamp = update.seq;
+    if (!this.#mayRead(connection.grants, update)) return;
+    if (connection.held !== undefined) connection.hold(update);
+    else connection.enqueue(update.frame);
+  };
+
+  #scheduleFlush(connection: Connection): void {
+    this.#pending.push(connection);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // After the current I/O phase: every update dispatched in it leaves in one write per socket.
+    setImmediate(this.#flushAll);
+  }
+
+  readonly #flushAll = (): void => {
+    this.#flushScheduled = false;
+    const pending = this.#pending;
+    this.#pending = [];
+    const now = this.#now();
+    for (const connection of pending) connection.flush(now);
+  };
+
+  #sweep(): void {
+    const now = this.#now();
+    const heartbeat = this.#options.heartbeatMs;
+    for (const connection of this.#connections) {
+      // Close a little early rather than late: the stream must end no later than the token's exp.
+      if (now + this.#sweepMs >= connection.deadline) connection.close(connection.deadlineReason);
+      else if (
+        connection.unwritableSince !== 0 &&
+        now - connection.unwritableSince >= this.#options.writeTimeoutMs
+      ) {
+        connection.close("write_timeout");
+      } else if (now - connection.lastWriteAt >= heartbeat && connection.held === undefined) {
+        connection.enqueue(KEEP_ALIVE_FRAME);
+      }
+    }
+  }
+
+  #forget(connection: Connection, reason: CloseReason): void {
+    this.#connections.delete(connection);
+    this.#index.delete(connection);
+    this.#logger.debug({ subscriber: connection.subscriber, reason }, "subscriber stream closed");
+  }
+
+  /** Ends every stream and closes the transport. Publishing and subscribing are refused from now on. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearInterval(this.#sweepTimer);
+    for (const connection of [...this.#connections]) connection.close("shutdown");
+    await this.#transport.close();
+  }
+}

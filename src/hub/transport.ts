@@ -1,0 +1,33 @@
+import type { Update } from "./update.ts";
+
+/**
+ * What a subscriber reconnecting with a cursor gets: the updates kept after it, and the anchor to
+ * answer in `Mercure-Last-Event-ID` (the id of the event preceding the first one sent, or
+ * `earliest` when the replay starts at the oldest kept update: the cursor was `earliest`,
+ * unknown or already discarded, or history is empty).
+ */
+export interface Replay {
+  readonly anchor: string;
+  readonly updates: Iterable<Update> | AsyncIterable<Update>;
+}
+
+/**
+ * Stores history and carries updates between the processes that share it.
+ *
+ * The contract (tested by test/transport-contract.ts for every transport):
+ * - `publish` sets `update.seq`, stores the update, and only then hands it to the listener; it
+ *   resolves once the update is stored, which is when the hub acknowledges the publish.
+ * - `seq` strictly increases in the order updates reach the listener.
+ * - `replay(cursor)` yields, in order, every update stored after the cursor's earliest occurrence
+ *   at the time of the call. An update stored before `replay` is called is either in the replay
+ *   or handed to the listener afterwards (or both: the hub drops duplicates by `seq`).
+ */
+export interface Transport {
+  publish(update: Update): Promise<void>;
+  /** Sets the one listener: the hub's dispatcher. */
+  listen(listener: (update: Update) => void): void;
+  replay(cursor: string): Replay;
+  /** The id of the newest update kept, if any. */
+  lastEventId(): string | undefined;
+  close(): Promise<void>;
+}

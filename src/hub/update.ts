@@ -1,0 +1,39 @@
+import { randomUUID } from "node:crypto";
+import type { PublishFields } from "../protocol/publish-request.ts";
+import { encodeEvent } from "../protocol/sse-encoder.ts";
+
+/**
+ * An update as the hub holds it: immutable fields, its position in history, and its SSE event
+ * serialized once. Every subscriber is handed the same `frame` bytes.
+ */
+export interface Update {
+  readonly id: string;
+  /** The canonical topic first, then the alternate topics. */
+  readonly topics: readonly string[];
+  readonly data: string;
+  readonly type: string | undefined;
+  readonly retry: string | undefined;
+  readonly private: boolean;
+  /** Strictly increasing in publish order; set by the transport when the update is stored. */
+  seq: number;
+  readonly frame: Buffer;
+}
+
+/** Generated ids are UUID IRIs: opaque and random, so a cursor discloses nothing (draft, "Reconciliation"). */
+export function generateId(): string {
+  return `urn:uuid:${randomUUID()}`;
+}
+
+export function createUpdate(fields: PublishFields): Update {
+  const id = fields.id ?? generateId();
+  return {
+    id,
+    topics: fields.topics,
+    data: fields.data,
+    type: fields.type,
+    retry: fields.retry,
+    private: fields.private,
+    seq: 0,
+    frame: Buffer.from(encodeEvent({ id, type: fields.type, retry: fields.retry, data: fields.data })),
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * A topic matcher: a type and a pattern, answering "does this topic match".
+ *
+ * Matchers are built once (when a subscription or a token is accepted) and then only asked
+ * `matches`. Building validates the pattern and throws an `InvalidMatcherError` with a stable
+ * code; matching never throws.
+ */
+export const MATCH_TYPES = ["exact", "urlpattern"] as const;
+export type MatchType = (typeof MATCH_TYPES)[number];
+
+export interface TopicMatcher {
+  readonly type: MatchType;
+  /** The pattern exactly as the client gave it. */
+  readonly pattern: string;
+  /** True for the reserved `*`, which matches every topic whatever the type. */
+  readonly wildcard: boolean;
+  matches(topic: string): boolean;
+}
+
+export type InvalidMatcherCode =
+  | "matcher_characters"
+  | "matcher_too_long"
+  | "urlpattern_syntax"
+  | "urlpattern_unsupported";
+
+export class InvalidMatcherError extends Error {
+  readonly code: InvalidMatcherCode;
+  constructor(code: InvalidMatcherCode, message: string) {
+    super(message);
+    this.name = "InvalidMatcherError";
+    this.code = code;
+  }
+}
+
+export function isMatchType(value: string): value is MatchType {
+  return (MATCH_TYPES as readonly string[]).includes(value);
+}

@@ -1,0 +1,57 @@
+/**
+ * Every error the hub answers with: a stable code, its HTTP status and a title. Clients branch on
+ * `code` (sent in RFC 9457 problem documents), never on the human-readable detail. Each code is
+ * documented in docs/errors.md; a test keeps the two in step.
+ */
+export const PROBLEMS = {
+  // Publish: the update itself.
+  topic_missing: { status: 400, title: "The update has no topic" },
+  topic_invalid: { status: 400, title: "A topic contains a forbidden character" },
+  topic_wildcard: { status: 400, title: "A topic cannot be exactly *" },
+  topic_reserved: { status: 400, title: "A topic addresses the hub's reserved namespace" },
+  id_invalid: { status: 400, title: "The id is not allowed" },
+  type_invalid: { status: 400, title: "The type is not allowed" },
+  retry_invalid: { status: 400, title: "retry must be ASCII digits" },
+  form_invalid_utf8: { status: 400, title: "The form is not valid UTF-8" },
+  unsupported_media_type: { status: 415, title: "Publish with application/x-www-form-urlencoded" },
+  // Publish: limits.
+  body_too_large: { status: 413, title: "The request body is too large" },
+  form_field_too_long: { status: 413, title: "A form field is too long" },
+  form_too_many_fields: { status: 413, title: "The form has too many fields" },
+  too_many_topics: { status: 413, title: "The update has too many topics" },
+  // Subscribe.
+  matcher_missing: { status: 400, title: "No topic matcher was given" },
+  matcher_unknown_type: { status: 400, title: "Unknown topic matcher parameter" },
+  matcher_characters: { status: 400, title: "A topic matcher contains a forbidden character" },
+  matcher_too_long: { status: 400, title: "A topic matcher is too long" },
+  too_many_matchers: { status: 400, title: "Too many topic matchers" },
+  urlpattern_syntax: { status: 400, title: "A URL Pattern is malformed" },
+  urlpattern_unsupported: { status: 400, title: "A URL Pattern uses an unsupported regular expression" },
+  legacy_topic_parameter: { status: 400, title: "topic= is the legacy subscribe parameter" },
+  // Authorization (RFC 6750; the OAuth error travels in WWW-Authenticate).
+  token_missing: { status: 401, title: "An access token is required" },
+  token_invalid: { status: 401, title: "The access token is invalid" },
+  token_malformed_request: { status: 400, title: "The access token is presented in a malformed way" },
+  insufficient_scope: { status: 403, title: "The access token does not grant this operation" },
+  origin_refused: { status: 403, title: "A cookie-authenticated publish must come from an allowed origin" },
+  // The rest.
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  too_many_connections: { status: 429, title: "Too many connections" },
+  shutting_down: { status: 503, title: "The hub is shutting down" },
+  internal_error: { status: 500, title: "Internal error" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+/** An error that maps to one of the documented problems. */
+export class ProtocolError extends Error {
+  readonly code: ProblemCode;
+  readonly status: number;
+  constructor(code: ProblemCode, detail: string) {
+    super(detail);
+    this.name = "ProtocolError";
+    this.code = code;
+    this.status = PROBLEMS[code].status;
+  }
+}

@@ -1,0 +1,95 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { request } from "node:http";
+import { type SseEvent, SseParser } from "../../src/protocol/sse-parser.ts";
+
+export interface StreamOptions {
+  readonly headers?: Record<string, string>;
+  readonly method?: string;
+  readonly body?: string;
+}
+
+/** A subscriber stream over a real socket, parsed with the project's SSE parser. */
+export interface Stream {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** The body, for a response that is not a stream (an error). */
+  readonly body: Promise<string>;
+  readonly events: SseEvent[];
+  readonly comments: string[];
+  /** Resolves once `count` events arrived in total (rejects if the stream ends first). */
+  waitForEvents(count: number): Promise<SseEvent[]>;
+  /** Resolves once `count` comments arrived in total. */
+  waitForComments(count: number): Promise<string[]>;
+  /** Resolves when the hub ends the stream. */
+  readonly ended: Promise<void>;
+  close(): void;
+}
+
+export function openStream(url: string | URL, options: StreamOptions = {}): Promise<Stream> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? "GET", headers: options.headers }, (res) => {
+      const events: SseEvent[] = [];
+      const comments: string[] = [];
+      let waiters: (() => void)[] = [];
+      const notify = () => {
+        const pending = waiters;
+        waiters = [];
+        for (const wake of pending) wake();
+      };
+      let finished = false;
+      const parser = new SseParser({
+        onEvent: (event) => {
+          events.push(event);
+          notify();
+        },
+        onComment: (text) => {
+          comments.push(text);
+          notify();
+        },
+      });
+      let raw = "";
+      const isStream = (res.headers["content-type"] ?? "").startsWith("text/event-stream");
+      const ended = new Promise<void>((done) => {
+        res.on("close", () => {
+          finished = true;
+          notify();
+          done();
+        });
+      });
+      res.on("data", (chunk: Buffer) => {
+        if (isStream) parser.push(chunk);
+        else raw += chunk.toString("utf8");
+      });
+      const waitFor = <T>(list: T[], count: number): Promise<T[]> =>
+        new Promise((done, fail) => {
+          const check = () => {
+            if (list.length >= count) done(list.slice(0, count));
+            else if (finished) fail(new Error(`the stream ended after ${list.length} of ${count}`));
+            else waiters.push(check);
+          };
+          check();
+        });
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body: ended.then(() => raw),
+        events,
+        comments,
+        waitForEvents: (count) => waitFor(events, count),
+        waitForComments: (count) => waitFor(comments, count),
+        ended,
+        close: () => req.destroy(),
+      });
+    });
+    req.on("error", reject);
+    if (options.body !== undefined) req.end(options.body);
+    else req.end();
+  });
+}
+
+/** The hub URL with subscribe parameters appended. */
+export function subscribeUrl(hubUrl: string, parameters: [string, string][]): string {
+  const url = new URL(hubUrl);
+  for (const [name, value] of parameters) url.searchParams.append(name, value);
+  return url.href;
+}
