@@ -61,7 +61,9 @@ await Promise.all(
   Array.from({ length: subscribers }, () => {
     return new Promise<void>((resolve) => {
       const socket = connect(Number(url.port), url.hostname, () => {
-        socket.write(`GET ${url.pathname}?match=${encodeURIComponent(TOPIC)} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+        socket.write(
+          `GET ${url.pathname}?match=${encodeURIComponent(TOPIC)} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`,
+        );
       });
       let headersSeen = false;
       socket.on("data", (chunk: Buffer) => {

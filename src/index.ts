@@ -9,8 +9,8 @@ export { type MintOptions, mintToken } from "./auth/mint.ts";
 export {
   ConfigError,
   createVerifier,
-  type IssuerConfig,
   InvalidTokenError,
+  type IssuerConfig,
   type KeyConfig,
   type Role,
   type TokenVerifier,
@@ -18,15 +18,15 @@ export {
 } from "./auth/verifier.ts";
 export { resolveServeConfig, type ServeConfig, UsageError } from "./cli/resolve-config.ts";
 export { type RunningHub, startHub } from "./cli/start-hub.ts";
+export { OriginAllowlist } from "./http/cors.ts";
+export { DEFAULT_LIMITS, type HttpLimits, type HttpOptions } from "./http/options.ts";
+export { createContext, createRequestHandler } from "./http/server.ts";
 export type { CloseReason, Connection } from "./hub/connection.ts";
 export { Hub, type HubOptions, type SubscribeRequest } from "./hub/hub.ts";
 export type { Logger } from "./hub/logger.ts";
 export type { StreamSink } from "./hub/stream-sink.ts";
 export type { Replay, Transport } from "./hub/transport.ts";
 export { createUpdate, type Update } from "./hub/update.ts";
-export { OriginAllowlist } from "./http/cors.ts";
-export { DEFAULT_LIMITS, type HttpLimits, type HttpOptions } from "./http/options.ts";
-export { createContext, createRequestHandler } from "./http/server.ts";
 export { compileMatcher } from "./matching/compile.ts";
 export { InvalidMatcherError, type MatchType, type TopicMatcher } from "./matching/matcher.ts";
 export { PROBLEMS, type ProblemCode, ProtocolError } from "./protocol/problems.ts";

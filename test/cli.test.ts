@@ -33,7 +33,10 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
 }
 
 /** Starts `serve` and resolves once it logged that it listens, with its hub URL. */
-function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; hubUrl: string; output: () => string }> {
+function serve(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; hubUrl: string; output: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", ...args], {
       env: { PATH: process.env.PATH ?? "", ...env },
@@ -74,7 +77,12 @@ describe("quicksilver serve: configuration errors stop the start and say what to
     ["an unknown option", ["--no-such-option"], {}, /no-such-option/],
     ["no key at all", [], {}, /no key configured.*--publisher-key.*--dev/],
     ["a key without an issuer", ["--publisher-key", SECRET], {}, /no issuer.*--issuer/],
-    ["an HMAC algorithm with a PEM key", ["--issuer", "i", `--publisher-key=${pem}`, "--publisher-alg", "HS256"], {}, /HS256/],
+    [
+      "an HMAC algorithm with a PEM key",
+      ["--issuer", "i", `--publisher-key=${pem}`, "--publisher-alg", "HS256"],
+      {},
+      /HS256/,
+    ],
     [
       "an HMAC algorithm with a PEM key from the environment",
       ["--publisher-alg", "HS256"],
@@ -82,7 +90,12 @@ describe("quicksilver serve: configuration errors stop the start and say what to
       /HS256.*PEM|PEM.*HS256/,
     ],
     ["a short HMAC secret", ["--issuer", "i", "--publisher-key", "short"], {}, /openssl rand/],
-    ["an unknown algorithm", ["--issuer", "i", "--publisher-key", SECRET, "--publisher-alg", "HS999"], {}, /HS999/],
+    [
+      "an unknown algorithm",
+      ["--issuer", "i", "--publisher-key", SECRET, "--publisher-alg", "HS999"],
+      {},
+      /HS999/,
+    ],
     ["* as a CORS origin", ["--dev", "--cors-origins", "*"], {}, /cors-origins.*\*/],
     ["a bad duration", ["--dev", "--heartbeat", "soon"], {}, /--heartbeat.*duration/],
     ["a bad number from the environment", ["--dev"], { MERCURE_MAX_TOPICS: "many" }, /--max-topics/],
@@ -134,12 +147,25 @@ describe("quicksilver serve: the environment", () => {
       MERCURE_MAX_TOPICS: "1",
     });
     try {
-      const token = await run(["token", "--iss", "https://app.example", "--aud", hubUrl, "--key", SECRET, "--publish", "*"]);
+      const token = await run([
+        "token",
+        "--iss",
+        "https://app.example",
+        "--aud",
+        hubUrl,
+        "--key",
+        SECRET,
+        "--publish",
+        "*",
+      ]);
       assert.equal(token.code, 0, token.stderr);
       assert.equal((await publishWith(hubUrl, token.stdout.trim(), "https://example.com/a")).status, 200);
       const twoTopics = await fetch(hubUrl, {
         method: "POST",
-        headers: { Authorization: `Bearer ${token.stdout.trim()}`, "Content-Type": "application/x-www-form-urlencoded" },
+        headers: {
+          Authorization: `Bearer ${token.stdout.trim()}`,
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
         body: "topic=a&topic=b",
       });
       assert.equal(twoTopics.status, 413, "MERCURE_MAX_TOPICS=1 applies");
@@ -161,7 +187,10 @@ describe("quicksilver serve: several issuers from a config file", () => {
       JSON.stringify({
         issuers: [
           { issuer: "https://a.example", publisher: { key: SECRET } },
-          { issuer: "https://b.example", publisher: { key: publicKey.export({ type: "spki", format: "pem" }) } },
+          {
+            issuer: "https://b.example",
+            publisher: { key: publicKey.export({ type: "spki", format: "pem" }) },
+          },
         ],
       }),
     );

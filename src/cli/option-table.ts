@@ -207,6 +207,20 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: "256",
   },
   {
+    flag: "subscriptions",
+    kind: "boolean",
+    description:
+      "active subscriptions: publish an event as each subscription begins and ends, and serve the subscription API",
+    defaultText: "false",
+  },
+  {
+    flag: "max-subscriptions-listed",
+    kind: "integer",
+    description:
+      "most subscriptions in one page of the subscription API (a rel=next link gives the next page)",
+    defaultText: "1000",
+  },
+  {
     flag: "log-level",
     kind: "string",
     description: "fatal, error, warn, info, debug or trace",

@@ -35,6 +35,8 @@ export interface ServeConfig {
   readonly maxTokenBytes: number;
   readonly maxAuthorizationDetails: number;
   readonly maxTopicsPerDetail: number;
+  readonly subscriptions: boolean;
+  readonly maxSubscriptionsListed: number;
   readonly logLevel: string;
   readonly dev: boolean;
   /** In dev mode without a configured key: the generated secret, to mint the printed tokens. */
@@ -127,6 +129,8 @@ export function resolveServeConfig(
     maxTokenBytes: read.integer("max-token-bytes", 16 * 1024),
     maxAuthorizationDetails: read.integer("max-authorization-details", 64),
     maxTopicsPerDetail: read.integer("max-topics-per-detail", 256),
+    subscriptions: read.boolean("subscriptions", false),
+    maxSubscriptionsListed: read.integer("max-subscriptions-listed", 1000),
     logLevel,
     dev,
     devSecret,

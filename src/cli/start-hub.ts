@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createVerifier } from "../auth/verifier.ts";
 import { OriginAllowlist } from "../http/cors.ts";
 import type { HttpOptions } from "../http/options.ts";
-import { createContext, createRequestHandler } from "../http/server.ts";
+import { createContext, createRequestHandler, hubPathOf } from "../http/server.ts";
 import { Hub } from "../hub/hub.ts";
 import { type Logger, silentLogger } from "../hub/logger.ts";
 import { MemoryTransport } from "../transports/memory.ts";
@@ -62,6 +62,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
       writeTimeoutMs: config.writeTimeoutMs,
       maxLifetimeMs: config.maxLifetimeMs,
       maxQueueBytes: config.maxQueueBytes,
+      ...(config.subscriptions ? { subscriptions: { hubPath: hubPathOf(hubUrl) } } : {}),
       logger,
     });
     const options: HttpOptions = {
@@ -81,6 +82,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
         maxPatternLength: config.maxPatternLength,
         maxConnections: config.maxConnections,
         maxConnectionsPerClient: config.maxConnectionsPerClient,
+        maxSubscriptionsListed: config.maxSubscriptionsListed,
       },
       logger,
     };

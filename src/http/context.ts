@@ -11,6 +11,8 @@ export interface HttpContext {
   readonly logger: Logger;
   /** The path of the hub URL, e.g. `/.well-known/mercure`. */
   readonly hubPath: string;
+  /** `{hubPath}/subscriptions`, where the subscription API lives. */
+  readonly subscriptionsPath: string;
   /** Where the protected resource metadata is served (RFC 9728: inserted before the hub path). */
   readonly metadataPath: string;
   /** Its absolute URL, for the `resource_metadata` challenge parameter. */

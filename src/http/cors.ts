@@ -18,12 +18,10 @@ export class OriginAllowlist {
         );
       }
       if (entry.endsWith(":*")) {
-        const base = new URL(entry.slice(0, -2));
+        const base = parseOrigin(entry.slice(0, -2), entry);
         this.#anyPort.push(`${base.protocol}//${base.hostname}`);
       } else {
-        const origin = new URL(entry).origin;
-        if (origin === "null") throw new Error(`${entry} is not an origin (scheme://host[:port])`);
-        this.#exact.add(origin);
+        this.#exact.add(parseOrigin(entry, entry).origin);
       }
     }
   }
@@ -41,6 +39,27 @@ export class OriginAllowlist {
     if (url.origin !== origin) return false; // paths or credentials are not origins
     return this.#anyPort.includes(`${url.protocol}//${url.hostname}`);
   }
+}
+
+/**
+ * Parses one allowlist entry. A `*` in the host (`https://*.example.com`) is refused: the URL
+ * parser accepts it as a literal host name that no browser ever sends, so the entry would
+ * silently match nothing while its author believes every subdomain is allowed.
+ */
+function parseOrigin(text: string, entry: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`${entry} is not an origin (scheme://host[:port])`);
+  }
+  if (url.origin === "null") throw new Error(`${entry} is not an origin (scheme://host[:port])`);
+  if (url.hostname.includes("*")) {
+    throw new Error(
+      `${entry}: wildcard host names are not supported; list each origin (only the port may be *)`,
+    );
+  }
+  return url;
 }
 
 const EXPOSED = "Link, Mercure-Last-Event-ID, Last-Event-ID, WWW-Authenticate, Content-Type";

@@ -18,6 +18,8 @@ export interface HttpLimits {
   readonly maxConnections: number;
   /** Most open subscriber streams from one client address. */
   readonly maxConnectionsPerClient: number;
+  /** Most subscriptions in one page of the subscription API. */
+  readonly maxSubscriptionsListed: number;
 }
 
 /** What the HTTP adapter needs, resolved and validated by the CLI (or by an embedding program). */
@@ -48,4 +50,5 @@ export const DEFAULT_LIMITS: HttpLimits = {
   maxPatternLength: 2048,
   maxConnections: 16_384,
   maxConnectionsPerClient: 1024,
+  maxSubscriptionsListed: 1000,
 };

@@ -18,7 +18,12 @@ export function responseSink(res: ServerResponse, headers: Record<string, string
     },
     write: (chunk) => res.write(chunk),
     onDrain: (callback) => res.on("drain", callback),
-    onClose: (callback) => res.once("close", callback),
+    // A response that already closed will not emit 'close' again: call back anyway (after the
+    // caller has finished registering the stream), or the stream would outlive its client.
+    onClose: (callback) => {
+      if (res.closed) queueMicrotask(callback);
+      else res.once("close", callback);
+    },
     end: () => res.end(),
     destroy: () => res.destroy(),
   };

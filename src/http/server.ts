@@ -3,6 +3,7 @@ import type { TokenVerifier } from "../auth/verifier.ts";
 import type { Hub } from "../hub/hub.ts";
 import { silentLogger } from "../hub/logger.ts";
 import { ProtocolError } from "../protocol/problems.ts";
+import { parseSubscriptionsPath, subscriptionsPath } from "../protocol/subscription-resource.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders, preflightHeaders } from "./cors.ts";
 import { metadataRoute } from "./metadata-route.ts";
@@ -10,15 +11,19 @@ import type { HttpOptions } from "./options.ts";
 import { publishRoute } from "./publish-route.ts";
 import { sendJson, sendProblem } from "./respond.ts";
 import { subscribeRoute } from "./subscribe-route.ts";
+import { subscriptionsRoute } from "./subscriptions-route.ts";
 
 const HUB_METHODS = "GET, POST, QUERY, OPTIONS";
 
+/** The path of the hub URL, without a trailing slash. */
+export function hubPathOf(hubUrl: string): string {
+  const path = new URL(hubUrl).pathname;
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+}
+
 export function createContext(hub: Hub, verifier: TokenVerifier, options: HttpOptions): HttpContext {
   const hubUrl = new URL(options.hubUrl);
-  const hubPath =
-    hubUrl.pathname.length > 1 && hubUrl.pathname.endsWith("/")
-      ? hubUrl.pathname.slice(0, -1)
-      : hubUrl.pathname;
+  const hubPath = hubPathOf(options.hubUrl);
   const metadataPath = `/.well-known/oauth-protected-resource${hubPath === "/" ? "" : hubPath}`;
   return {
     hub,
@@ -26,6 +31,7 @@ export function createContext(hub: Hub, verifier: TokenVerifier, options: HttpOp
     options,
     logger: options.logger ?? silentLogger,
     hubPath,
+    subscriptionsPath: subscriptionsPath(hubPath),
     metadataPath,
     metadataUrl: `${hubUrl.origin}${metadataPath}`,
     streamsPerClient: new Map(),
@@ -84,6 +90,26 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
           Allow: HUB_METHODS,
         });
         return;
+    }
+  }
+  if (context.hub.subscriptions !== undefined && path.startsWith(context.subscriptionsPath)) {
+    const request = parseSubscriptionsPath(path, context.hubPath);
+    if (request !== undefined) {
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, {
+          ...preflightHeaders(req.headers.origin, context.options.corsOrigins),
+          Allow: "GET, OPTIONS",
+        });
+        res.end();
+        return;
+      }
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        sendProblem(res, "method_not_allowed", "the subscription API is read-only", {
+          Allow: "GET, OPTIONS",
+        });
+        return;
+      }
+      return subscriptionsRoute(req, res, url, request, context);
     }
   }
   if (path === context.metadataPath && (req.method === "GET" || req.method === "HEAD")) {

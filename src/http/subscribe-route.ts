@@ -2,8 +2,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { compileMatcher } from "../matching/compile.ts";
 import { InvalidMatcherError, type TopicMatcher } from "../matching/matcher.ts";
 import { ProtocolError } from "../protocol/problems.ts";
-import { parseSubscribeParameters, type RequestedMatcher } from "../protocol/subscribe-request.ts";
-import { authenticate, missingToken } from "./authenticate.ts";
+import {
+  parseQueryPairs,
+  parseSubscribeParameters,
+  type RequestedMatcher,
+} from "../protocol/subscribe-request.ts";
+import { authenticate, invalidToken, missingToken } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
@@ -24,9 +28,26 @@ export async function subscribeRoute(
   context: HttpContext,
 ): Promise<void> {
   const { options, hub } = context;
+  // Read now: once the client is gone the socket forgets its address, and a slot counted under
+  // an empty address would never be given back to the client it belongs to.
+  const client = req.socket.remoteAddress ?? "";
   const cors = corsHeaders(req.headers.origin, options.corsOrigins);
-  const pairs: [string, string][] = [...url.searchParams];
-  if (req.method === "QUERY" && isFormRequest(req)) {
+  // Not url.searchParams: it turns bytes that are not UTF-8 into U+FFFD, and a matcher must be
+  // refused for them instead. url.search is the parsed URL's query, non-ASCII already escaped.
+  const pairs = parseQueryPairs(url.search.slice(1));
+  if (req.method === "QUERY" && req.headers["content-type"] !== undefined) {
+    if (!isFormRequest(req)) {
+      sendProblem(
+        res,
+        "unsupported_media_type",
+        "send QUERY parameters as application/x-www-form-urlencoded",
+        {
+          ...cors,
+          Connection: "close",
+        },
+      );
+      return;
+    }
     pairs.push(...(await readForm(req, options.limits, NOTHING_UNBOUNDED)));
   }
   const parameters = parseSubscribeParameters(pairs, { maxMatchers: options.limits.maxMatchers });
@@ -42,13 +63,22 @@ export async function subscribeRoute(
     sendProblem(res, auth.failure.code, auth.failure.detail, { ...cors, ...auth.failure.headers });
     return;
   }
+  // The verifier allows a few seconds of clock skew on exp; a stream would still be closed at
+  // exp at once, and the client would reconnect in a loop until the skew ran out.
+  if (auth.kind === "token" && auth.grants.expiresAt !== undefined && auth.grants.expiresAt <= Date.now()) {
+    const failure = invalidToken(context.metadataUrl);
+    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    return;
+  }
   if (auth.kind === "anonymous" && !options.anonymous) {
     const failure = missingToken(context.metadataUrl, "this hub does not accept anonymous subscribers");
     sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
     return;
   }
 
-  const client = req.socket.remoteAddress ?? "";
+  // The client may have left while the body was read or the token verified: its response has
+  // already emitted 'close', so nothing would ever release a slot or a stream registered for it.
+  if (res.closed) return;
   const clientStreams = context.streamsPerClient.get(client) ?? 0;
   if (hub.connectionCount >= options.limits.maxConnections) {
     sendProblem(res, "too_many_connections", "the hub holds as many streams as it may (maxConnections)", {
@@ -71,9 +101,10 @@ export async function subscribeRoute(
     else context.streamsPerClient.set(client, left);
   });
 
-  // The header wins over the query parameter (draft, "Reconciliation").
+  // The header wins over the query parameter (draft, "Reconciliation"). An empty header is no
+  // cursor (EventSource never sends one): it must not override the query's cursor and replay all.
   const header = req.headersDistinct["last-event-id"]?.[0];
-  const cursor = header !== undefined ? header : parameters.lastEventId;
+  const cursor = header !== undefined && header !== "" ? header : parameters.lastEventId;
   await hub.subscribe({
     matchers,
     grants: auth.kind === "token" ? auth.grants : undefined,

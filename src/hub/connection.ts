@@ -35,6 +35,8 @@ export class Connection {
   stamp = 0;
   lastWriteAt: number;
   closed = false;
+  /** Whether its subscription events went out (so the end of its subscriptions is announced too). */
+  announced = false;
   /** While the replay is sent, live updates are held here and released after it. */
   held: Update[] | undefined;
 
@@ -139,11 +141,16 @@ export class Connection {
 
   close(reason: CloseReason): void {
     if (this.closed) return;
+    if (reason === "slow_consumer" || reason === "write_timeout") {
+      this.#sink.destroy();
+    } else if (reason !== "client_left") {
+      // A clean end (expiry, lifetime, shutdown) still sends what was queued: fewer events to replay.
+      if (this.#writable && this.#queue.length > 0) this.flush(Date.now());
+      this.#sink.end();
+    }
     this.closed = true;
     this.#queue = [];
     this.held = undefined;
-    if (reason === "slow_consumer" || reason === "write_timeout") this.#sink.destroy();
-    else if (reason !== "client_left") this.#sink.end();
     this.#onClose(this, reason);
     this.#wake();
   }

@@ -1,12 +1,14 @@
-import { canRead, type Grants } from "../auth/grants.ts";
+import { canRead, type Grants, payloadFor } from "../auth/grants.ts";
 import type { TopicMatcher } from "../matching/matcher.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import type { PublishFields } from "../protocol/publish-request.ts";
 import { KEEP_ALIVE } from "../protocol/sse-encoder.ts";
+import { type SubscriptionDocument, subscriptionsPath } from "../protocol/subscription-resource.ts";
 import { type CloseReason, Connection } from "./connection.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
+import { SubscriptionRegistry } from "./subscription-registry.ts";
 import type { Transport } from "./transport.ts";
 import { createUpdate, type Update } from "./update.ts";
 
@@ -19,6 +21,11 @@ export interface HubOptions {
   readonly maxLifetimeMs: number;
   /** Bytes a subscriber may have waiting before it is dropped as a slow consumer. */
   readonly maxQueueBytes: number;
+  /**
+   * Active subscriptions (draft, "Active Subscriptions"): when set, the hub publishes an event as
+   * each subscription begins and ends, under `{hubPath}/subscriptions/…`, and keeps the list.
+   */
+  readonly subscriptions?: { readonly hubPath: string };
   readonly logger?: Logger;
   readonly now?: () => number;
   readonly random?: () => number;
@@ -55,6 +62,12 @@ export class Hub {
   readonly #sweepMs: number;
   /** The update being dispatched, read by the pre-bound `#offer` (no closure per update). */
   #current: Update | undefined;
+  #lastDispatchedId: string | undefined;
+  /** The active subscriptions, when the feature is on. */
+  readonly subscriptions: SubscriptionRegistry | undefined;
+  readonly #subscriptionsPrefix: string | undefined;
+  /** Subscription events being stored, awaited before the transport closes. */
+  readonly #announcing = new Set<Promise<void>>();
 
   constructor(transport: Transport, options: HubOptions) {
     this.#transport = transport;
@@ -64,6 +77,10 @@ export class Hub {
     this.#random = options.random ?? Math.random;
     this.#sweepMs = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs).unref();
+    if (options.subscriptions !== undefined) {
+      this.subscriptions = new SubscriptionRegistry();
+      this.#subscriptionsPrefix = `${subscriptionsPath(options.subscriptions.hubPath)}/`;
+    }
     transport.listen((update) => this.#dispatch(update));
   }
 
@@ -77,6 +94,11 @@ export class Hub {
 
   lastEventId(): string | undefined {
     return this.#transport.lastEventId();
+  }
+
+  /** The id of the last update this hub dispatched: the cursor that goes with `subscriptions`. */
+  get lastDispatchedId(): string | undefined {
+    return this.#lastDispatchedId;
   }
 
   /** Stores and dispatches an update; resolves once the transport has stored it. */
@@ -116,6 +138,13 @@ export class Hub {
     });
     if (request.cursor !== undefined) connection.held = [];
     request.sink.onClose(() => connection.close("client_left"));
+    // The sweep closes a stream at the last tick before its deadline, but it only sees streams
+    // that existed at the previous tick: a deadline sooner than one sweep period (a token about to
+    // expire, a short max lifetime) would be missed by up to a period. Such a stream gets its own
+    // timer (close() is idempotent, so the timer need not be cleared).
+    if (deadline - now < this.#sweepMs) {
+      setTimeout(() => connection.close(deadlineReason), Math.max(0, deadline - now)).unref();
+    }
     this.#connections.add(connection);
     this.#index.add(connection);
 
@@ -139,7 +168,41 @@ export class Hub {
       if (connection.closed) return undefined;
       connection.goLive(lastSeq);
     }
+    this.#announce(connection, true);
     return connection;
+  }
+
+  /** Publishes a subscription event for each of the connection's matchers. */
+  #announce(connection: Connection, active: boolean): void {
+    if (this.#subscriptionsPrefix === undefined) return;
+    if (active) connection.announced = true;
+    const hubPath = this.#options.subscriptions!.hubPath;
+    for (const matcher of connection.matchers) {
+      const id = subscriptionsPath(hubPath, matcher.type, matcher.pattern, connection.subscriber);
+      const document: SubscriptionDocument = {
+        id,
+        type: "subscription",
+        match_type: matcher.type,
+        match: matcher.pattern,
+        subscriber: connection.subscriber,
+        active,
+        payload: payloadFor(connection.grants, matcher.pattern),
+      };
+      // Private: only tokens granting subscribe on the subscription's topic may see it.
+      const update = createUpdate({
+        topics: [id],
+        data: JSON.stringify(document),
+        id: undefined,
+        type: "mercure",
+        retry: undefined,
+        private: true,
+      });
+      const stored = this.#transport.publish(update).catch((error: unknown) => {
+        this.#logger.error({ err: error, subscription: id }, "storing a subscription event failed");
+      });
+      this.#announcing.add(stored);
+      stored.finally(() => this.#announcing.delete(stored));
+    }
   }
 
   #mayRead(grants: Grants | undefined, update: Update): boolean {
@@ -149,6 +212,12 @@ export class Hub {
   }
 
   #dispatch(update: Update): void {
+    this.#lastDispatchedId = update.id;
+    if (update.type === "mercure" && this.subscriptions !== undefined) {
+      if (update.topics[0]!.startsWith(this.#subscriptionsPrefix!)) {
+        this.subscriptions.apply(JSON.parse(update.data) as SubscriptionDocument);
+      }
+    }
     this.#current = update;
     this.#index.forEachMatch(update.topics, this.#offer);
     this.#current = undefined;
@@ -200,6 +269,7 @@ export class Hub {
     this.#connections.delete(connection);
     this.#index.delete(connection);
     this.#logger.debug({ subscriber: connection.subscriber, reason }, "subscriber stream closed");
+    if (connection.announced) this.#announce(connection, false);
   }
 
   /** Ends every stream and closes the transport. Publishing and subscribing are refused from now on. */
@@ -208,6 +278,7 @@ export class Hub {
     this.#closing = true;
     clearInterval(this.#sweepTimer);
     for (const connection of [...this.#connections]) connection.close("shutdown");
+    await Promise.all(this.#announcing);
     await this.#transport.close();
   }
 }

@@ -36,6 +36,7 @@ export const PROBLEMS = {
   origin_refused: { status: 403, title: "A cookie-authenticated publish must come from an allowed origin" },
   // The rest.
   not_found: { status: 404, title: "Not found" },
+  subscription_not_found: { status: 404, title: "No such active subscription" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   too_many_connections: { status: 429, title: "Too many connections" },
   shutting_down: { status: 503, title: "The hub is shutting down" },

@@ -18,6 +18,79 @@ export interface SubscribeContext {
   readonly maxMatchers: number;
 }
 
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const LENIENT_UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
+const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
+
+/** Whether a parameter name is in the reserved `match` namespace (ASCII case-insensitive prefix). */
+function inMatchNamespace(name: string): boolean {
+  return name.length >= 5 && name.slice(0, 5).toLowerCase() === "match";
+}
+
+/**
+ * Splits a query string (without its `?`) into name/value pairs with the WHATWG urlencoded parser,
+ * as `URLSearchParams` does, with one difference: a matcher parameter whose name or value does
+ * not decode as UTF-8 is refused with `matcher_characters` (draft, "Subscription": matcher values
+ * MUST be valid UTF-8). `URLSearchParams` would silently turn the bad bytes into U+FFFD, so
+ * `match=%FF` would subscribe to the topic "\uFFFD". Other parameters keep the lenient decoding
+ * the standard prescribes.
+ */
+export function parseQueryPairs(query: string): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const sequence of query.split("&")) {
+    if (sequence === "") continue;
+    const equals = sequence.indexOf("=");
+    const rawName = equals === -1 ? sequence : sequence.slice(0, equals);
+    const rawValue = equals === -1 ? "" : sequence.slice(equals + 1);
+    const name = decodeComponent(rawName);
+    const value = decodeComponent(rawValue);
+    if (inMatchNamespace(name.text) && (!name.valid || !value.valid)) {
+      throw new ProtocolError("matcher_characters", `the ${name.text} parameter is not valid UTF-8`);
+    }
+    pairs.push([name.text, value.text]);
+  }
+  return pairs;
+}
+
+/** `+` to space, then percent-decoding (a `%` not followed by two hex digits stays), then UTF-8. */
+function decodeComponent(raw: string): { text: string; valid: boolean } {
+  const spaced = raw.replaceAll("+", " ");
+  if (!PERCENT_ESCAPE.test(spaced)) return { text: spaced, valid: spaced.isWellFormed() };
+  const bytes = percentDecode(spaced);
+  try {
+    return { text: STRICT_UTF8.decode(bytes), valid: true };
+  } catch {
+    return { text: LENIENT_UTF8.decode(bytes), valid: false };
+  }
+}
+
+function percentDecode(text: string): Uint8Array {
+  const input = new TextEncoder().encode(text);
+  const output = new Uint8Array(input.length);
+  let length = 0;
+  for (let i = 0; i < input.length; i++) {
+    const byte = input[i]!;
+    if (byte === 0x25 && i + 2 < input.length) {
+      const high = hexValue(input[i + 1]!);
+      const low = hexValue(input[i + 2]!);
+      if (high !== -1 && low !== -1) {
+        output[length++] = high * 16 + low;
+        i += 2;
+        continue;
+      }
+    }
+    output[length++] = byte;
+  }
+  return output.subarray(0, length);
+}
+
+function hexValue(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  if (byte >= 0x41 && byte <= 0x46) return byte - 0x37;
+  if (byte >= 0x61 && byte <= 0x66) return byte - 0x57;
+  return -1;
+}
+
 const MATCHER_PARAMETERS: Readonly<Record<string, RequestedMatchType>> = {
   match: "exact",
   match_exact: "exact",
@@ -39,7 +112,9 @@ export function parseSubscribeParameters(
   let lastEventId: string | undefined;
   for (const [name, value] of pairs) {
     if (name === "last_event_id") {
-      lastEventId ??= value;
+      // An empty value names no event ("" is never an id: the hub generates one for an empty id),
+      // so it is no cursor, as an EventSource with an empty last event ID sends no header at all.
+      if (value !== "") lastEventId ??= value;
       continue;
     }
     if (name === "topic") {
@@ -48,7 +123,7 @@ export function parseSubscribeParameters(
         "topic= is the legacy subscribe parameter: use match= (or match_urlpattern=), or start the hub with --legacy",
       );
     }
-    if (name.slice(0, 5).toLowerCase() !== "match") continue;
+    if (!inMatchNamespace(name)) continue;
     const type = MATCHER_PARAMETERS[name];
     if (type === undefined) {
       throw new ProtocolError(

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { request } from "node:http";
 import * as jose from "jose";
@@ -59,7 +59,8 @@ export function parseChallenge(header: string | undefined): Challenge {
   if (scheme === null) throw new Error(`not a challenge: ${header}`);
   const params: Record<string, string> = {};
   let rest = header.slice(scheme[0].length);
-  const param = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([!#$%&'*+.^_`|~0-9A-Za-z-]+))\s*(?:,\s*|$)/;
+  const param =
+    /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([!#$%&'*+.^_`|~0-9A-Za-z-]+))\s*(?:,\s*|$)/;
   while (rest !== "") {
     const found = param.exec(rest);
     if (found === null) throw new Error(`cannot parse the challenge parameters: ${rest}`);
@@ -107,6 +108,19 @@ export async function signJwt(
   key: Uint8Array | jose.CryptoKey | jose.KeyObject,
 ): Promise<string> {
   return new jose.SignJWT(withoutUndefined(claims)).setProtectedHeader(header).sign(key);
+}
+
+/**
+ * An HS256 JWS built by hand, for headers jose refuses to sign (an unknown `crit` extension).
+ */
+export function hs256Jwt(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  key: string,
+): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const input = `${part({ alg: "HS256", ...header })}.${part(withoutUndefined(claims))}`;
+  return `${input}.${createHmac("sha256", key).update(input).digest("base64url")}`;
 }
 
 /** An unsecured JWS (`alg: none`, empty signature): RFC 7519 section 6. */

@@ -16,12 +16,19 @@ export interface Stream {
   readonly body: Promise<string>;
   readonly events: SseEvent[];
   readonly comments: string[];
+  /** What arrived, in order: "event" or "comment" per item (to check what came first). */
+  readonly sequence: ("event" | "comment")[];
   /** Resolves once `count` events arrived in total (rejects if the stream ends first). */
   waitForEvents(count: number): Promise<SseEvent[]>;
   /** Resolves once `count` comments arrived in total. */
   waitForComments(count: number): Promise<string[]>;
   /** Resolves when the hub ends the stream. */
   readonly ended: Promise<void>;
+  /**
+   * Resolves when the stream ends: true when the hub ended the response cleanly (the chunked body
+   * was terminated), false when the connection was cut mid-response.
+   */
+  readonly endedCleanly: Promise<boolean>;
   close(): void;
 }
 
@@ -30,6 +37,7 @@ export function openStream(url: string | URL, options: StreamOptions = {}): Prom
     const req = request(url, { method: options.method ?? "GET", headers: options.headers }, (res) => {
       const events: SseEvent[] = [];
       const comments: string[] = [];
+      const sequence: ("event" | "comment")[] = [];
       let waiters: (() => void)[] = [];
       const notify = () => {
         const pending = waiters;
@@ -40,22 +48,31 @@ export function openStream(url: string | URL, options: StreamOptions = {}): Prom
       const parser = new SseParser({
         onEvent: (event) => {
           events.push(event);
+          sequence.push("event");
           notify();
         },
         onComment: (text) => {
           comments.push(text);
+          sequence.push("comment");
           notify();
         },
       });
       let raw = "";
       const isStream = (res.headers["content-type"] ?? "").startsWith("text/event-stream");
-      const ended = new Promise<void>((done) => {
+      let complete = false;
+      // A stream the hub cuts mid-response errors with "aborted": that is an outcome, not a crash.
+      res.on("error", () => {});
+      res.on("end", () => {
+        complete = res.complete;
+      });
+      const endedCleanly = new Promise<boolean>((done) => {
         res.on("close", () => {
           finished = true;
           notify();
-          done();
+          done(complete);
         });
       });
+      const ended = endedCleanly.then(() => undefined);
       res.on("data", (chunk: Buffer) => {
         if (isStream) parser.push(chunk);
         else raw += chunk.toString("utf8");
@@ -75,9 +92,11 @@ export function openStream(url: string | URL, options: StreamOptions = {}): Prom
         body: ended.then(() => raw),
         events,
         comments,
+        sequence,
         waitForEvents: (count) => waitFor(events, count),
         waitForComments: (count) => waitFor(comments, count),
         ended,
+        endedCleanly,
         close: () => req.destroy(),
       });
     });

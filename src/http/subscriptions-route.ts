@@ -1,0 +1,128 @@
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { canRead } from "../auth/grants.ts";
+import { isMatchType } from "../matching/matcher.ts";
+import { type SubscriptionsRequest, subscriptionsPath } from "../protocol/subscription-resource.ts";
+import { authenticate, insufficientScope, missingToken } from "./authenticate.ts";
+import type { HttpContext } from "./context.ts";
+import { corsHeaders } from "./cors.ts";
+import { sendJson, sendProblem } from "./respond.ts";
+
+/**
+ * GET {hub}/subscriptions[/{match_type}/{match}[/{subscriber}]] (draft, "Subscription API").
+ *
+ * Authorized by a `subscribe` grant on the request path taken as a topic, in the canonical form
+ * subscription events use, so one matcher in a token covers both the events and the API. The
+ * `rel="mercure"` Link carries the id of the last dispatched event: a client that lists, then
+ * subscribes with `last_event_id` set to it, misses no change in between.
+ */
+export async function subscriptionsRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  request: SubscriptionsRequest,
+  context: HttpContext,
+): Promise<void> {
+  const { hub, options } = context;
+  const cors = corsHeaders(req.headers.origin, options.corsOrigins);
+  const registry = hub.subscriptions!;
+  if (request.kind !== "all" && !isMatchType(request.matchType)) {
+    sendProblem(
+      res,
+      "matcher_unknown_type",
+      `${request.matchType} is not a matcher type: use exact or urlpattern`,
+      cors,
+    );
+    return;
+  }
+  const topic =
+    request.kind === "all"
+      ? subscriptionsPath(context.hubPath)
+      : subscriptionsPath(
+          context.hubPath,
+          request.matchType,
+          request.match,
+          request.kind === "one" ? request.subscriber : undefined,
+        );
+
+  const auth = await authenticate(req, "subscriber", {
+    verifier: context.verifier,
+    cookieName: options.cookieName,
+    resourceMetadata: context.metadataUrl,
+    logger: context.logger,
+  });
+  if (auth.kind === "refused") {
+    sendProblem(res, auth.failure.code, auth.failure.detail, { ...cors, ...auth.failure.headers });
+    return;
+  }
+  if (auth.kind === "anonymous") {
+    const failure = missingToken(context.metadataUrl, "the subscription API needs an access token");
+    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    return;
+  }
+  if (!canRead(auth.grants, [topic])) {
+    const failure = insufficientScope(context.metadataUrl, `the token does not grant subscribe on ${topic}`);
+    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    return;
+  }
+
+  const cursor = hub.lastDispatchedId ?? "earliest";
+  const headers: Record<string, string> = {
+    ...cors,
+    Link: `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(cursor)}; type="mercure"; content-type="application/json"`,
+    ETag: entityTag(cursor),
+    "Cache-Control": "must-revalidate",
+  };
+  if (req.headers["if-none-match"]?.split(/\s*,\s*/).includes(headers.ETag!)) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+
+  if (request.kind === "one") {
+    const document = registry.get(topic);
+    if (document === undefined) {
+      sendProblem(res, "subscription_not_found", `no active subscription at ${topic}`, headers);
+      return;
+    }
+    sendJson(res, 200, document, headers);
+    return;
+  }
+
+  const limit = pageLimit(url, options.limits.maxSubscriptionsListed);
+  const after = url.searchParams.get("after") ?? undefined;
+  const page = registry.page(
+    limit,
+    after,
+    request.kind === "matcher" ? { matchType: request.matchType, match: request.match } : undefined,
+  );
+  if (page.next !== undefined) {
+    const next = new URL(url.pathname, options.hubUrl);
+    next.searchParams.set("after", page.next);
+    if (url.searchParams.has("limit")) next.searchParams.set("limit", String(limit));
+    headers.Link += `, <${next.pathname}${next.search}>; rel="next"`;
+  }
+  sendJson(
+    res,
+    200,
+    { id: `${url.pathname}${url.search}`, type: "subscriptions", subscriptions: page.subscriptions },
+    headers,
+  );
+}
+
+/** `?limit=` within 1..max; the maximum otherwise. */
+function pageLimit(url: URL, maximum: number): number {
+  const requested = Number(url.searchParams.get("limit"));
+  return Number.isSafeInteger(requested) && requested > 0 ? Math.min(requested, maximum) : maximum;
+}
+
+/** An RFC 8288 quoted-string. */
+function quoted(value: string): string {
+  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+/** A strong entity tag from the cursor; ids that cannot sit in one (quotes, spaces) are hashed. */
+function entityTag(cursor: string): string {
+  if (/^[\x21\x23-\x7E]+$/.test(cursor)) return `"${cursor}"`;
+  return `"sha256-${createHash("sha256").update(cursor).digest("base64url")}"`;
+}

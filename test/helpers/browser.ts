@@ -1,0 +1,64 @@
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Browser, chromium } from "playwright-core";
+
+/** Debian's Chromium; CI installs it (.ci/run). */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/**
+ * Launches headless Chromium. A missing binary is a failure, not a skip: CI always installs it,
+ * and a skipped browser test would hide that the browser path is untested.
+ */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: the browser tests need Debian's Chromium (apt-get install -y chromium; .ci/run does it)`,
+    );
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+export interface PageServer {
+  readonly server: Server;
+  readonly port: number;
+  /** `http://localhost:<port>`: the page's origin as the browser sees it. */
+  readonly origin: string;
+  close(): Promise<void>;
+}
+
+/** Serves `html` at every path, on 127.0.0.1 and a free port (reached as `localhost`). */
+export async function servePage(html: string): Promise<PageServer> {
+  const server = createServer((req, res) => {
+    if (req.url === "/favicon.ico") {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    port,
+    origin: `http://localhost:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,440 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { openRawStream } from "./helpers/raw-stream.ts";
+import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
+import { publish, startTestHub, type TestHub } from "./helpers/test-hub.ts";
+
+/** Ties a hub to a publisher token, and closes every stream opened through it. */
+class Fixture {
+  readonly hub: TestHub;
+  readonly #token: string;
+  readonly #streams: Stream[] = [];
+  #topics = 0;
+
+  private constructor(hub: TestHub, token: string) {
+    this.hub = hub;
+    this.#token = token;
+  }
+
+  static async start(flags: Record<string, string | boolean> = {}): Promise<Fixture> {
+    const hub = await startTestHub({ anonymous: true, ...flags });
+    return new Fixture(hub, await hub.token({ publish: ["*"] }));
+  }
+
+  /** A topic no other test publishes to. */
+  topic(): string {
+    return `https://example.com/history/${++this.#topics}`;
+  }
+
+  /** Publishes and returns the id. */
+  async send(
+    topics: string | string[],
+    options: { id?: string; private?: boolean; data?: string } = {},
+  ): Promise<string> {
+    const fields: [string, string][] = (Array.isArray(topics) ? topics : [topics]).map((t) => ["topic", t]);
+    fields.push(["data", options.data ?? "x"]);
+    if (options.id !== undefined) fields.push(["id", options.id]);
+    if (options.private === true) fields.push(["private", "on"]);
+    const result = await publish(this.hub, fields, { token: this.#token });
+    assert.equal(result.status, 200, result.body);
+    return result.body;
+  }
+
+  async subscribe(
+    parameters: [string, string][],
+    options: { lastEventId?: string; token?: string } = {},
+  ): Promise<Stream> {
+    const headers: Record<string, string> = {};
+    if (options.lastEventId !== undefined) headers["Last-Event-ID"] = options.lastEventId;
+    if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
+    const stream = await openStream(subscribeUrl(this.hub.hubUrl, parameters), { headers });
+    this.#streams.push(stream);
+    assert.equal(stream.status, 200, stream.status === 200 ? "" : await stream.body);
+    return stream;
+  }
+
+  /**
+   * Asserts that each stream receives exactly `ids` and nothing else: a marker published on
+   * `topic` afterwards must be the very next event. Returns the marker's id.
+   */
+  async expectExactly(streams: Stream | Stream[], ids: string[], topic: string): Promise<string> {
+    const marker = await this.send(topic);
+    for (const stream of Array.isArray(streams) ? streams : [streams]) {
+      const events = await stream.waitForEvents(ids.length + 1);
+      assert.deepEqual(
+        events.map((event) => event.id),
+        [...ids, marker],
+      );
+    }
+    return marker;
+  }
+
+  async close(): Promise<void> {
+    for (const stream of this.#streams) stream.close();
+    await this.hub.close();
+  }
+}
+
+describe("history and reconnection", () => {
+  let f: Fixture;
+  before(async () => {
+    f = await Fixture.start();
+  });
+  after(() => f.close());
+
+  it("replays what followed the Last-Event-ID header, and echoes it in Mercure-Last-Event-ID", async () => {
+    const topic = f.topic();
+    const ids = [await f.send(topic), await f.send(topic), await f.send(topic)];
+    const stream = await f.subscribe([["match", topic]], { lastEventId: ids[0]! });
+    assert.equal(stream.headers["mercure-last-event-id"], ids[0]);
+    await f.expectExactly(stream, ids.slice(1), topic);
+  });
+
+  it("replays what followed the last_event_id query parameter", async () => {
+    const topic = f.topic();
+    const ids = [await f.send(topic), await f.send(topic), await f.send(topic)];
+    const stream = await f.subscribe([
+      ["match", topic],
+      ["last_event_id", ids[1]!],
+    ]);
+    assert.equal(stream.headers["mercure-last-event-id"], ids[1]);
+    await f.expectExactly(stream, ids.slice(2), topic);
+  });
+
+  it("prefers the Last-Event-ID header over the last_event_id query parameter", async () => {
+    const topic = f.topic();
+    const ids = [await f.send(topic), await f.send(topic), await f.send(topic)];
+    const stream = await f.subscribe(
+      [
+        ["match", topic],
+        ["last_event_id", ids[0]!],
+      ],
+      { lastEventId: ids[1]! },
+    );
+    assert.equal(stream.headers["mercure-last-event-id"], ids[1]);
+    await f.expectExactly(stream, ids.slice(2), topic);
+  });
+
+  it("treats an empty Last-Event-ID header as no header, falling back to the query parameter", async () => {
+    const topic = f.topic();
+    const ids = [await f.send(topic), await f.send(topic), await f.send(topic)];
+    const stream = await f.subscribe(
+      [
+        ["match", topic],
+        ["last_event_id", ids[1]!],
+      ],
+      { lastEventId: "" },
+    );
+    assert.equal(stream.headers["mercure-last-event-id"], ids[1]);
+    await f.expectExactly(stream, ids.slice(2), topic);
+  });
+
+  it("sends no Mercure-Last-Event-ID and replays nothing without a cursor", async () => {
+    const topic = f.topic();
+    await f.send(topic);
+    for (const parameters of [
+      [["match", topic]],
+      [
+        ["match", topic],
+        ["last_event_id", ""],
+      ],
+    ] as [string, string][][]) {
+      const stream = await f.subscribe(parameters);
+      assert.equal(stream.headers["mercure-last-event-id"], undefined);
+      await f.expectExactly(stream, [], topic);
+    }
+  });
+
+  it("replays everything kept for earliest, answering earliest", async () => {
+    const topic = f.topic();
+    const other = f.topic();
+    const ids = [await f.send(topic), await f.send(other), await f.send(topic)];
+    const stream = await f.subscribe([
+      ["match", topic],
+      ["last_event_id", "earliest"],
+    ]);
+    assert.equal(stream.headers["mercure-last-event-id"], "earliest");
+    await f.expectExactly(stream, [ids[0]!, ids[2]!], topic);
+  });
+
+  it("answers earliest for an unknown cursor and replays from the oldest update kept", async () => {
+    const topic = f.topic();
+    const ids = [await f.send(topic), await f.send(topic)];
+    const stream = await f.subscribe([["match", topic]], { lastEventId: "urn:uuid:never-published" });
+    assert.equal(stream.headers["mercure-last-event-id"], "earliest");
+    await f.expectExactly(stream, ids, topic);
+  });
+
+  it("filters the replay by the subscriber's matchers, once per update", async () => {
+    const start = await f.send("https://example.com/history/filter/start");
+    const books = [
+      await f.send("https://example.com/history/filter/books/1"),
+      await f.send("https://example.com/history/filter/authors/1"),
+      await f.send([
+        "https://example.com/history/filter/books/2",
+        "https://example.com/history/filter/authors/2",
+      ]),
+      await f.send("https://example.com/history/filter/other"),
+      await f.send("https://example.com/history/filter/books/3"),
+    ];
+    const stream = await f.subscribe(
+      [
+        ["match_urlpattern", "https://example.com/history/filter/books/:id"],
+        ["match_urlpattern", "https://example.com/history/filter/*"],
+        ["match", "https://example.com/history/filter/books/2"],
+      ],
+      { lastEventId: start },
+    );
+    // The marker is not a book: the narrower subscriber below does not replay it.
+    await f.expectExactly(stream, books, "https://example.com/history/filter/marker");
+    const narrow = await f.subscribe([["match_urlpattern", "https://example.com/history/filter/books/:id"]], {
+      lastEventId: start,
+    });
+    await f.expectExactly(
+      narrow,
+      [books[0]!, books[2]!, books[4]!],
+      "https://example.com/history/filter/books/marker",
+    );
+  });
+
+  describe("authorization of replayed updates", () => {
+    const p1 = "https://example.com/history/private/1";
+    const p2 = "https://example.com/history/private/2";
+    const pub = "https://example.com/history/private/public";
+
+    /** Publishes a fresh set of updates; `start` is the cursor just before them. */
+    async function publishSet() {
+      const start = await f.send("https://example.com/history/private/start");
+      return {
+        start,
+        p1: await f.send(p1, { private: true }),
+        p2: await f.send(p2, { private: true }),
+        pub: await f.send(pub),
+        // Private, with p1 as an alternate topic: readable with a grant on either topic.
+        both: await f.send([p2, p1], { private: true }),
+      };
+    }
+
+    it("replays a private update only to a token granting subscribe on one of its topics", async () => {
+      const ids = await publishSet();
+      const token = await f.hub.token({ subscribe: [p1] });
+      const stream = await f.subscribe([["match", "*"]], { lastEventId: ids.start, token });
+      await f.expectExactly(stream, [ids.p1, ids.pub, ids.both], pub);
+    });
+
+    it("checks URL Pattern grants too", async () => {
+      const ids = await publishSet();
+      const token = await f.hub.token({ subscribeUrlPattern: ["https://example.com/history/private/:n"] });
+      const stream = await f.subscribe([["match", "*"]], { lastEventId: ids.start, token });
+      await f.expectExactly(stream, [ids.p1, ids.p2, ids.pub, ids.both], pub);
+    });
+
+    it("replays public updates only to an anonymous subscriber", async () => {
+      const ids = await publishSet();
+      const stream = await f.subscribe([["match", "*"]], { lastEventId: ids.start });
+      await f.expectExactly(stream, [ids.pub], pub);
+    });
+
+    it("replays public updates only to a token granting other topics", async () => {
+      const ids = await publishSet();
+      const token = await f.hub.token({ subscribe: ["https://example.com/elsewhere"] });
+      const stream = await f.subscribe([["match", "*"]], { lastEventId: ids.start, token });
+      await f.expectExactly(stream, [ids.pub], pub);
+    });
+
+    it("needs both a matcher selecting the update and a grant to read it", async () => {
+      const ids = await publishSet();
+      // Matchers select p2, the token reads p1: only the update on both topics passes both.
+      const token = await f.hub.token({ subscribe: [p1] });
+      const stream = await f.subscribe(
+        [
+          ["match", p2],
+          ["match", pub],
+        ],
+        { lastEventId: ids.start, token },
+      );
+      await f.expectExactly(stream, [ids.pub, ids.both], pub);
+    });
+  });
+});
+
+describe("history limits", () => {
+  it("answers earliest when history is empty, for any cursor", async () => {
+    const f = await Fixture.start();
+    try {
+      const topic = f.topic();
+      const streams: Stream[] = [];
+      for (const cursor of ["urn:uuid:whatever", "earliest"]) {
+        const stream = await f.subscribe([["match", topic]], { lastEventId: cursor });
+        assert.equal(stream.headers["mercure-last-event-id"], "earliest");
+        streams.push(stream);
+      }
+      await f.expectExactly(streams, [], topic);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it("discards the oldest updates beyond history-size, and answers earliest for a discarded cursor", async () => {
+    const f = await Fixture.start({ "history-size": "3" });
+    try {
+      const topic = f.topic();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await f.send(topic));
+      // Kept: 2, 3, 4. Every expectExactly publishes a marker, which is kept in turn.
+      let stream = await f.subscribe([["match", topic]], { lastEventId: ids[0]! });
+      assert.equal(stream.headers["mercure-last-event-id"], "earliest");
+      await f.expectExactly(stream, [ids[2]!, ids[3]!, ids[4]!], topic);
+      const marker1 = stream.events[3]!.id;
+      // Kept: 3, 4, marker 1.
+      stream = await f.subscribe([["match", topic]], { lastEventId: ids[2]! });
+      assert.equal(stream.headers["mercure-last-event-id"], "earliest");
+      await f.expectExactly(stream, [ids[3]!, ids[4]!, marker1], topic);
+      const marker2 = stream.events[3]!.id;
+      // Kept: 4, marker 1, marker 2: a kept cursor replays what follows it.
+      stream = await f.subscribe([["match", topic]], { lastEventId: ids[4]! });
+      assert.equal(stream.headers["mercure-last-event-id"], ids[4]);
+      await f.expectExactly(stream, [marker1, marker2], topic);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it("keeps nothing with history-size 0", async () => {
+    const f = await Fixture.start({ "history-size": "0" });
+    try {
+      const topic = f.topic();
+      const id = await f.send(topic);
+      await f.send(topic);
+      for (const cursor of [id, "earliest"]) {
+        const stream = await f.subscribe([["match", topic]], { lastEventId: cursor });
+        assert.equal(stream.headers["mercure-last-event-id"], "earliest");
+        await f.expectExactly(stream, [], topic);
+      }
+    } finally {
+      await f.close();
+    }
+  });
+
+  it("resolves a reused id to its earliest occurrence still kept", async () => {
+    const f = await Fixture.start({ "history-size": "4" });
+    try {
+      const topic = f.topic();
+      await f.send(topic, { id: "reused" });
+      const x = await f.send(topic);
+      await f.send(topic, { id: "reused" });
+      const y = await f.send(topic);
+      // Kept: reused, x, reused, y. The cursor is the first "reused": the second one is replayed.
+      let stream = await f.subscribe([["match", topic]], { lastEventId: "reused" });
+      assert.equal(stream.headers["mercure-last-event-id"], "reused");
+      await f.expectExactly(stream, [x, "reused", y], topic);
+      const marker1 = stream.events[3]!.id;
+      // Kept: x, reused, y, marker 1. The first "reused" is gone: the cursor is the second one.
+      stream = await f.subscribe([["match", topic]], { lastEventId: "reused" });
+      assert.equal(stream.headers["mercure-last-event-id"], "reused");
+      await f.expectExactly(stream, [y, marker1], topic);
+      const marker2 = stream.events[2]!.id;
+      // Kept: reused, y, marker 1, marker 2.
+      stream = await f.subscribe([["match", topic]], { lastEventId: "reused" });
+      assert.equal(stream.headers["mercure-last-event-id"], "reused");
+      await f.expectExactly(stream, [y, marker1, marker2], topic);
+      const marker3 = stream.events[3]!.id;
+      // Kept: y, marker 1, marker 2, marker 3: no "reused" left, the cursor is unknown.
+      stream = await f.subscribe([["match", topic]], { lastEventId: "reused" });
+      assert.equal(stream.headers["mercure-last-event-id"], "earliest");
+      await f.expectExactly(stream, [y, marker1, marker2, marker3], topic);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+describe("the seam between replay and live updates", () => {
+  const TOTAL = 300;
+  const CURSORS = [0, 37, 120, 199, 260, 298];
+
+  it("delivers every update after the cursor exactly once, in order, while publishing goes on", {
+    timeout: 60_000,
+  }, async () => {
+    const f = await Fixture.start({ "history-size": "1000" });
+    try {
+      const topic = f.topic();
+      const ids: string[] = [];
+      const streams: { cursor: number; stream: Promise<Stream> }[] = [];
+      // 2 KB of data per update: a replay of a few hundred is sent in several slices, each a
+      // chance for live updates to arrive in the middle of it.
+      const data = "d".repeat(2048);
+      for (let i = 0; i < TOTAL; i++) {
+        ids.push(await f.send(topic, { data }));
+        if (CURSORS.includes(i)) {
+          // Not awaited: the subscriber connects and replays while the loop keeps publishing.
+          streams.push({ cursor: i, stream: f.subscribe([["match", topic]], { lastEventId: ids[i]! }) });
+          streams.push({
+            cursor: i,
+            stream: f.subscribe([
+              ["match", topic],
+              ["last_event_id", ids[i]!],
+            ]),
+          });
+        }
+      }
+      const marker = await f.send(topic);
+      for (const { cursor, stream: pending } of streams) {
+        const stream = await pending;
+        assert.equal(stream.headers["mercure-last-event-id"], ids[cursor]);
+        const expected = [...ids.slice(cursor + 1), marker];
+        const received = (await stream.waitForEvents(expected.length)).map((event) => event.id);
+        assert.equal(new Set(received).size, received.length, `cursor ${cursor}: no duplicate`);
+        assert.deepEqual(received, expected, `cursor ${cursor}: every later update, in order`);
+      }
+      // Nothing after the marker either: one more update is the next event of each stream.
+      const last = await f.send(topic);
+      for (const { cursor, stream: pending } of streams) {
+        const stream = await pending;
+        const events = await stream.waitForEvents(TOTAL - cursor + 1);
+        assert.equal(
+          events.at(-1)!.id,
+          last,
+          `cursor ${cursor}: nothing after the marker but the last update`,
+        );
+      }
+    } finally {
+      await f.close();
+    }
+  });
+
+  it("holds live updates while a stalled subscriber's replay waits for its socket", {
+    timeout: 60_000,
+  }, async () => {
+    // Room for every update held while the replay waits (the stalled client is not dropped).
+    const f = await Fixture.start({ "history-size": "1000", "max-queue-bytes": String(64 * 1024 * 1024) });
+    try {
+      const topic = f.topic();
+      const ids: string[] = [];
+      // 64 KB per update: a 9 MB replay outgrows what the kernel buffers for a client that reads
+      // nothing (a few MB here), so the hub waits for the socket in the middle of the replay and
+      // every update published meanwhile is held until the replay is through.
+      const data = "d".repeat(64 * 1024);
+      for (let i = 0; i < 150; i++) ids.push(await f.send(topic, { data }));
+      const stalled = await openRawStream(
+        subscribeUrl(f.hub.hubUrl, [
+          ["match", topic],
+          ["last_event_id", ids[9]!],
+        ]),
+        { read: false },
+      );
+      for (let i = 0; i < 100; i++) ids.push(await f.send(topic, { data }));
+      const marker = await f.send(topic);
+      stalled.resume();
+      // The marker is the last event: look for it at the end only (the body is megabytes long).
+      await stalled.until((s) => s.body().slice(-256).includes(`id: ${marker}\n`));
+      const received = [...stalled.body().matchAll(/^id: (.*)$/gm)].map((match) => match[1]);
+      assert.equal(new Set(received).size, received.length, "no duplicate");
+      assert.deepEqual(received, [...ids.slice(10), marker]);
+      assert.match(stalled.head ?? "", new RegExp(`^mercure-last-event-id: ${ids[9]}\r?$`, "im"));
+      stalled.close();
+    } finally {
+      await f.close();
+    }
+  });
+});
