@@ -62,7 +62,7 @@ function parseOrigin(text: string, entry: string): URL {
   return url;
 }
 
-const EXPOSED = "Link, Mercure-Last-Event-ID, Last-Event-ID, WWW-Authenticate, Content-Type";
+const EXPOSED = "Link, Mercure-Last-Event-ID, Last-Event-ID, WWW-Authenticate, Content-Type, ETag";
 
 /** Headers for a response to an allowed cross-origin request (none for others). */
 export function corsHeaders(origin: string | undefined, allowlist: OriginAllowlist): Record<string, string> {
@@ -83,7 +83,8 @@ export function preflightHeaders(
   return {
     ...corsHeaders(origin, allowlist),
     "Access-Control-Allow-Methods": "GET, POST, QUERY, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Last-Event-ID, Cache-Control",
+    "Access-Control-Allow-Headers":
+      "Authorization, Content-Type, Last-Event-ID, Cache-Control, If-None-Match",
     "Access-Control-Max-Age": "600",
   };
 }

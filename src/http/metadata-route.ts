@@ -15,6 +15,8 @@ export function metadataDocument(context: HttpContext): Record<string, unknown> 
   };
   if (options.authorizationServers.length > 0)
     document.authorization_servers = [...options.authorizationServers];
+  // Draft, "Active Subscriptions": hubs supporting the feature SHOULD advertise it.
+  if (context.hub.subscriptions !== undefined) document.mercure_subscriptions = true;
   return document;
 }
 

@@ -67,30 +67,40 @@ export async function subscriptionsRoute(
   }
 
   const cursor = hub.lastDispatchedId ?? "earliest";
+  const link = `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(cursor)}; type="mercure"; content-type="application/json"`;
+  // Read in the same synchronous run as the cursor: the list and the cursor describe one moment.
+  // The ETag names the list's state, not the cursor (see SubscriptionRegistry.version).
   const headers: Record<string, string> = {
     ...cors,
-    Link: `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(cursor)}; type="mercure"; content-type="application/json"`,
-    ETag: entityTag(cursor),
+    Link: link,
+    ETag: entityTag(registry.version ?? "earliest"),
     "Cache-Control": "must-revalidate",
   };
-  if (req.headers["if-none-match"]?.split(/\s*,\s*/).includes(headers.ETag!)) {
-    res.writeHead(304, headers);
-    res.end();
-    return;
-  }
-
   if (request.kind === "one") {
     const document = registry.get(topic);
     if (document === undefined) {
-      sendProblem(res, "subscription_not_found", `no active subscription at ${topic}`, headers);
+      // No validator on a 404: a conditional request must not turn "not found" into a 304.
+      sendProblem(res, "subscription_not_found", `no active subscription at ${topic}`, {
+        ...cors,
+        Link: link,
+      });
       return;
     }
+    if (notModified(req, res, headers)) return;
     sendJson(res, 200, document, headers);
     return;
   }
 
+  const after = pagePosition(url);
+  if (after === null) {
+    sendProblem(res, "not_found", 'no such page: take after= from a rel="next" link', {
+      ...cors,
+      Link: link,
+    });
+    return;
+  }
+  if (notModified(req, res, headers)) return;
   const limit = pageLimit(url, options.limits.maxSubscriptionsListed);
-  const after = url.searchParams.get("after") ?? undefined;
   const page = registry.page(
     limit,
     after,
@@ -98,7 +108,7 @@ export async function subscriptionsRoute(
   );
   if (page.next !== undefined) {
     const next = new URL(url.pathname, options.hubUrl);
-    next.searchParams.set("after", page.next);
+    next.searchParams.set("after", String(page.next));
     if (url.searchParams.has("limit")) next.searchParams.set("limit", String(limit));
     headers.Link += `, <${next.pathname}${next.search}>; rel="next"`;
   }
@@ -108,6 +118,34 @@ export async function subscriptionsRoute(
     { id: `${url.pathname}${url.search}`, type: "subscriptions", subscriptions: page.subscriptions },
     headers,
   );
+}
+
+/**
+ * Answers 304 when If-None-Match names the current ETag. The comparison is weak (RFC 9110,
+ * section 13.1.2): `W/"x"` matches `"x"`, and `*` matches any current representation.
+ */
+function notModified(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>): boolean {
+  const condition = req.headers["if-none-match"];
+  if (condition === undefined) return false;
+  const current = headers.ETag!;
+  const matches =
+    condition.trim() === "*" ||
+    condition.split(",").some((tag) => {
+      const trimmed = tag.trim();
+      return (trimmed.startsWith("W/") ? trimmed.slice(2) : trimmed) === current;
+    });
+  if (!matches) return false;
+  res.writeHead(304, headers);
+  res.end();
+  return true;
+}
+
+/** `?after=` from a rel="next" link: a position; undefined for the first page, null when unreadable. */
+function pagePosition(url: URL): number | undefined | null {
+  const after = url.searchParams.get("after");
+  if (after === null) return undefined;
+  if (!/^\d{1,15}$/.test(after)) return null;
+  return Number(after);
 }
 
 /** `?limit=` within 1..max; the maximum otherwise. */

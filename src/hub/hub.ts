@@ -215,7 +215,7 @@ export class Hub {
     this.#lastDispatchedId = update.id;
     if (update.type === "mercure" && this.subscriptions !== undefined) {
       if (update.topics[0]!.startsWith(this.#subscriptionsPrefix!)) {
-        this.subscriptions.apply(JSON.parse(update.data) as SubscriptionDocument);
+        this.subscriptions.apply(JSON.parse(update.data) as SubscriptionDocument, update.id);
       }
     }
     this.#current = update;

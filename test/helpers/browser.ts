@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 
 /** Debian's Chromium; CI installs it (.ci/run). */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -61,4 +61,20 @@ export async function servePage(html: string): Promise<PageServer> {
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * Collects what went wrong inside a page (uncaught exceptions, console errors, failed requests),
+ * to put in an assertion's message: a browser test that times out should say why.
+ */
+export function recordPageTrouble(page: Page): string[] {
+  const trouble: string[] = [];
+  page.on("pageerror", (error) => trouble.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") trouble.push(`console: ${message.text()}`);
+  });
+  page.on("requestfailed", (request) =>
+    trouble.push(`request failed: ${request.method()} ${request.url()} (${request.failure()?.errorText})`),
+  );
+  return trouble;
 }
