@@ -1,10 +1,11 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerChallenge } from "../auth/challenge.ts";
 import type { Grants } from "../auth/grants.ts";
 import { findToken } from "../auth/token-source.ts";
-import type { Role, TokenVerifier } from "../auth/verifier.ts";
-import type { Logger } from "../hub/logger.ts";
+import type { Role } from "../auth/verifier.ts";
 import type { ProblemCode } from "../protocol/problems.ts";
+import type { HttpContext } from "./context.ts";
+import { sendProblem } from "./respond.ts";
 
 /** Why a request was refused, with the RFC 6750 challenge to send. */
 export interface AuthFailure {
@@ -26,10 +27,14 @@ export type Authentication =
 export async function authenticate(
   req: IncomingMessage,
   role: Role,
-  context: { verifier: TokenVerifier; cookieName: string; resourceMetadata: string; logger: Logger },
+  context: HttpContext,
 ): Promise<Authentication> {
-  const presentation = findToken(req.headersDistinct.authorization, req.headers.cookie, context.cookieName);
-  const resourceMetadata = context.resourceMetadata;
+  const presentation = findToken(
+    req.headersDistinct.authorization,
+    req.headers.cookie,
+    context.options.cookieName,
+  );
+  const resourceMetadata = context.metadataUrl;
   switch (presentation.kind) {
     case "none":
       return { kind: "anonymous" };
@@ -78,4 +83,13 @@ export function insufficientScope(resourceMetadata: string, detail: string): Aut
     detail,
     headers: { "WWW-Authenticate": bearerChallenge({ error: "insufficient_scope", resourceMetadata }) },
   };
+}
+
+/** Answers a refused request with its problem and RFC 6750 challenge. */
+export function sendAuthFailure(
+  res: ServerResponse,
+  failure: AuthFailure,
+  cors: Record<string, string>,
+): void {
+  sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { canPublish } from "../auth/grants.ts";
 import { parsePublishForm } from "../protocol/publish-request.ts";
-import { authenticate, insufficientScope, missingToken } from "./authenticate.ts";
+import { authenticate, insufficientScope, missingToken, sendAuthFailure } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
@@ -36,19 +36,14 @@ export async function publishRoute(
     maxTopics: options.limits.maxTopics,
   });
 
-  const auth = await authenticate(req, "publisher", {
-    verifier: context.verifier,
-    cookieName: options.cookieName,
-    resourceMetadata: context.metadataUrl,
-    logger: context.logger,
-  });
+  const auth = await authenticate(req, "publisher", context);
   if (auth.kind === "refused") {
-    sendProblem(res, auth.failure.code, auth.failure.detail, { ...cors, ...auth.failure.headers });
+    sendAuthFailure(res, auth.failure, cors);
     return;
   }
   if (auth.kind === "anonymous") {
     const failure = missingToken(context.metadataUrl, "publishing needs an access token");
-    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    sendAuthFailure(res, failure, cors);
     return;
   }
   // A cookie travels with every request the browser makes, including forged cross-site ones
@@ -65,7 +60,7 @@ export async function publishRoute(
   const refused = update.topics.find((topic) => !canPublish(auth.grants, topic));
   if (refused !== undefined) {
     const failure = insufficientScope(context.metadataUrl, `the token does not grant publish on ${refused}`);
-    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    sendAuthFailure(res, failure, cors);
     return;
   }
 

@@ -7,7 +7,7 @@ import {
   parseSubscribeParameters,
   type RequestedMatcher,
 } from "../protocol/subscribe-request.ts";
-import { authenticate, invalidToken, missingToken } from "./authenticate.ts";
+import { authenticate, invalidToken, missingToken, sendAuthFailure } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
@@ -53,26 +53,21 @@ export async function subscribeRoute(
   const parameters = parseSubscribeParameters(pairs, { maxMatchers: options.limits.maxMatchers });
   const matchers = parameters.matchers.map((requested) => compile(requested, context));
 
-  const auth = await authenticate(req, "subscriber", {
-    verifier: context.verifier,
-    cookieName: options.cookieName,
-    resourceMetadata: context.metadataUrl,
-    logger: context.logger,
-  });
+  const auth = await authenticate(req, "subscriber", context);
   if (auth.kind === "refused") {
-    sendProblem(res, auth.failure.code, auth.failure.detail, { ...cors, ...auth.failure.headers });
+    sendAuthFailure(res, auth.failure, cors);
     return;
   }
   // The verifier allows a few seconds of clock skew on exp; a stream would still be closed at
   // exp at once, and the client would reconnect in a loop until the skew ran out.
   if (auth.kind === "token" && auth.grants.expiresAt !== undefined && auth.grants.expiresAt <= Date.now()) {
     const failure = invalidToken(context.metadataUrl);
-    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    sendAuthFailure(res, failure, cors);
     return;
   }
   if (auth.kind === "anonymous" && !options.anonymous) {
     const failure = missingToken(context.metadataUrl, "this hub does not accept anonymous subscribers");
-    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    sendAuthFailure(res, failure, cors);
     return;
   }
 

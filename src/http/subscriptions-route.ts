@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { canRead } from "../auth/grants.ts";
 import { isMatchType } from "../matching/matcher.ts";
 import { type SubscriptionsRequest, subscriptionsPath } from "../protocol/subscription-resource.ts";
-import { authenticate, insufficientScope, missingToken } from "./authenticate.ts";
+import { authenticate, insufficientScope, missingToken, sendAuthFailure } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { sendJson, sendProblem } from "./respond.ts";
@@ -45,24 +45,19 @@ export async function subscriptionsRoute(
           request.kind === "one" ? request.subscriber : undefined,
         );
 
-  const auth = await authenticate(req, "subscriber", {
-    verifier: context.verifier,
-    cookieName: options.cookieName,
-    resourceMetadata: context.metadataUrl,
-    logger: context.logger,
-  });
+  const auth = await authenticate(req, "subscriber", context);
   if (auth.kind === "refused") {
-    sendProblem(res, auth.failure.code, auth.failure.detail, { ...cors, ...auth.failure.headers });
+    sendAuthFailure(res, auth.failure, cors);
     return;
   }
   if (auth.kind === "anonymous") {
     const failure = missingToken(context.metadataUrl, "the subscription API needs an access token");
-    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    sendAuthFailure(res, failure, cors);
     return;
   }
   if (!canRead(auth.grants, [topic])) {
     const failure = insufficientScope(context.metadataUrl, `the token does not grant subscribe on ${topic}`);
-    sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+    sendAuthFailure(res, failure, cors);
     return;
   }
 
