@@ -8,46 +8,22 @@
  * The full harness (several generator processes, latency probes, /proc sampling, Nchan side by
  * side) is issue 6's; this is the quick look.
  */
-import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
-import { fileURLToPath } from "node:url";
 import { mintToken } from "../src/auth/mint.ts";
+import { BENCH_ISSUER, BENCH_SECRET, spawnHub } from "./spawn-hub.ts";
 
 const [subscribers = 1000, events = 2000, inflight = 16, bytes = 32] = process.argv.slice(2).map(Number);
-const SECRET = "bench-secret-that-is-long-enough-for-hs256";
 const TOPIC = "https://example.com/bench";
 
-const hubProcess = spawn(
-  process.execPath,
-  [
-    fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url)),
-    "serve",
-    "--listen",
-    "127.0.0.1:0",
-    "--issuer",
-    "bench",
-    "--publisher-key",
-    SECRET,
-    "--anonymous",
-    "--history-size",
-    "0",
-    "--max-connections-per-client",
-    "100000",
-    "--log-level",
-    "info",
-  ],
-  { stdio: ["ignore", "pipe", "inherit"] },
-);
-const hubUrl = await new Promise<string>((resolve) => {
-  let output = "";
-  hubProcess.stdout!.on("data", (chunk) => {
-    output += chunk;
-    const line = output.split("\n").find((l) => l.includes('"hub listening"'));
-    if (line !== undefined) resolve(JSON.parse(line).hubUrl);
-  });
-});
+const { process: hubProcess, hubUrl } = await spawnHub([
+  "--anonymous",
+  "--history-size",
+  "0",
+  "--max-connections-per-client",
+  "100000",
+]);
 const url = new URL(hubUrl);
-const token = await mintToken({ issuer: "bench", audience: hubUrl, key: SECRET, publish: ["*"] });
+const token = await mintToken({ issuer: BENCH_ISSUER, audience: hubUrl, key: BENCH_SECRET, publish: ["*"] });
 
 const sockets: Socket[] = [];
 let delivered = 0;

@@ -18,8 +18,8 @@ import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type MintOptions, mintToken } from "../src/auth/mint.ts";
+import { BENCH_ISSUER, BENCH_SECRET, spawnHub } from "./spawn-hub.ts";
 
-const SECRET = "bench-secret-that-is-long-enough-for-hs256";
 const TOPICS = 100;
 const PROBE_TOPIC = "https://example.com/bench/probe";
 
@@ -92,43 +92,19 @@ function rssKiB(pid: number): number {
 
 async function runBench(): Promise<void> {
   const [subscribers = 10_000, page = 1000, runs = 3] = process.argv.slice(2).map(Number);
-  const hubProcess = spawn(
-    process.execPath,
-    [
-      fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url)),
-      "serve",
-      "--listen",
-      "127.0.0.1:0",
-      "--issuer",
-      "bench",
-      "--publisher-key",
-      SECRET,
-      "--subscriptions",
-      "--max-subscriptions-listed",
-      String(subscribers),
-      "--max-connections",
-      String(subscribers + 100),
-      "--max-connections-per-client",
-      String(subscribers + 100),
-      "--log-level",
-      "info",
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const hubUrl = await new Promise<string>((resolve, reject) => {
-    let output = "";
-    hubProcess.once("exit", (code) => reject(new Error(`the hub exited (${code})`)));
-    hubProcess.stdout!.on("data", (chunk) => {
-      output += chunk;
-      const line = output.split("\n").find((l) => l.includes('"hub listening"'));
-      if (line !== undefined) resolve(JSON.parse(line).hubUrl);
-    });
-  });
-  hubProcess.stdout!.resume();
+  const { process: hubProcess, hubUrl } = await spawnHub([
+    "--subscriptions",
+    "--max-subscriptions-listed",
+    String(subscribers),
+    "--max-connections",
+    String(subscribers + 100),
+    "--max-connections-per-client",
+    String(subscribers + 100),
+  ]);
   const url = new URL(hubUrl);
   const subscriptionsUrl = `${url.origin}${url.pathname}/subscriptions`;
   const mint = (options: Partial<MintOptions>) =>
-    mintToken({ issuer: "bench", audience: hubUrl, key: SECRET, ttlSeconds: 3600, ...options });
+    mintToken({ issuer: BENCH_ISSUER, audience: hubUrl, key: BENCH_SECRET, ttlSeconds: 3600, ...options });
   const publisher = await mint({ publish: ["*"] });
   const lister = await mint({ subscribe: ["*"] });
   // One token for every subscriber (verified once, then cached), with a payload as a real one would.

@@ -1,0 +1,48 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The issuer and HMAC secret every benchmark hub trusts. */
+export const BENCH_ISSUER = "bench";
+export const BENCH_SECRET = "bench-secret-that-is-long-enough-for-hs256";
+
+export interface BenchHub {
+  readonly process: ChildProcess;
+  readonly hubUrl: string;
+}
+
+/**
+ * Starts `quicksilver serve` in its own process on a free loopback port, trusting the bench
+ * issuer, with `flags` added; resolves once it logs that it listens.
+ */
+export function spawnHub(flags: readonly string[]): Promise<BenchHub> {
+  const child = spawn(
+    process.execPath,
+    [
+      fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url)),
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--issuer",
+      BENCH_ISSUER,
+      "--publisher-key",
+      BENCH_SECRET,
+      "--log-level",
+      "info",
+      ...flags,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const onExit = (code: number | null) => reject(new Error(`the hub exited (${code})`));
+    child.once("exit", onExit);
+    child.stdout!.on("data", (chunk) => {
+      output += chunk;
+      const line = output.split("\n").find((l) => l.includes('"hub listening"'));
+      if (line === undefined) return;
+      child.off("exit", onExit);
+      child.stdout!.resume();
+      resolve({ process: child, hubUrl: JSON.parse(line).hubUrl });
+    });
+  });
+}
