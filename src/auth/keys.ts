@@ -26,6 +26,11 @@ export interface KeyConfig {
   jwksUri?: string;
   /** Allowlist of algorithms; for a JWK Set it defaults to `DEFAULT_JWKS_ALGORITHMS`. */
   algorithms?: readonly string[];
+  /**
+   * Accept an HMAC secret shorter than the hash (RFC 7518 wants at least as long). Only the legacy
+   * dialect sets it, for the old hub's configurations (`JWT_KEY='!ChangeMe!'`); the CLI warns.
+   */
+  allowShortSecret?: boolean;
 }
 
 export interface IssuerConfig {

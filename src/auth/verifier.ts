@@ -58,6 +58,21 @@ export interface VerifierOptions {
   jwks?: JwksOptions;
   /** The verified-token cache: `maxEntries` (default 10 000, 0 disables) and `maxAgeMs` (default 60 s). */
   cache?: { maxEntries?: number; maxAgeMs?: number };
+  /**
+   * The legacy dialect: when set, a token without `authorization_details` is verified under the
+   * relaxed legacy profile (a `mercure` claim; any `typ`; no `aud` or `iss` required; `exp`
+   * enforced when present).
+   */
+  legacy?: LegacyVerifierOptions;
+}
+
+export interface LegacyVerifierOptions {
+  /**
+   * Key material for legacy tokens whose `iss` names no configured issuer (most carry no `iss`):
+   * the old hub's single publisher and subscriber keys. Without it, the only configured issuer's
+   * material is used when there is exactly one.
+   */
+  readonly keys?: Pick<IssuerConfig, "publisher" | "subscriber">;
 }
 
 export interface TokenVerifier {

@@ -19,6 +19,12 @@ export interface ServeConfig {
   readonly corsOrigins: readonly string[];
   readonly publishOrigins: readonly string[];
   readonly cookieName: string;
+  /** The legacy dialect (see docs/coming-from-the-go-hub.md). */
+  readonly legacy: boolean;
+  /** Why the legacy dialect is on when it was not asked for by --legacy, for a startup warning. */
+  readonly legacyReasons: readonly string[];
+  /** Key material for legacy tokens that name no configured issuer (the old hub's keys). */
+  readonly legacyKeys: Pick<IssuerConfig, "publisher" | "subscriber"> | undefined;
   readonly heartbeatMs: number;
   readonly writeTimeoutMs: number;
   readonly maxLifetimeMs: number;
@@ -113,6 +119,9 @@ export function resolveServeConfig(
     corsOrigins: read.list("cors-origins", dev ? LOCALHOST_ORIGINS : []),
     publishOrigins: read.list("publish-origins", dev ? LOCALHOST_ORIGINS : []),
     cookieName: read.string("cookie-name", "__Secure-mercure_access_token"),
+    legacy: false,
+    legacyReasons: [],
+    legacyKeys: undefined,
     heartbeatMs: read.duration("heartbeat", 30_000),
     writeTimeoutMs: read.duration("write-timeout", 10_000),
     maxLifetimeMs: read.duration("max-lifetime", 3_600_000),

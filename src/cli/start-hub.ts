@@ -55,6 +55,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
         maxTopicsPerDetail: config.maxTopicsPerDetail,
         maxPatternLength: config.maxPatternLength,
       },
+      ...(config.legacy ? { legacy: { ...(config.legacyKeys ? { keys: config.legacyKeys } : {}) } } : {}),
     });
     const transport = new MemoryTransport({ historySize: config.historySize });
     const hub = new Hub(transport, {
@@ -72,6 +73,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
       corsOrigins,
       publishOrigins,
       cookieName: config.cookieName,
+      legacy: config.legacy,
       authorizationServers: config.authorizationServers,
       limits: {
         maxBodyBytes: config.maxBodyBytes,

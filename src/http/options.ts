@@ -35,6 +35,12 @@ export interface HttpOptions {
   /** Origins a cookie-authenticated publish may come from (CSRF protection). */
   readonly publishOrigins: OriginAllowlist;
   readonly cookieName: string;
+  /**
+   * The legacy dialect (`topic=`, the `mercure` claim, the `mercureAuthorization` cookie, the
+   * `authorization` and `lastEventID` query parameters) alongside draft-08. When off, a legacy
+   * request is refused with a 400 that names the modern equivalent and the option.
+   */
+  readonly legacy: boolean;
   /** Advertised in the protected resource metadata, when tokens come from authorization servers. */
   readonly authorizationServers: readonly string[];
   readonly limits: HttpLimits;

@@ -21,7 +21,9 @@ export type InvalidMatcherCode =
   | "matcher_characters"
   | "matcher_too_long"
   | "urlpattern_syntax"
-  | "urlpattern_unsupported";
+  | "urlpattern_unsupported"
+  | "uritemplate_syntax"
+  | "uritemplate_unsupported";
 
 export class InvalidMatcherError extends Error {
   readonly code: InvalidMatcherCode;

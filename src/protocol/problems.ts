@@ -27,7 +27,13 @@ export const PROBLEMS = {
   too_many_matchers: { status: 400, title: "Too many topic matchers" },
   urlpattern_syntax: { status: 400, title: "A URL Pattern is malformed" },
   urlpattern_unsupported: { status: 400, title: "A URL Pattern uses an unsupported regular expression" },
+  uritemplate_syntax: { status: 400, title: "A URI Template is malformed" },
+  uritemplate_unsupported: { status: 400, title: "A URI Template uses an unsupported feature" },
+  // The legacy dialect, when the hub runs without --legacy.
   legacy_topic_parameter: { status: 400, title: "topic= is the legacy subscribe parameter" },
+  legacy_last_event_id_parameter: { status: 400, title: "lastEventID= is the legacy cursor parameter" },
+  legacy_authorization_parameter: { status: 400, title: "authorization= is the legacy token parameter" },
+  legacy_cookie: { status: 400, title: "mercureAuthorization is the legacy token cookie" },
   // Authorization (RFC 6750; the OAuth error travels in WWW-Authenticate).
   token_missing: { status: 401, title: "An access token is required" },
   token_invalid: { status: 401, title: "The access token is invalid" },
