@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import * as jose from "jose";
+import { resolveServeConfig, type ServeConfig } from "../src/cli/resolve-config.ts";
 
 const BIN = fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url));
 const SECRET = "a-secret-that-is-long-enough-for-hs256!!";
@@ -32,13 +34,18 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
-/** Starts `serve` and resolves once it logged that it listens, with its hub URL. */
+/**
+ * Starts `serve` and resolves once it logged that it listens, with its hub URL. It listens on
+ * 127.0.0.1, port 0, unless `listen` is false (the environment then says where).
+ */
 function serve(
   args: string[],
   env: Record<string, string> = {},
+  listen = true,
 ): Promise<{ child: ChildProcess; hubUrl: string; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", ...args], {
+    const where = listen ? ["--listen", "127.0.0.1:0"] : [];
+    const child = spawn(process.execPath, [BIN, "serve", ...where, ...args], {
       env: { PATH: process.env.PATH ?? "", ...env },
     });
     let output = "";
@@ -76,7 +83,12 @@ describe("quicksilver serve: configuration errors stop the start and say what to
   const cases: [string, string[], Record<string, string>, RegExp][] = [
     ["an unknown option", ["--no-such-option"], {}, /no-such-option/],
     ["no key at all", [], {}, /no key configured.*--publisher-key.*--dev/],
-    ["a key without an issuer", ["--publisher-key", SECRET], {}, /no issuer.*--issuer/],
+    [
+      "a key without an issuer when the legacy dialect is off",
+      ["--publisher-key", SECRET],
+      { MERCURE_LEGACY: "0" },
+      /no issuer.*--issuer.*--legacy/,
+    ],
     [
       "an HMAC algorithm with a PEM key",
       ["--issuer", "i", `--publisher-key=${pem}`, "--publisher-alg", "HS256"],
@@ -96,7 +108,12 @@ describe("quicksilver serve: configuration errors stop the start and say what to
       {},
       /HS999/,
     ],
-    ["* as a CORS origin", ["--dev", "--cors-origins", "*"], {}, /cors-origins.*\*/],
+    [
+      "* as a publish origin, saying why",
+      ["--dev", "--publish-origins", "*"],
+      {},
+      /publish-origins.*\*.*cross-site request forgery/,
+    ],
     ["a bad duration", ["--dev", "--heartbeat", "soon"], {}, /--heartbeat.*duration/],
     ["a bad number from the environment", ["--dev"], { MERCURE_MAX_TOPICS: "many" }, /--max-topics/],
   ];
@@ -262,5 +279,444 @@ describe("quicksilver token", () => {
     const result = await run(["token", "--iss", "i", "--key", SECRET]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /grant something/);
+  });
+});
+
+describe("quicksilver serve: coming from the Go hub", () => {
+  const LONG = "x".repeat(32);
+  const resolve = (env: Record<string, string>, flags: Record<string, string | boolean> = {}): ServeConfig =>
+    resolveServeConfig(flags, env);
+
+  describe("the old hub's names", () => {
+    const cases: [string, Record<string, string>, (config: ServeConfig) => void][] = [
+      [
+        "JWT_KEY: both roles",
+        { JWT_KEY: LONG },
+        (config) => {
+          assert.equal(config.legacyKeys?.publisher?.key, LONG);
+          assert.equal(config.legacyKeys?.subscriber?.key, LONG);
+        },
+      ],
+      [
+        "PUBLISHER_JWT_KEY and SUBSCRIBER_JWT_KEY win over JWT_KEY for their role",
+        { JWT_KEY: LONG, PUBLISHER_JWT_KEY: `p${LONG}`, SUBSCRIBER_JWT_KEY: `s${LONG}` },
+        (config) => {
+          assert.equal(config.legacyKeys?.publisher?.key, `p${LONG}`);
+          assert.equal(config.legacyKeys?.subscriber?.key, `s${LONG}`);
+        },
+      ],
+      [
+        "PUBLISHER_JWT_KEY alone: both roles",
+        { PUBLISHER_JWT_KEY: LONG },
+        (config) => assert.equal(config.legacyKeys?.subscriber?.key, LONG),
+      ],
+      [
+        "JWT_ALGORITHM, PUBLISHER_JWT_ALGORITHM, SUBSCRIBER_JWT_ALGORITHM",
+        { JWT_KEY: "x".repeat(64), JWT_ALGORITHM: "HS512", PUBLISHER_JWT_ALGORITHM: "HS384" },
+        (config) => {
+          assert.equal(config.legacyKeys?.publisher?.alg, "HS384");
+          assert.equal(config.legacyKeys?.subscriber?.alg, "HS512");
+        },
+      ],
+      [
+        "SUBSCRIBER_JWT_ALGORITHM",
+        { JWT_KEY: "x".repeat(64), SUBSCRIBER_JWT_ALGORITHM: "HS512" },
+        (config) => assert.equal(config.legacyKeys?.subscriber?.alg, "HS512"),
+      ],
+      [
+        "JWT_ALGORITHM without a key for a role is no error",
+        { PUBLISHER_JWT_KEY: LONG, JWT_ALGORITHM: "HS256" },
+        (config) => assert.equal(config.legacyKeys?.subscriber?.alg, "HS256"),
+      ],
+      [
+        "ALLOW_ANONYMOUS=1",
+        { JWT_KEY: LONG, ALLOW_ANONYMOUS: "1" },
+        (config) => assert.equal(config.anonymous, true),
+      ],
+      [
+        "ALLOW_ANONYMOUS=true",
+        { JWT_KEY: LONG, ALLOW_ANONYMOUS: "true" },
+        (config) => assert.equal(config.anonymous, true),
+      ],
+      [
+        "ALLOW_ANONYMOUS=0",
+        { JWT_KEY: LONG, ALLOW_ANONYMOUS: "0" },
+        (config) => assert.equal(config.anonymous, false),
+      ],
+      [
+        "CORS_ALLOWED_ORIGINS, space separated as the old hub wanted",
+        { JWT_KEY: LONG, CORS_ALLOWED_ORIGINS: "https://a.example https://b.example" },
+        (config) => assert.deepEqual(config.corsOrigins, ["https://a.example", "https://b.example"]),
+      ],
+      [
+        "PUBLISH_ALLOWED_ORIGINS",
+        { JWT_KEY: LONG, PUBLISH_ALLOWED_ORIGINS: "http://localhost:3000" },
+        (config) => assert.deepEqual(config.publishOrigins, ["http://localhost:3000"]),
+      ],
+      [
+        "ADDR=:3000: every interface",
+        { JWT_KEY: LONG, ADDR: ":3000" },
+        (config) => assert.deepEqual([config.host, config.port], ["0.0.0.0", 3000]),
+      ],
+      [
+        "ADDR=localhost:3000",
+        { JWT_KEY: LONG, ADDR: "localhost:3000" },
+        (config) => assert.deepEqual([config.host, config.port], ["localhost", 3000]),
+      ],
+      [
+        "ADDR=127.0.0.1:3000",
+        { JWT_KEY: LONG, ADDR: "127.0.0.1:3000" },
+        (config) => assert.deepEqual([config.host, config.port], ["127.0.0.1", 3000]),
+      ],
+      [
+        "HEARTBEAT_INTERVAL, a Go duration",
+        { JWT_KEY: LONG, HEARTBEAT_INTERVAL: "1m30s" },
+        (config) => assert.equal(config.heartbeatMs, 90_000),
+      ],
+      [
+        "HEARTBEAT_INTERVAL=0s (disabled in the old hub): the default, with a warning",
+        { JWT_KEY: LONG, HEARTBEAT_INTERVAL: "0s" },
+        (config) => {
+          assert.equal(config.heartbeatMs, 30_000);
+          assert.ok(
+            config.warnings.some((w) => w.includes("HEARTBEAT_INTERVAL=0s")),
+            config.warnings.join("\n"),
+          );
+        },
+      ],
+      [
+        "WRITE_TIMEOUT: the longest a stream lives",
+        { JWT_KEY: LONG, WRITE_TIMEOUT: "15s" },
+        (config) => assert.equal(config.maxLifetimeMs, 15_000),
+      ],
+      [
+        "WRITE_TIMEOUT=0s: the default lifetime",
+        { JWT_KEY: LONG, WRITE_TIMEOUT: "0s" },
+        (config) => assert.equal(config.maxLifetimeMs, 3_600_000),
+      ],
+      [
+        "DISPATCH_TIMEOUT: the slow-subscriber timeout",
+        { JWT_KEY: LONG, DISPATCH_TIMEOUT: "500ms" },
+        (config) => assert.equal(config.writeTimeoutMs, 500),
+      ],
+      [
+        "SUBSCRIPTIONS=1, which alone does not imply the legacy dialect",
+        { MERCURE_PUBLISHER_JWT_KEY: LONG, MERCURE_TRUSTED_ISSUERS: "i", SUBSCRIPTIONS: "1" },
+        (config) => {
+          assert.equal(config.subscriptions, true);
+          assert.equal(config.legacy, false);
+        },
+      ],
+    ];
+    for (const [what, env, check] of cases) it(what, () => check(resolve(env)));
+
+    it("takes flags, then MERCURE_*, then the Docker names, then the old hub's, then the config file", () => {
+      const dir = mkdtempSync(join(tmpdir(), "qs-cli-"));
+      const file = join(dir, "hub.json");
+      writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:1", anonymous: false }));
+      const env = { JWT_KEY: LONG, MERCURE_CONFIG: file };
+      const listen = (more: Record<string, string>, flags: Record<string, string> = {}) => {
+        const config = resolve({ ...env, ...more }, flags);
+        return `${config.host}:${config.port}`;
+      };
+      assert.equal(listen({}), "127.0.0.1:1");
+      assert.equal(listen({ ADDR: ":2" }), "0.0.0.0:2");
+      assert.equal(listen({ ADDR: ":2", SERVER_NAME: ":3" }), "0.0.0.0:3");
+      assert.equal(listen({ ADDR: ":2", SERVER_NAME: ":3", MERCURE_LISTEN: ":4" }), "0.0.0.0:4");
+      assert.equal(listen({ ADDR: ":2", MERCURE_LISTEN: ":4" }, { listen: ":5" }), "0.0.0.0:5");
+      assert.equal(resolve({ ...env, ALLOW_ANONYMOUS: "1" }).anonymous, true, "an old name beats the file");
+      const keys = resolve({
+        JWT_KEY: `j${LONG}`,
+        PUBLISHER_JWT_KEY: `p${LONG}`,
+        MERCURE_PUBLISHER_JWT_KEY: `m${LONG}`,
+      });
+      assert.equal(keys.legacyKeys?.publisher?.key, `m${LONG}`);
+      assert.equal(keys.legacyKeys?.subscriber?.key, `j${LONG}`);
+      const flagged = resolve({ JWT_KEY: LONG }, { "publisher-key": `f${LONG}`, legacy: true });
+      assert.equal(flagged.legacyKeys?.publisher?.key, `f${LONG}`);
+    });
+
+    it("lets --publisher-key-file win over a leftover JWT_KEY", () => {
+      const dir = mkdtempSync(join(tmpdir(), "qs-cli-"));
+      const keyFile = join(dir, "publisher.key");
+      writeFileSync(keyFile, `k${LONG}\n`);
+      const config = resolve({ JWT_KEY: LONG }, { "publisher-key-file": keyFile });
+      assert.equal(config.legacyKeys?.publisher?.key, `k${LONG}`);
+      assert.equal(config.legacyKeys?.subscriber?.key, LONG);
+    });
+  });
+
+  describe("SERVER_NAME, the Docker image's Caddy address", () => {
+    const forms: [string, string][] = [
+      [":80", "0.0.0.0:80"],
+      [":8080", "0.0.0.0:8080"],
+      ["localhost:3000", "localhost:3000"],
+      ["http://localhost:3000", "localhost:3000"],
+      ["http://localhost:3000/", "localhost:3000"],
+      ["http://:8080", "0.0.0.0:8080"],
+      ["http://localhost", "localhost:80"],
+      ["[::1]:3000", "::1:3000"],
+      [":80, http://:80", "0.0.0.0:80"],
+    ];
+    for (const [serverName, listen] of forms) {
+      it(`listens on ${listen} for SERVER_NAME=${serverName}`, () => {
+        const config = resolve({
+          SERVER_NAME: serverName,
+          MERCURE_PUBLISHER_JWT_KEY: LONG,
+          MERCURE_TRUSTED_ISSUERS: "i",
+        });
+        assert.equal(`${config.host}:${config.port}`, listen);
+        assert.equal(config.legacy, false, "SERVER_NAME is no 0.x setting");
+      });
+    }
+
+    it("warns that a host name with a port was HTTPS in Caddy", () => {
+      const config = resolve({
+        SERVER_NAME: "localhost:3000",
+        MERCURE_PUBLISHER_JWT_KEY: LONG,
+        MERCURE_TRUSTED_ISSUERS: "i",
+      });
+      assert.ok(
+        config.warnings.some((w) => /SERVER_NAME=localhost:3000.*plain HTTP/.test(w)),
+        config.warnings.join("\n"),
+      );
+      assert.deepEqual(
+        resolve({ SERVER_NAME: ":80", MERCURE_PUBLISHER_JWT_KEY: LONG, MERCURE_TRUSTED_ISSUERS: "i" })
+          .warnings,
+        [],
+      );
+    });
+
+    const refused: [string, RegExp][] = [
+      [
+        "example.com",
+        /SERVER_NAME=example\.com.*automatic HTTPS.*TLS is terminated in front of Quicksilver.*:port/,
+      ],
+      ["localhost", /automatic HTTPS.*:port/],
+      ["https://hub.example.com", /automatic HTTPS.*TLS is terminated/],
+      ["https://:8443", /automatic HTTPS/],
+      [":443", /automatic HTTPS/],
+      [":80 :8080", /SERVER_NAME lists 2 site addresses.*listens on one/],
+      ["localhost:3000, example.com:3000", /SERVER_NAME lists 2 site addresses/],
+      ["http://localhost:3000/hub", /paths are not supported/],
+    ];
+    for (const [serverName, message] of refused) {
+      it(`refuses SERVER_NAME=${serverName} with exit status 2`, async () => {
+        const result = await run(["serve"], {
+          SERVER_NAME: serverName,
+          MERCURE_PUBLISHER_JWT_KEY: SECRET,
+          MERCURE_TRUSTED_ISSUERS: "i",
+        });
+        assert.equal(result.code, 2, result.stderr + result.stdout);
+        assert.match(result.stderr, /^quicksilver: /);
+        assert.match(result.stderr, message);
+      });
+    }
+  });
+
+  describe("when the legacy dialect is implied", () => {
+    it("turns it on for the old hub's names, saying which", () => {
+      const config = resolve({ JWT_KEY: LONG, MERCURE_TRUSTED_ISSUERS: "i", ADDR: ":3000" });
+      assert.equal(config.legacy, true);
+      assert.deepEqual(config.legacyReasons, ["JWT_KEY and ADDR are the old hub's settings"]);
+      assert.deepEqual(config.issuers, [
+        {
+          issuer: "i",
+          publisher: { key: LONG, allowShortSecret: true },
+          subscriber: { key: LONG, allowShortSecret: true },
+        },
+      ]);
+      assert.equal(config.legacyKeys?.publisher?.key, LONG, "the keys serve the issuer and legacy tokens");
+    });
+
+    it("turns it on for keys without an issuer: they can only verify legacy tokens", () => {
+      const config = resolve({ MERCURE_PUBLISHER_JWT_KEY: LONG });
+      assert.equal(config.legacy, true);
+      assert.deepEqual(config.issuers, []);
+      assert.equal(config.legacyKeys?.publisher?.key, LONG);
+      assert.equal(config.legacyReasons.length, 1);
+      assert.match(config.legacyReasons[0] ?? "", /without an issuer.*--issuer.*MERCURE_TRUSTED_ISSUERS/);
+    });
+
+    it("gives no reason when --legacy asks for it", () => {
+      const config = resolve({ JWT_KEY: LONG }, { legacy: true });
+      assert.equal(config.legacy, true);
+      assert.deepEqual(config.legacyReasons, []);
+    });
+
+    it("stays off when MERCURE_LEGACY=0, the old names still mapping", () => {
+      const config = resolve({
+        JWT_KEY: LONG,
+        MERCURE_TRUSTED_ISSUERS: "i",
+        ALLOW_ANONYMOUS: "1",
+        MERCURE_LEGACY: "0",
+      });
+      assert.equal(config.legacy, false);
+      assert.deepEqual(config.legacyReasons, []);
+      assert.equal(config.legacyKeys, undefined);
+      assert.equal(config.anonymous, true);
+      assert.equal(config.issuers[0]?.publisher?.allowShortSecret, undefined);
+    });
+
+    it("stays off in dev mode unless asked", () => {
+      assert.equal(resolve({ JWT_KEY: LONG, ADDR: ":0" }, { dev: true }).legacy, false);
+      assert.equal(resolve({ JWT_KEY: LONG }, { dev: true, legacy: true }).legacy, true);
+    });
+
+    it("reads legacy from the config file", () => {
+      const dir = mkdtempSync(join(tmpdir(), "qs-cli-"));
+      const file = join(dir, "hub.json");
+      writeFileSync(file, JSON.stringify({ legacy: false }));
+      assert.throws(() => resolve({ JWT_KEY: LONG, MERCURE_CONFIG: file }), /no issuer/);
+    });
+
+    it("refuses keys without an issuer when MERCURE_LEGACY=0, with exit status 2", async () => {
+      const result = await run(["serve", "--listen", "127.0.0.1:0"], {
+        JWT_KEY: SECRET,
+        MERCURE_LEGACY: "0",
+      });
+      assert.equal(result.code, 2, result.stderr + result.stdout);
+      assert.match(result.stderr, /no issuer: set --issuer.*or turn the legacy dialect on/);
+    });
+  });
+
+  describe("the old hub's short secrets", () => {
+    it("are accepted from the old names in legacy mode, with a warning that never shows them", () => {
+      const config = resolve({ JWT_KEY: "!ChangeMe!" });
+      assert.equal(config.legacyKeys?.publisher?.allowShortSecret, true);
+      assert.equal(config.warnings.length, 1, config.warnings.join("\n"));
+      assert.match(config.warnings[0] ?? "", /JWT_KEY is 10 bytes long.*RFC 7518.*openssl rand -base64 32/);
+      assert.ok(!config.warnings[0]?.includes("!ChangeMe!"));
+    });
+
+    it("are accepted from MERCURE_PUBLISHER_JWT_KEY, a Docker name, in legacy mode", () => {
+      const config = resolve({ MERCURE_PUBLISHER_JWT_KEY: "short" });
+      assert.equal(config.legacyKeys?.publisher?.allowShortSecret, true);
+    });
+
+    it("are refused from this hub's own flags, even in legacy mode", async () => {
+      assert.equal(
+        resolve({}, { "publisher-key": "short", legacy: true }).legacyKeys?.publisher?.allowShortSecret,
+        undefined,
+      );
+      const result = await run(["serve", "--listen", "127.0.0.1:0", "--legacy", "--publisher-key", "short"]);
+      assert.equal(result.code, 2, result.stderr + result.stdout);
+      assert.match(result.stderr, /openssl rand/);
+    });
+
+    it("are refused when the legacy dialect is off", async () => {
+      const result = await run(["serve", "--listen", "127.0.0.1:0"], {
+        JWT_KEY: "!ChangeMe!",
+        MERCURE_TRUSTED_ISSUERS: "i",
+        MERCURE_LEGACY: "0",
+      });
+      assert.equal(result.code, 2, result.stderr + result.stdout);
+      assert.match(result.stderr, /10 bytes long.*openssl rand/);
+      assert.ok(!result.stderr.includes("!ChangeMe!"));
+    });
+  });
+
+  it("warns about the old settings it does not read", () => {
+    const config = resolve({
+      MERCURE_PUBLISHER_JWT_KEY: LONG,
+      MERCURE_TRUSTED_ISSUERS: "i",
+      CERT_FILE: "/x.pem",
+      MERCURE_EXTRA_DIRECTIVES: "anonymous",
+    });
+    assert.ok(
+      config.warnings.some((w) => /^CERT_FILE is not read: TLS/.test(w)),
+      config.warnings.join("\n"),
+    );
+    assert.ok(
+      config.warnings.some((w) => /^MERCURE_EXTRA_DIRECTIVES is not read/.test(w)),
+      config.warnings.join("\n"),
+    );
+  });
+
+  it("runs the old hub's tutorial configuration unchanged", async () => {
+    const { child, hubUrl, output } = await serve(
+      [],
+      {
+        JWT_KEY: "!ChangeMe!",
+        ADDR: ":0",
+        ALLOW_ANONYMOUS: "1",
+        CORS_ALLOWED_ORIGINS: "*",
+        PUBLISH_ALLOWED_ORIGINS: "http://localhost:3000",
+      },
+      false,
+    );
+    try {
+      const hub = new URL(hubUrl);
+      hub.hostname = "127.0.0.1"; // ADDR=:0 listens on every IPv4 interface
+      const warnings = output()
+        .split("\n")
+        .filter((line) => line.includes('"level":40'))
+        .map((line) => JSON.parse(line).msg as string);
+      assert.ok(
+        warnings.includes(
+          "legacy dialect on: JWT_KEY, ADDR, ALLOW_ANONYMOUS, CORS_ALLOWED_ORIGINS, and PUBLISH_ALLOWED_ORIGINS are the old hub's settings; set MERCURE_LEGACY=0 to refuse 0.x clients",
+        ),
+        warnings.join("\n"),
+      );
+      assert.ok(warnings.some((w) => /^legacy dialect on: keys are configured without an issuer/.test(w)));
+      assert.ok(warnings.some((w) => /JWT_KEY is 10 bytes long.*openssl rand -base64 32/.test(w)));
+
+      const token = await new jose.SignJWT({ mercure: { publish: ["*"] } })
+        .setProtectedHeader({ alg: "HS256" })
+        .sign(new TextEncoder().encode("!ChangeMe!"));
+      assert.equal((await publishWith(hub.href, token, "https://example.com/books/1")).status, 200);
+      const anonymous = await fetch(`${hub.href}?match=*`, {
+        headers: { Origin: "https://anywhere.example" },
+      });
+      assert.equal(anonymous.status, 200, "ALLOW_ANONYMOUS=1");
+      assert.equal(anonymous.headers.get("access-control-allow-origin"), "*", "CORS_ALLOWED_ORIGINS=*");
+      assert.equal(anonymous.headers.get("access-control-allow-credentials"), null);
+      await anonymous.body?.cancel();
+    } finally {
+      await stop(child);
+    }
+    assert.ok(!output().includes("ChangeMe"), "the secret is never logged");
+  });
+
+  it("verifies with a PEM public key from MERCURE_PUBLISHER_JWT_KEY, newlines and all", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qs-cli-"));
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const privatePem = join(dir, "publisher.key");
+    writeFileSync(privatePem, privateKey.export({ type: "pkcs8", format: "pem" }));
+    const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+    assert.ok(pem.trim().includes("\n"), "a multi-line PEM");
+    const { child, hubUrl } = await serve([], {
+      MERCURE_PUBLISHER_JWT_KEY: pem,
+      MERCURE_TRUSTED_ISSUERS: "https://app.example",
+    });
+    try {
+      const mint = await run([
+        "token",
+        "--iss",
+        "https://app.example",
+        "--aud",
+        hubUrl,
+        "--key-file",
+        privatePem,
+        "--publish",
+        "*",
+      ]);
+      assert.equal(mint.code, 0, mint.stderr);
+      assert.equal((await publishWith(hubUrl, mint.stdout.trim(), "https://example.com/a")).status, 200);
+      const forged = await run([
+        "token",
+        "--iss",
+        "https://app.example",
+        "--aud",
+        hubUrl,
+        "--key",
+        SECRET,
+        "--publish",
+        "*",
+      ]);
+      assert.equal((await publishWith(hubUrl, forged.stdout.trim(), "https://example.com/a")).status, 401);
+    } finally {
+      await stop(child);
+    }
   });
 });

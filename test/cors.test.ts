@@ -183,22 +183,118 @@ describe("CORS", { timeout: 30_000 }, () => {
   });
 });
 
+describe("CORS with * in the allowlist (the old hub's tutorials)", { timeout: 30_000 }, () => {
+  let hub: TestHub;
+  let subscriber: string;
+
+  before(async () => {
+    hub = await startTestHub({ "cors-origins": `${APP},*`, anonymous: true });
+    subscriber = await hub.token({ subscribe: ["*"] });
+  });
+  after(async () => {
+    await hub.close();
+  });
+
+  function subscribeFrom(origin: string | undefined, token: string | null) {
+    const headers: Record<string, string> = {};
+    if (origin !== undefined) headers.Origin = origin;
+    if (token !== null) headers.Authorization = `Bearer ${token}`;
+    return rawRequest(subscribeUrl(hub.hubUrl, [["match", "*"]]), { headers });
+  }
+
+  /** `*`, the exposed headers, and never credentials: browsers then send no cookie. */
+  function assertAnyOrigin(headers: IncomingHttpHeaders): void {
+    assert.equal(headers["access-control-allow-origin"], "*");
+    assert.equal(headers["access-control-allow-credentials"], undefined, "never credentials with *");
+    const exposed = listOf(headers, "access-control-expose-headers");
+    for (const name of ["link", "mercure-last-event-id", "www-authenticate"]) {
+      assert.ok(exposed.includes(name), `${name} is exposed (${exposed.join(", ")})`);
+    }
+    assert.ok(
+      listOf(headers, "vary").includes("origin"),
+      "Vary: Origin, as listed origins get another answer",
+    );
+  }
+
+  for (const origin of ["https://anywhere.example", "http://localhost:5173", "null"]) {
+    it(`answers ${origin} with * and no credentials: an anonymous stream`, async () => {
+      const result = await subscribeFrom(origin, null);
+      assert.equal(result.status, 200);
+      assert.match(String(result.headers["content-type"]), /^text\/event-stream/);
+      assertAnyOrigin(result.headers);
+    });
+  }
+
+  it("answers * to a bearer-token stream and to an error from another origin", async () => {
+    const stream = await subscribeFrom("https://anywhere.example", subscriber);
+    assert.equal(stream.status, 200);
+    assertAnyOrigin(stream.headers);
+    const error = await rawRequest(subscribeUrl(hub.hubUrl, [["matchfoo", "x"]]), {
+      headers: { Origin: "https://anywhere.example" },
+    });
+    assert.equal(error.status, 400);
+    assertAnyOrigin(error.headers);
+  });
+
+  it("still answers a listed origin with that origin and credentials", async () => {
+    const result = await subscribeFrom(APP, subscriber);
+    assert.equal(result.status, 200);
+    assertCors(result.headers, APP);
+  });
+
+  it("sends no CORS headers when the request has no Origin", async () => {
+    assertNoCors((await subscribeFrom(undefined, null)).headers);
+  });
+
+  it("answers another origin's preflight with *, the methods and the headers, without credentials", async () => {
+    const result = await rawRequest(hub.hubUrl, {
+      method: "OPTIONS",
+      headers: {
+        Origin: "https://anywhere.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+      },
+    });
+    assert.ok(result.status === 200 || result.status === 204, String(result.status));
+    assertAnyOrigin(result.headers);
+    assert.ok(listOf(result.headers, "access-control-allow-methods").includes("post"));
+    const allowed = listOf(result.headers, "access-control-allow-headers");
+    assert.ok(allowed.includes("authorization") && allowed.includes("content-type"), allowed.join(", "));
+  });
+
+  it("refuses a cookie-authenticated publish from an origin that * lets read (CSRF)", async () => {
+    const publisher = await hub.token({ publish: ["*"] });
+    const result = await rawRequest(hub.hubUrl, {
+      method: "POST",
+      headers: formHeaders({
+        Origin: "https://anywhere.example",
+        Cookie: `__Secure-mercure_access_token=${publisher}`,
+      }),
+      body: "topic=https://example.com/cors&data=x",
+    });
+    assert.equal(result.status, 403, result.body);
+  });
+});
+
 describe("CORS configuration", () => {
-  const invalid: [string, Record<string, string>][] = [
-    ["* in cors-origins", { "cors-origins": "*" }],
-    ["* among other cors-origins", { "cors-origins": `${APP},*` }],
-    ["* in publish-origins", { "publish-origins": "*" }],
-    ["a wildcard subdomain in cors-origins", { "cors-origins": "https://*.example.com" }],
-    ["a wildcard subdomain in publish-origins", { "publish-origins": "https://*.example.com" }],
-    ["an entry that is not a URL", { "cors-origins": "app.example.com" }],
+  const invalid: [string, Record<string, string>, RegExp][] = [
+    ["* in publish-origins", { "publish-origins": "*" }, /--publish-origins.*cross-site request forgery/],
+    ["* among other publish-origins", { "publish-origins": `${APP},*` }, /--publish-origins/],
+    ["a wildcard subdomain in cors-origins", { "cors-origins": "https://*.example.com" }, /--cors-origins/],
+    [
+      "a wildcard subdomain in publish-origins",
+      { "publish-origins": "https://*.example.com" },
+      /--publish-origins/,
+    ],
+    ["an entry that is not a URL", { "cors-origins": "app.example.com" }, /--cors-origins/],
   ];
-  for (const [what, flags] of invalid) {
+  for (const [what, flags, message] of invalid) {
     it(`refuses to start with ${what}`, async () => {
       // A hub that wrongly starts is closed at once, so that the failure does not hang the run.
       const started = startTestHub(flags).then((hub) => hub.close());
       await assert.rejects(started, (error: Error) => {
         assert.equal(error.name, "UsageError");
-        assert.match(error.message, /--(cors|publish)-origins/);
+        assert.match(error.message, message);
         return true;
       });
     });

@@ -26,7 +26,7 @@ function parse(claim: unknown, limits: AuthorizationDetailsLimits = LIMITS) {
 }
 
 function grantsOf(claim: unknown): Grants {
-  return { ...parse(claim), expiresAt: undefined, issuer: undefined, subject: undefined };
+  return { ...parse(claim), dialect: "modern", expiresAt: undefined, issuer: undefined, subject: undefined };
 }
 
 function assertInvalid(claim: unknown, code = "authorization_details_invalid", limits = LIMITS): void {

@@ -148,11 +148,12 @@ function invalid(detail: string, cause?: unknown): InvalidTokenError {
 }
 
 /** A JSON object: not null, not an array (JSON.parse yields no other object kinds). */
-function isJsonObject(value: unknown): value is Record<string, unknown> {
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a parsed JSON value and everything in it: grants are shared between requests. */
+export function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);

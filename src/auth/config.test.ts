@@ -148,6 +148,31 @@ describe("createVerifier: configuration errors", () => {
     await withPublisher({ key: "x".repeat(64), alg: "HS512" });
   });
 
+  it("allowShortSecret: the old hub's short secrets are accepted when asked, and verify tokens", async () => {
+    const short = "!ChangeMe!";
+    const verifier = await createVerifier(
+      options([{ issuer: ISSUER, publisher: { key: short, allowShortSecret: true } }]),
+    );
+    await withPublisher({ key: "short", alg: "HS512", allowShortSecret: true });
+    await assertConfigError(withPublisher({ key: "", allowShortSecret: true }), "secret_empty");
+    const token = await new jose.SignJWT({
+      authorization_details: [
+        {
+          type: "https://mercure.rocks/authorization-detail",
+          actions: ["publish"],
+          topics: [{ match: "*" }],
+        },
+      ],
+    })
+      .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
+      .setIssuer(ISSUER)
+      .setAudience(RESOURCE)
+      .setExpirationTime("1m")
+      .sign(new TextEncoder().encode(short));
+    const grants = await verifier.verify(token, "publisher");
+    assert.ok(grants);
+  });
+
   it("pem_malformed: a PEM that does not parse", async () => {
     await assertConfigError(
       withPublisher({ key: "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----" }),

@@ -52,7 +52,8 @@ export type InvalidTokenCode =
   | "role_not_configured"
   | "verification_failed"
   | "authorization_details_invalid"
-  | "authorization_details_limit";
+  | "authorization_details_limit"
+  | "legacy_claim_invalid";
 
 /**
  * A presented token that must be refused with `401 error="invalid_token"`. `reason` says why and

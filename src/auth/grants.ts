@@ -13,7 +13,11 @@ export interface SubscribeGrant {
   readonly payload: unknown;
 }
 
+/** Which dialect's profile verified the token: draft-08 or the legacy (0.x) one. */
+export type Dialect = "modern" | "legacy";
+
 export interface Grants {
+  readonly dialect: Dialect;
   /** Every matcher of every detail granting `publish`. */
   readonly publish: readonly TopicMatcher[];
   /** The `subscribe` details in token order: payload selection is order-dependent. */
@@ -57,10 +61,12 @@ export function canRead(grants: Grants | undefined, topics: readonly string[]): 
 /**
  * The payload for a subscription: that of the first `subscribe` detail one of whose matchers
  * matches the subscription's own matcher string, treated as a topic. The first matching detail
- * wins even when it has no payload (then the result is `undefined`).
+ * wins even when it has no payload (then the result is `undefined`). A legacy token has one
+ * payload for all its subscriptions, as the old hub had.
  */
 export function payloadFor(grants: Grants | undefined, subscriptionMatcher: string): unknown {
   if (grants === undefined) return undefined;
+  if (grants.dialect === "legacy") return grants.subscribe[0]?.payload;
   for (const grant of grants.subscribe) {
     for (const matcher of grant.matchers) if (matcher.matches(subscriptionMatcher)) return grant.payload;
   }

@@ -111,8 +111,17 @@ export function checkAlgorithmName(alg: unknown, where: string): string {
   return alg;
 }
 
-/** The UTF-8 bytes of an HMAC secret, refusing secrets shorter than the algorithm's hash. */
-export function hmacSecretBytes(secret: string, alg: string, where: string): Uint8Array {
+/** The shortest secret RFC 7518 (section 3.2) allows for an HMAC algorithm: the hash's length. */
+export function hmacMinimumBytes(alg: string): number {
+  return HMAC_MIN_BYTES[alg as HmacAlgorithm] ?? 32;
+}
+
+/**
+ * The UTF-8 bytes of an HMAC secret, refusing secrets shorter than the algorithm's hash unless
+ * `allowShort` (the old hub's configurations, see `KeyConfig.allowShortSecret`). An empty secret
+ * is always refused: it would let anyone sign tokens.
+ */
+export function hmacSecretBytes(secret: string, alg: string, where: string, allowShort = false): Uint8Array {
   if (secret === "") {
     throw new ConfigError(
       "secret_empty",
@@ -120,8 +129,8 @@ export function hmacSecretBytes(secret: string, alg: string, where: string): Uin
     );
   }
   const bytes = new TextEncoder().encode(secret);
-  const minimum = HMAC_MIN_BYTES[alg as HmacAlgorithm] ?? 32;
-  if (bytes.length < minimum) {
+  const minimum = hmacMinimumBytes(alg);
+  if (bytes.length < minimum && !allowShort) {
     throw new ConfigError(
       "secret_too_short",
       `${where}: the ${alg} secret is ${bytes.length} bytes long but must be at least ${minimum} bytes ` +
@@ -249,13 +258,14 @@ export async function loadKeyMaterial(
     }
     return loadJwks(config.jwksUri as string, algorithms, where, jwks, now);
   }
-  return loadStaticKey(config.key as string, requested, where);
+  return loadStaticKey(config.key as string, requested, where, config.allowShortSecret === true);
 }
 
 async function loadStaticKey(
   key: string,
   requested: readonly string[] | undefined,
   where: string,
+  allowShortSecret: boolean,
 ): Promise<VerificationMaterial> {
   if (looksLikePem(key)) {
     const hmac = requested?.find(isHmacAlgorithm);
@@ -302,7 +312,7 @@ async function loadStaticKey(
   }
   const algorithms = requested ?? ["HS256"];
   let secret: Uint8Array = new Uint8Array();
-  for (const alg of algorithms) secret = hmacSecretBytes(key, alg, `${where}.key`);
+  for (const alg of algorithms) secret = hmacSecretBytes(key, alg, `${where}.key`, allowShortSecret);
   return Object.freeze({
     kind: "secret",
     algorithms: Object.freeze([...algorithms]),

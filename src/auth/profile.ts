@@ -1,10 +1,6 @@
 /**
- * A token profile: which claims a verified JWT must carry and how they become grants.
- *
- * This is the extension point for dialects. Only the draft-08 profile exists (RFC 9068 access
- * tokens with `authorization_details`). A later "legacy" profile (a `mercure` claim, any `typ`,
- * no `aud`/`iss` required) would be another `TokenProfile` chosen per issuer; it would also have
- * to pick key material without an `iss`, which the verifier currently requires before this step.
+ * A token profile: which claims a verified JWT must carry and how they become grants. There is
+ * one per dialect: draft-08 access tokens, and the legacy dialect's relaxed tokens.
  */
 import type * as jose from "jose";
 import {
@@ -12,10 +8,12 @@ import {
   type AuthorizationDetailsLimits,
   parseAuthorizationDetails,
 } from "./authorization-details.ts";
+import type { Dialect } from "./grants.ts";
+import { parseLegacyClaim } from "./legacy-claim.ts";
 
 export interface ProfileContext {
-  /** The configured issuer whose key material verifies the token. */
-  readonly issuer: string;
+  /** The configured issuer whose key material verifies the token (none for legacy keys). */
+  readonly issuer: string | undefined;
   readonly resourceIdentifier: string;
   /** The hub's URL, for relative URL patterns. */
   readonly baseUrl: string;
@@ -29,7 +27,7 @@ export type ProfileClaimChecks = Pick<
 >;
 
 export interface TokenProfile {
-  readonly name: string;
+  readonly dialect: Dialect;
   claimChecks(context: ProfileContext): ProfileClaimChecks;
   /** Turns verified claims into grants; throws `InvalidTokenError` when they are malformed. */
   grants(payload: jose.JWTPayload, context: ProfileContext): AuthorizationDetailsGrants;
@@ -42,16 +40,32 @@ export interface TokenProfile {
  * `sub`, `client_id`, `iat` and `jti` are issuer obligations the hub does not enforce.
  */
 export const DRAFT_08_PROFILE: TokenProfile = Object.freeze({
-  name: "draft-08",
+  dialect: "modern",
   claimChecks(context: ProfileContext): ProfileClaimChecks {
     return {
       typ: "at+jwt",
       audience: context.resourceIdentifier,
       issuer: context.issuer,
-      requiredClaims: ["exp"],
+      requiredClaims: ["exp", "iss"],
     };
   },
   grants(payload: jose.JWTPayload, context: ProfileContext): AuthorizationDetailsGrants {
     return parseAuthorizationDetails(payload["authorization_details"], context.baseUrl, context.limits);
+  },
+});
+
+/**
+ * The legacy dialect's tokens (hub 0.x): any `typ`, no `aud` or `iss` required, `exp` and `nbf`
+ * enforced only when present (jose checks them whenever they are there). What stays strict is
+ * what protects the hub: the signature, the algorithm allowlist of the configured key, and the
+ * size and shape of the claim.
+ */
+export const LEGACY_PROFILE: TokenProfile = Object.freeze({
+  dialect: "legacy",
+  claimChecks(): ProfileClaimChecks {
+    return {};
+  },
+  grants(payload: jose.JWTPayload, context: ProfileContext): AuthorizationDetailsGrants {
+    return parseLegacyClaim(payload, context.limits);
   },
 });

@@ -156,3 +156,67 @@ describe("readCookie", () => {
     assert.equal(readCookie('a="', "a"), '"');
   });
 });
+
+describe("findToken: the legacy dialect", () => {
+  const LEGACY_ON = { enabled: true, queryTokens: [] };
+
+  it("reads the authorization query parameter after the header", () => {
+    assert.deepEqual(findToken(undefined, undefined, COOKIE, { enabled: true, queryTokens: [JWS] }), {
+      kind: "token",
+      token: JWS,
+      via: "query",
+    });
+    assert.deepEqual(
+      findToken([`Bearer ${OTHER_JWS}`], undefined, COOKIE, { enabled: true, queryTokens: [JWS] }),
+      {
+        kind: "token",
+        token: OTHER_JWS,
+        via: "header",
+      },
+    );
+  });
+
+  it("prefers the query parameter to the cookies", () => {
+    const cookies = `${COOKIE}=${OTHER_JWS}; mercureAuthorization=${OTHER_JWS}`;
+    assert.deepEqual(findToken(undefined, cookies, COOKIE, { enabled: true, queryTokens: [JWS] }), {
+      kind: "token",
+      token: JWS,
+      via: "query",
+    });
+  });
+
+  it("refuses two authorization parameters or one that is not a JWS", () => {
+    for (const queryTokens of [[JWS, JWS], ["not-a-token"], [""]]) {
+      const found = findToken(undefined, undefined, COOKIE, { enabled: true, queryTokens });
+      assert.equal(found.kind, "malformed", JSON.stringify(queryTokens));
+    }
+  });
+
+  it("reads the mercureAuthorization cookie after the configured one", () => {
+    assert.deepEqual(findToken(undefined, `mercureAuthorization=${JWS}`, COOKIE, LEGACY_ON), {
+      kind: "token",
+      token: JWS,
+      via: "legacy-cookie",
+    });
+    assert.deepEqual(
+      findToken(undefined, `mercureAuthorization=${JWS}; ${COOKIE}=${OTHER_JWS}`, COOKIE, LEGACY_ON),
+      { kind: "token", token: OTHER_JWS, via: "cookie" },
+    );
+  });
+
+  it("refuses legacy presentations when the dialect is off, naming what to use", () => {
+    const query = findToken([`Bearer ${JWS}`], undefined, COOKIE, { enabled: false, queryTokens: [JWS] });
+    assert.equal(query.kind, "legacy");
+    assert.equal(query.kind === "legacy" && query.code, "legacy_authorization_parameter");
+    assert.match(query.kind === "legacy" ? query.reason : "", /Authorization: Bearer.*--legacy/);
+    const cookie = findToken(undefined, `mercureAuthorization=${JWS}`, COOKIE);
+    assert.equal(cookie.kind === "legacy" && cookie.code, "legacy_cookie");
+    assert.match(cookie.kind === "legacy" ? cookie.reason : "", new RegExp(`${COOKIE}.*--legacy`));
+    // The modern cookie next to a stale legacy one is simply used.
+    assert.deepEqual(findToken(undefined, `mercureAuthorization=${JWS}; ${COOKIE}=${OTHER_JWS}`, COOKIE), {
+      kind: "token",
+      token: OTHER_JWS,
+      via: "cookie",
+    });
+  });
+});

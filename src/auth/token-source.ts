@@ -5,13 +5,34 @@
  * `Authorization` header at all (cookies are ambient, so one next to a header is not a client
  * error and is ignored). The RFC 6750 `access_token` query parameter is never read: tokens in
  * URLs leak into logs and history (RFC 9700).
+ *
+ * The legacy dialect adds two places, in the old hub's order: the `authorization` query parameter
+ * (after the header) and the `mercureAuthorization` cookie (after the modern cookie). Without the
+ * dialect, a request using either is answered with a 400 that says what to use instead.
  */
+
+/** Where the token came from; both cookies are ambient credentials (CSRF applies). */
+export type TokenSource = "header" | "cookie" | "query" | "legacy-cookie";
 
 export type TokenPresentation =
   | { kind: "none" }
-  | { kind: "token"; token: string; via: "header" | "cookie" }
+  | { kind: "token"; token: string; via: TokenSource }
   /** A malformed presentation: answer `400` with `error="invalid_request"`. */
-  | { kind: "malformed"; reason: string };
+  | { kind: "malformed"; reason: string }
+  /** A legacy presentation while the legacy dialect is off: answer `400` with this code. */
+  | { kind: "legacy"; code: "legacy_authorization_parameter" | "legacy_cookie"; reason: string };
+
+/** The old hub's cookie name. */
+export const LEGACY_COOKIE_NAME = "mercureAuthorization";
+
+export interface LegacyTokenSources {
+  /** Whether the legacy dialect is on. */
+  readonly enabled: boolean;
+  /** The values of the request's `authorization` query parameters. */
+  readonly queryTokens: readonly string[];
+}
+
+const NO_LEGACY: LegacyTokenSources = { enabled: false, queryTokens: [] };
 
 /**
  * A JWS in compact serialization: three base64url parts (checked for the header; the verifier
@@ -40,15 +61,44 @@ export function findToken(
   authorization: readonly string[] | undefined,
   cookieHeader: string | undefined,
   cookieName: string,
+  legacy: LegacyTokenSources = NO_LEGACY,
 ): TokenPresentation {
+  if (legacy.queryTokens.length > 0 && !legacy.enabled) {
+    return {
+      kind: "legacy",
+      code: "legacy_authorization_parameter",
+      reason:
+        "authorization= is the legacy way to pass a token: send an Authorization: Bearer header (or the cookie), or start the hub with --legacy",
+    };
+  }
   if (authorization !== undefined && authorization.length > 0) return fromAuthorization(authorization);
+  if (legacy.queryTokens.length > 0) return fromQuery(legacy.queryTokens);
   if (cookieHeader === undefined) return NONE;
-  const value = readCookie(cookieHeader, cookieName);
-  if (value === undefined || value === "") return NONE;
   // A cookie that does not hold a JWS is passed on as a token: the verifier refuses it with
   // `invalid_token` ("malformed" is one of its meanings, RFC 6750 section 3.1). A browser can do
   // nothing about its request shape; what it needs is a new token, which a 401 asks for.
-  return { kind: "token", token: value, via: "cookie" };
+  const value = readCookie(cookieHeader, cookieName);
+  if (value !== undefined && value !== "") return { kind: "token", token: value, via: "cookie" };
+  const legacyValue = readCookie(cookieHeader, LEGACY_COOKIE_NAME);
+  if (legacyValue === undefined || legacyValue === "") return NONE;
+  if (!legacy.enabled) {
+    return {
+      kind: "legacy",
+      code: "legacy_cookie",
+      reason: `${LEGACY_COOKIE_NAME} is the legacy token cookie: set the token in the ${cookieName} cookie, or start the hub with --legacy`,
+    };
+  }
+  return { kind: "token", token: legacyValue, via: "legacy-cookie" };
+}
+
+/** The old hub's `authorization` query parameter: exactly one value, a JWS. */
+function fromQuery(values: readonly string[]): TokenPresentation {
+  if (values.length > 1) return { kind: "malformed", reason: "more than one authorization query parameter" };
+  const token = values[0]!;
+  if (!isJwsCompact(token)) {
+    return { kind: "malformed", reason: "the authorization query parameter is not a JWS compact token" };
+  }
+  return { kind: "token", token, via: "query" };
 }
 
 function fromAuthorization(values: readonly string[]): TokenPresentation {

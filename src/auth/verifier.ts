@@ -5,6 +5,11 @@
  * to pick that issuer's key material for the role (never a pool spanning issuers, or issuer A's
  * key would vouch for a token claiming issuer B), then let jose check the signature with exactly
  * that material's algorithms, then `typ`, `aud`, `iss`, `exp` and `nbf`.
+ *
+ * With the legacy dialect on, a token without `authorization_details` is a legacy token: its
+ * material is the configured issuer its `iss` names, else the legacy keys (the old hub had one
+ * key per role and no issuers), and it is checked under the relaxed legacy profile. A token with
+ * `authorization_details` is always held to draft-08, so no modern token gets the relaxed checks.
  */
 import * as jose from "jose";
 import type { AuthorizationDetailsLimits } from "./authorization-details.ts";
@@ -19,7 +24,7 @@ import {
   type Role,
   type VerificationMaterial,
 } from "./keys.ts";
-import { DRAFT_08_PROFILE, type ProfileContext, type TokenProfile } from "./profile.ts";
+import { DRAFT_08_PROFILE, LEGACY_PROFILE, type ProfileContext } from "./profile.ts";
 import { isJwsCompact } from "./token-source.ts";
 
 export type { ConfigErrorCode, InvalidTokenCode } from "./errors.ts";
@@ -122,15 +127,14 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
     }
     issuers.set(config.issuer, material);
   }
+  const legacyMaterial =
+    options.legacy === undefined ? undefined : await legacyKeyMaterial(options, issuers, now);
   const limits: VerifierLimits = { ...options.limits };
   const cache = new VerifiedTokenCache<Grants>({
     maxEntries: options.cache?.maxEntries ?? DEFAULT_MAX_CACHED_TOKENS,
     maxAgeMs: options.cache?.maxAgeMs ?? DEFAULT_CACHE_MAX_AGE_MS,
     now,
   });
-  // The one profile for now; see profile.ts for where a legacy profile would plug in.
-  const profile: TokenProfile = DRAFT_08_PROFILE;
-
   async function verify(token: string, role: Role): Promise<Grants> {
     if (typeof token !== "string")
       throw new InvalidTokenError("token_malformed", "the token is not a string");
@@ -153,18 +157,32 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
         throw new InvalidTokenError("header_forbidden", `the token header carries "${name}"`);
       }
     }
-    const iss = claims.iss;
-    if (typeof iss !== "string") throw new InvalidTokenError("issuer_missing", "the token has no string iss");
-    const material = issuers.get(iss);
+    const iss = typeof claims.iss === "string" ? claims.iss : undefined;
+    const profile =
+      options.legacy !== undefined && !Object.hasOwn(claims, "authorization_details")
+        ? LEGACY_PROFILE
+        : DRAFT_08_PROFILE;
+    let material = iss === undefined ? undefined : issuers.get(iss);
+    let verifiedIssuer = iss;
+    if (profile === LEGACY_PROFILE && material === undefined) {
+      material = legacyMaterial;
+      verifiedIssuer = undefined;
+    }
+    if (iss === undefined && profile === DRAFT_08_PROFILE) {
+      throw new InvalidTokenError("issuer_missing", "the token has no string iss");
+    }
     if (material === undefined) {
       throw new InvalidTokenError("issuer_unknown", `iss ${JSON.stringify(iss)} is not a configured issuer`);
     }
     const keys = material[role];
     if (keys === undefined) {
-      throw new InvalidTokenError("role_not_configured", `issuer ${JSON.stringify(iss)} has no ${role} key`);
+      throw new InvalidTokenError(
+        "role_not_configured",
+        `${verifiedIssuer === undefined ? "the legacy keys have" : `issuer ${JSON.stringify(iss)} has`} no ${role} key`,
+      );
     }
     const context: ProfileContext = {
-      issuer: iss,
+      issuer: verifiedIssuer,
       resourceIdentifier: options.resourceIdentifier,
       baseUrl: options.baseUrl,
       limits,
@@ -183,6 +201,7 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
     const { publish, subscribe } = profile.grants(payload, context);
     const expiresAt = typeof payload.exp === "number" ? payload.exp * 1000 : undefined;
     const grants: Grants = Object.freeze({
+      dialect: profile.dialect,
       publish,
       subscribe,
       expiresAt,
@@ -194,6 +213,28 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
   }
 
   return Object.freeze({ verify });
+}
+
+/**
+ * The material for legacy tokens that name no configured issuer: the legacy keys when given,
+ * else the only configured issuer's; none when several issuers leave the choice open (legacy
+ * tokens must then carry the `iss` of one of them).
+ */
+async function legacyKeyMaterial(
+  options: VerifierOptions,
+  issuers: ReadonlyMap<string, IssuerMaterial>,
+  now: () => number,
+): Promise<IssuerMaterial | undefined> {
+  const keys = options.legacy?.keys;
+  if (keys === undefined) return issuers.size === 1 ? [...issuers.values()][0] : undefined;
+  const material: IssuerMaterial = {};
+  for (const role of ROLES) {
+    const keyConfig = keys[role];
+    if (keyConfig !== undefined) {
+      material[role] = await loadKeyMaterial(keyConfig, `legacy.keys.${role}`, options.jwks ?? {}, now);
+    }
+  }
+  return material;
 }
 
 function checkOptions(options: VerifierOptions): void {

@@ -12,8 +12,27 @@ export interface OptionSpec {
   readonly description: string;
   /** As shown in the docs; the resolved defaults live in resolve-config.ts. */
   readonly defaultText?: string;
-  /** Names of the reference hub that also set this option (after MERCURE_<UPPER_SNAKE>). */
+  /**
+   * Other environment variables that set this option, read after MERCURE_<UPPER_SNAKE>: the
+   * reference hub's MERCURE_ names, then its Docker image's (`SERVER_NAME`), then the old (0.x)
+   * hub's, whatever order they are listed in (see `aliasOrigin`). Using an old hub's name turns
+   * the legacy dialect on (docs/coming-from-the-go-hub.md), unless `oldHubImpliesLegacy` is false.
+   */
   readonly aliases?: readonly string[];
+  /** False for an old name too generic to tell a 0.x setup (`SUBSCRIPTIONS`). */
+  readonly oldHubImpliesLegacy?: boolean;
+}
+
+/** The reference hub's names that are neither MERCURE_ names nor the old hub's. */
+const DOCKER_NAMES: ReadonlySet<string> = new Set(["SERVER_NAME"]);
+
+/** Where an alias comes from, in order of precedence. */
+export type AliasOrigin = "reference" | "docker" | "0.x";
+
+/** `MERCURE_PUBLISHER_JWT_KEY` → reference, `SERVER_NAME` → docker, `JWT_KEY` → 0.x. */
+export function aliasOrigin(name: string): AliasOrigin {
+  if (name.startsWith("MERCURE_")) return "reference";
+  return DOCKER_NAMES.has(name) ? "docker" : "0.x";
 }
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
@@ -22,6 +41,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     description: "address to listen on, host:port (port 0 picks a free one)",
     defaultText: "localhost:3000",
+    aliases: ["SERVER_NAME", "ADDR"],
   },
   {
     flag: "public-url",
@@ -46,7 +66,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "publisher-key",
     kind: "string",
     description: "publisher verification key: an HMAC secret or a PEM public key",
-    aliases: ["MERCURE_PUBLISHER_JWT_KEY"],
+    aliases: ["MERCURE_PUBLISHER_JWT_KEY", "PUBLISHER_JWT_KEY", "JWT_KEY"],
   },
   { flag: "publisher-key-file", kind: "string", description: "read the publisher key from this file" },
   {
@@ -54,7 +74,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     description: "publisher signature algorithm (HS256..512, RS*, PS*, ES*, EdDSA)",
     defaultText: "HS256 for a secret, from the key type for a PEM key",
-    aliases: ["MERCURE_PUBLISHER_JWT_ALG"],
+    aliases: ["MERCURE_PUBLISHER_JWT_ALG", "PUBLISHER_JWT_ALGORITHM", "JWT_ALGORITHM"],
   },
   {
     flag: "publisher-jwks-uri",
@@ -65,7 +85,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "subscriber-key",
     kind: "string",
     description: "subscriber verification key: an HMAC secret or a PEM public key",
-    aliases: ["MERCURE_SUBSCRIBER_JWT_KEY"],
+    aliases: ["MERCURE_SUBSCRIBER_JWT_KEY", "SUBSCRIBER_JWT_KEY", "JWT_KEY"],
   },
   { flag: "subscriber-key-file", kind: "string", description: "read the subscriber key from this file" },
   {
@@ -73,7 +93,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     description: "subscriber signature algorithm",
     defaultText: "as for the publisher",
-    aliases: ["MERCURE_SUBSCRIBER_JWT_ALG"],
+    aliases: ["MERCURE_SUBSCRIBER_JWT_ALG", "SUBSCRIBER_JWT_ALGORITHM", "JWT_ALGORITHM"],
   },
   {
     flag: "subscriber-jwks-uri",
@@ -90,19 +110,22 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: "boolean",
     description: "accept subscribers without a token (they get public updates only)",
     defaultText: "false",
+    aliases: ["ALLOW_ANONYMOUS"],
   },
   {
     flag: "cors-origins",
     kind: "list",
     description:
-      "origins allowed to use the hub from a browser (credentialed CORS); http://localhost:* style port wildcards allowed",
+      "origins allowed to use the hub from a browser (credentialed CORS); http://localhost:* style port wildcards allowed; * lets any other origin in without credentials",
     defaultText: "none",
+    aliases: ["CORS_ALLOWED_ORIGINS"],
   },
   {
     flag: "publish-origins",
     kind: "list",
-    description: "origins a cookie-authenticated publish may come from (CSRF protection)",
+    description: "origins a cookie-authenticated publish may come from (CSRF protection; no *)",
     defaultText: "none",
+    aliases: ["PUBLISH_ALLOWED_ORIGINS"],
   },
   {
     flag: "cookie-name",
@@ -115,18 +138,23 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: "duration",
     description: "send a keep-alive comment after this much silence on a stream",
     defaultText: "30s",
+    aliases: ["HEARTBEAT_INTERVAL"],
   },
   {
     flag: "write-timeout",
     kind: "duration",
     description: "drop a subscriber whose socket stays backed up this long",
     defaultText: "10s",
+    // The old hub's dispatch timeout dropped a subscriber whose write did not complete in time.
+    aliases: ["DISPATCH_TIMEOUT"],
   },
   {
     flag: "max-lifetime",
     kind: "duration",
     description: "close streams after this long (less up to 10%), so clients re-authenticate",
     defaultText: "1h",
+    // The old hub's write timeout was the longest a connection lived: it ended streams before it.
+    aliases: ["WRITE_TIMEOUT"],
   },
   {
     flag: "history-size",
@@ -212,6 +240,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description:
       "active subscriptions: publish an event as each subscription begins and ends, and serve the subscription API",
     defaultText: "false",
+    aliases: ["SUBSCRIPTIONS"],
+    oldHubImpliesLegacy: false,
   },
   {
     flag: "max-subscriptions-listed",
@@ -236,6 +266,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: "boolean",
     description: "development mode: generated key, anonymous subscribers, localhost CORS, printed tokens",
     defaultText: "false",
+  },
+  {
+    flag: "legacy",
+    kind: "boolean",
+    description:
+      "also speak the legacy (0.x) dialect: topic=, the mercure claim, tokens without iss (see docs/coming-from-the-go-hub.md)",
+    defaultText: "false; on for a 0.x configuration",
   },
 ];
 

@@ -1,7 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { IssuerConfig, KeyConfig } from "../auth/keys.ts";
-import { camelName, envName, type OptionSpec, SERVE_OPTIONS } from "./option-table.ts";
+import {
+  hmacMinimumBytes,
+  type IssuerConfig,
+  type KeyConfig,
+  looksLikePem,
+  type Role,
+} from "../auth/keys.ts";
+import { aliasOrigin, camelName, envName, type OptionSpec, SERVE_OPTIONS } from "./option-table.ts";
 
 /** A configuration mistake; the message says what to fix. */
 export class UsageError extends Error {
@@ -25,6 +31,8 @@ export interface ServeConfig {
   readonly legacyReasons: readonly string[];
   /** Key material for legacy tokens that name no configured issuer (the old hub's keys). */
   readonly legacyKeys: Pick<IssuerConfig, "publisher" | "subscriber"> | undefined;
+  /** Other things to warn about at startup (a short secret, an old setting not read); no secrets. */
+  readonly warnings: readonly string[];
   readonly heartbeatMs: number;
   readonly writeTimeoutMs: number;
   readonly maxLifetimeMs: number;
@@ -58,70 +66,78 @@ const LOCALHOST_ORIGINS = [
 ];
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
+/**
+ * Settings of the reference hub that Quicksilver does not read, and what to do instead. Only names
+ * specific enough to come from a Mercure setup: `DEBUG` or `METRICS` may belong to anything.
+ */
+const UNREAD_SETTINGS: Readonly<Record<string, string>> = {
+  CERT_FILE: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
+  KEY_FILE: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
+  ACME_HOSTS: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
+  TRANSPORT_URL: "history is kept in memory (--history-size); there is no Bolt database",
+  MERCURE_TRANSPORT_URL: "history is kept in memory (--history-size); there is no Bolt database",
+  MERCURE_EXTRA_DIRECTIVES:
+    "these are Caddyfile directives: set the matching options instead (cors_origins is --cors-origins, anonymous is --anonymous, …)",
+};
+
 type Raw = string | boolean | number | readonly unknown[] | undefined;
 
+/** Where a value came from; the order is the precedence, first wins. */
+const ORIGINS = ["flag", "env", "reference", "docker", "0.x", "file"] as const;
+type Origin = (typeof ORIGINS)[number];
+
+interface Found {
+  readonly value: Raw;
+  readonly origin: Origin;
+  /** The flag, the environment variable or the config file key. */
+  readonly name: string;
+}
+
 /**
- * Resolves `serve` options from flags, then environment variables (MERCURE_<UPPER_SNAKE>, then the
- * reference hub's names), then the config file, then defaults.
+ * Resolves `serve` options from flags, then environment variables (MERCURE_<UPPER_SNAKE> and the
+ * reference hub's MERCURE_ names, then its Docker image's, then the old hub's), then the config
+ * file, then defaults. An empty environment variable counts as unset.
  */
 export function resolveServeConfig(
   flags: Readonly<Record<string, string | boolean | undefined>>,
   env: Readonly<Record<string, string | undefined>>,
 ): ServeConfig {
-  const configPath = (flags.config as string | undefined) ?? env[envName("config")];
+  const configPath = (flags.config as string | undefined) || env[envName("config")] || undefined;
   const file = configPath === undefined ? {} : readConfigFile(configPath);
-  const raw = (spec: OptionSpec): Raw => {
+  const find = (spec: OptionSpec): Found | undefined => {
     const flag = flags[spec.flag];
-    if (flag !== undefined) return flag;
-    for (const name of [envName(spec.flag), ...(spec.aliases ?? [])]) {
+    if (flag !== undefined) return { value: flag, origin: "flag", name: `--${spec.flag}` };
+    const aliases = (spec.aliases ?? []).map((name): [string, Origin] => [name, aliasOrigin(name)]);
+    const names: [string, Origin][] = [
+      [envName(spec.flag), "env"],
+      ...aliases.sort(([, a], [, b]) => ORIGINS.indexOf(a) - ORIGINS.indexOf(b)),
+    ];
+    for (const [name, origin] of names) {
       const value = env[name];
-      if (value !== undefined) return value;
+      if (value !== undefined && value !== "") return { value, origin, name };
     }
-    return file[camelName(spec.flag)] as Raw;
+    const key = camelName(spec.flag);
+    return file[key] === undefined ? undefined : { value: file[key] as Raw, origin: "file", name: key };
   };
-  const read = new Reader(raw);
+  const read = new Reader(find);
   const dev = read.boolean("dev", false);
+  const legacyAsked = read.optionalBoolean("legacy");
 
-  let issuers = issuersFromFile(file.issuers);
-  const fromFlags = flagKeyMaterial(read);
-  if (fromFlags !== undefined) {
-    const names = read.list("issuer", dev ? [DEV_ISSUER] : []);
-    if (names.length === 0) {
-      throw new UsageError(
-        "a key was given but no issuer: set --issuer (or MERCURE_TRUSTED_ISSUERS) to the iss claim your tokens carry",
-      );
-    }
-    issuers = [...issuers, ...names.map((issuer) => ({ issuer, ...fromFlags }))];
-  }
-  let devSecret: string | undefined;
-  if (issuers.length === 0) {
-    if (!dev) {
-      throw new UsageError(
-        "no key configured: give --publisher-key (MERCURE_PUBLISHER_JWT_KEY) and --issuer, a --config file with issuers, or run with --dev",
-      );
-    }
-    devSecret = randomBytes(32).toString("base64url");
-    issuers = [{ issuer: DEV_ISSUER, publisher: { key: devSecret }, subscriber: { key: devSecret } }];
-  }
-
-  const [host, port] = parseListen(read.string("listen", "localhost:3000"));
+  const fileIssuers = issuersFromFile(file.issuers);
+  const keys = flagKeyMaterial(read);
+  const issuerNames = read.list("issuer", dev ? [DEV_ISSUER] : []);
+  const [host, port] = listenAddress(read);
   const logLevel = read.string("log-level", "info");
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-  const config: ServeConfig = {
-    host,
-    port,
+  const options = {
     publicUrl: read.optionalString("public-url"),
     resourceIdentifier: read.optionalString("resource-identifier"),
-    issuers,
     authorizationServers: read.list("authorization-servers", []),
     anonymous: read.boolean("anonymous", dev),
     corsOrigins: read.list("cors-origins", dev ? LOCALHOST_ORIGINS : []),
     publishOrigins: read.list("publish-origins", dev ? LOCALHOST_ORIGINS : []),
     cookieName: read.string("cookie-name", "__Secure-mercure_access_token"),
-    legacy: false,
-    legacyReasons: [],
-    legacyKeys: undefined,
     heartbeatMs: read.duration("heartbeat", 30_000),
     writeTimeoutMs: read.duration("write-timeout", 10_000),
     maxLifetimeMs: read.duration("max-lifetime", 3_600_000),
@@ -140,43 +156,120 @@ export function resolveServeConfig(
     maxTopicsPerDetail: read.integer("max-topics-per-detail", 256),
     subscriptions: read.boolean("subscriptions", false),
     maxSubscriptionsListed: read.integer("max-subscriptions-listed", 1000),
-    logLevel,
-    dev,
-    devSecret,
   };
-  if (config.maxQueueBytes < 2 * config.maxBodyBytes) {
+  if (options.maxQueueBytes < 2 * options.maxBodyBytes) {
     throw new UsageError(
       "--max-queue-bytes must be at least twice --max-body-bytes, or one large update would drop every subscriber",
     );
   }
-  if (config.heartbeatMs < 100) throw new UsageError("--heartbeat must be at least 100ms");
-  return config;
+  if (options.heartbeatMs < 100) throw new UsageError("--heartbeat must be at least 100ms");
+
+  // The legacy dialect: asked for, or implied by a 0.x configuration (never in dev mode).
+  const keysWithoutIssuer = keys !== undefined && issuerNames.length === 0;
+  const legacyReasons: string[] = [];
+  if (!dev) {
+    const oldNames = read.oldHubNames();
+    if (oldNames.length > 0) {
+      legacyReasons.push(
+        `${listFormat.format(oldNames)} ${oldNames.length === 1 ? "is the old hub's setting" : "are the old hub's settings"}`,
+      );
+    }
+    if (keysWithoutIssuer) {
+      legacyReasons.push(
+        "keys are configured without an issuer (--issuer or MERCURE_TRUSTED_ISSUERS), so they can only verify 0.x tokens: draft-08 tokens must carry a configured iss",
+      );
+    }
+  }
+  const legacy = legacyAsked ?? legacyReasons.length > 0;
+  if (keysWithoutIssuer && !legacy) {
+    throw new UsageError(
+      "a key was given but no issuer: set --issuer (or MERCURE_TRUSTED_ISSUERS) to the iss claim your tokens carry, " +
+        "or turn the legacy dialect on (--legacy, MERCURE_LEGACY=1) to accept 0.x tokens, which carry none",
+    );
+  }
+  const warnings = [...read.warnings, ...unreadSettings(env)];
+  if (legacy && keys !== undefined) warnings.push(...allowShortSecrets(keys.roles));
+
+  let issuers = fileIssuers;
+  if (keys !== undefined && !keysWithoutIssuer) {
+    issuers = [...issuers, ...issuerNames.map((issuer) => ({ issuer, ...keys.material }))];
+  }
+  const legacyKeys = legacy ? keys?.material : undefined;
+  let devSecret: string | undefined;
+  if (issuers.length === 0 && legacyKeys === undefined) {
+    if (!dev) {
+      throw new UsageError(
+        "no key configured: give --publisher-key (MERCURE_PUBLISHER_JWT_KEY) and --issuer, a --config file with issuers, or run with --dev",
+      );
+    }
+    devSecret = randomBytes(32).toString("base64url");
+    issuers = [{ issuer: DEV_ISSUER, publisher: { key: devSecret }, subscriber: { key: devSecret } }];
+  }
+
+  return {
+    host,
+    port,
+    ...options,
+    issuers,
+    legacy,
+    legacyReasons: legacyAsked === undefined ? legacyReasons : [],
+    legacyKeys,
+    warnings,
+    logLevel,
+    dev,
+    devSecret,
+  };
 }
 
-/** The key flags, as one issuer's material; undefined when none was given. */
-function flagKeyMaterial(read: Reader): Pick<IssuerConfig, "publisher" | "subscriber"> | undefined {
+const listFormat = new Intl.ListFormat("en", { type: "conjunction" });
+
+interface RoleKey {
+  readonly role: Role;
+  readonly material: KeyConfig;
+  /** Where `material.key` came from, when it was given as a key (not a JWK Set URL). */
+  readonly keyFrom: Found | undefined;
+}
+
+/** The key options, as one issuer's material; undefined when none was given. */
+function flagKeyMaterial(
+  read: Reader,
+): { material: Pick<IssuerConfig, "publisher" | "subscriber">; roles: RoleKey[] } | undefined {
   const publisher = roleMaterial(read, "publisher");
   const subscriber = roleMaterial(read, "subscriber");
   if (publisher === undefined && subscriber === undefined) return undefined;
   // One key for both roles, as the reference hub's JWT_KEY: separate keys are better, not required.
-  return { publisher: publisher ?? subscriber, subscriber: subscriber ?? publisher };
+  return {
+    material: {
+      publisher: (publisher ?? subscriber)?.material,
+      subscriber: (subscriber ?? publisher)?.material,
+    },
+    roles: [publisher, subscriber].filter((role) => role !== undefined),
+  };
 }
 
-function roleMaterial(read: Reader, role: "publisher" | "subscriber"): KeyConfig | undefined {
+function roleMaterial(read: Reader, role: Role): RoleKey | undefined {
   let key = read.optionalString(`${role}-key`);
+  let keyFrom = read.source(`${role}-key`);
   const keyFile = read.optionalString(`${role}-key-file`);
   const jwksUri = read.optionalString(`${role}-jwks-uri`);
   const alg = read.optionalString(`${role}-alg`);
   if (keyFile !== undefined) {
-    if (key !== undefined) throw new UsageError(`give --${role}-key or --${role}-key-file, not both`);
-    try {
-      key = readFileSync(keyFile, "utf8").trim();
-    } catch (error) {
-      throw new UsageError(`cannot read --${role}-key-file ${keyFile}: ${(error as Error).message}`);
+    const fileFrom = read.source(`${role}-key-file`);
+    const order = key === undefined ? -1 : precedence(fileFrom) - precedence(keyFrom);
+    if (order === 0) throw new UsageError(`give --${role}-key or --${role}-key-file, not both`);
+    // Else the better source wins: a leftover JWT_KEY does not fight --publisher-key-file.
+    if (order < 0) {
+      try {
+        key = readFileSync(keyFile, "utf8").trim();
+      } catch (error) {
+        throw new UsageError(`cannot read --${role}-key-file ${keyFile}: ${(error as Error).message}`);
+      }
+      keyFrom = fileFrom;
     }
   }
   if (key === undefined && jwksUri === undefined) {
-    if (alg !== undefined)
+    // The old hub's JWT_ALGORITHM applies to whichever keys are given; alone, it is harmless.
+    if (alg !== undefined && read.source(`${role}-alg`)?.origin !== "0.x")
       throw new UsageError(`--${role}-alg was given without --${role}-key or --${role}-jwks-uri`);
     return undefined;
   }
@@ -184,18 +277,123 @@ function roleMaterial(read: Reader, role: "publisher" | "subscriber"): KeyConfig
   if (key !== undefined) material.key = key;
   if (jwksUri !== undefined) material.jwksUri = jwksUri;
   if (alg !== undefined) material.alg = alg;
-  return material;
+  return { role, material, keyFrom: key === undefined ? undefined : keyFrom };
 }
 
-function parseListen(listen: string): [string, number] {
+function precedence(found: Found | undefined): number {
+  return found === undefined ? ORIGINS.length : ORIGINS.indexOf(found.origin);
+}
+
+/**
+ * Lets the legacy dialect keep the short HMAC secrets of the old hub's tutorials
+ * (`JWT_KEY='!ChangeMe!'`), but only from the reference hub's names: a key given with this hub's
+ * own flags, variables or config file must be long enough. Returns a warning per short secret,
+ * naming the variable, never the secret.
+ */
+function allowShortSecrets(roles: readonly RoleKey[]): string[] {
+  const warnings = new Map<string, string>();
+  for (const { material, keyFrom } of roles) {
+    if (keyFrom === undefined || material.key === undefined) continue;
+    if (!["reference", "docker", "0.x"].includes(keyFrom.origin) || looksLikePem(material.key)) continue;
+    material.allowShortSecret = true;
+    const alg = material.alg ?? "HS256";
+    const bytes = new TextEncoder().encode(material.key).length;
+    const minimum = hmacMinimumBytes(alg);
+    if (bytes < minimum && bytes > 0) {
+      warnings.set(
+        keyFrom.name,
+        `the secret in ${keyFrom.name} is ${bytes} bytes long, shorter than the ${minimum} bytes RFC 7518 wants for ${alg}; ` +
+          `accepted for the old hub's configuration, but generate a new one with \`openssl rand -base64 ${minimum}\``,
+      );
+    }
+  }
+  return [...warnings.values()];
+}
+
+function unreadSettings(env: Readonly<Record<string, string | undefined>>): string[] {
+  return Object.entries(UNREAD_SETTINGS)
+    .filter(([name]) => env[name] !== undefined && env[name] !== "")
+    .map(([name, instead]) => `${name} is not read: ${instead} (docs/coming-from-the-go-hub.md)`);
+}
+
+/** `--listen` and its aliases; the Docker image's `SERVER_NAME` is a Caddy site address. */
+function listenAddress(read: Reader): [string, number] {
+  const listen = read.string("listen", "localhost:3000");
+  const from = read.source("listen");
+  if (from?.name === "SERVER_NAME") {
+    const [host, port, tlsInCaddy] = parseServerName(listen);
+    if (tlsInCaddy) {
+      read.warnings.push(
+        `SERVER_NAME=${listen}: Caddy served HTTPS there, Quicksilver serves plain HTTP; terminate TLS in front of it`,
+      );
+    }
+    return [host, port];
+  }
+  const fromVariable = from !== undefined && from.origin !== "flag" && from.origin !== "file";
+  return parseListen(listen, fromVariable ? from.name : "--listen");
+}
+
+function parseListen(listen: string, name: string): [string, number] {
   const colon = listen.lastIndexOf(":");
   const host = colon === -1 ? "" : listen.slice(0, colon);
   const portText = colon === -1 ? listen : listen.slice(colon + 1);
   const port = Number(portText);
   if (portText === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`--listen must be host:port (e.g. localhost:3000 or :80), got ${listen}`);
+    throw new UsageError(`${name} must be host:port (e.g. localhost:3000 or :80), got ${listen}`);
   }
   return [host.replace(/^\[(.*)\]$/, "$1") || "0.0.0.0", port];
+}
+
+/**
+ * A Caddy site address (`:80`, `localhost:3000`, `http://localhost:3000`, `http://:8080`) as a
+ * listen address, and whether Caddy would have served HTTPS on it (a host name with a port). A
+ * host without a port, port 443 or `https://` asked Caddy for automatic HTTPS: Quicksilver
+ * refuses those rather than serve plain HTTP where clients expect TLS. Several addresses are
+ * taken only when they all name the same socket.
+ */
+function parseServerName(value: string): [string, number, boolean] {
+  const addresses = value.split(/[\s,]+/).filter((address) => address !== "");
+  const parsed = addresses.map((address) => parseSiteAddress(address, value));
+  const first = parsed[0] as [string, number, boolean];
+  if (parsed.some(([host, port]) => host !== first[0] || port !== first[1])) {
+    throw new UsageError(
+      `SERVER_NAME lists ${addresses.length} site addresses (${addresses.join(", ")}) but Quicksilver listens on one: ` +
+        "give one, such as :80, and let your reverse proxy route the others to it",
+    );
+  }
+  return [first[0], first[1], parsed.some(([, , tls]) => tls)];
+}
+
+function parseSiteAddress(address: string, value: string): [string, number, boolean] {
+  const tls = () =>
+    new UsageError(
+      `SERVER_NAME=${value}: ${address} asks Caddy for automatic HTTPS, but TLS is terminated in front of Quicksilver ` +
+        "(by a reverse proxy or load balancer), which serves plain HTTP: set SERVER_NAME to :port (e.g. :80), " +
+        "or MERCURE_LISTEN, and serve https:// from the proxy",
+    );
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address);
+  const protocol = scheme?.[1]?.toLowerCase();
+  if (protocol === "https") throw tls();
+  if (protocol !== undefined && protocol !== "http") {
+    throw new UsageError(`SERVER_NAME: ${address} has an unsupported scheme; give :port or http://host:port`);
+  }
+  const rest = address.slice(scheme?.[0].length ?? 0).replace(/\/$/, "");
+  const match = /^(\[[^\]/]*\]|[^:[\]/]*)(?::(\d*))?$/.exec(rest);
+  if (match === null) {
+    throw new UsageError(
+      `SERVER_NAME: cannot read ${address} as :port, host:port or http://host:port (paths are not supported; --public-url sets the hub path)`,
+    );
+  }
+  const host = (match[1] ?? "").replace(/^\[(.*)\]$/, "$1");
+  if (host.includes("*")) throw tls();
+  if (match[2] === undefined || match[2] === "") {
+    if (protocol === "http") return [host || "0.0.0.0", 80, false];
+    throw tls();
+  }
+  const port = Number(match[2]);
+  if (port > 65535) throw new UsageError(`SERVER_NAME: ${address} has no valid port`);
+  if (port === 443 && protocol !== "http") throw tls();
+  return [host || "0.0.0.0", port, protocol === undefined && host !== "" && port !== 80];
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -247,23 +445,70 @@ function issuersFromFile(value: unknown): IssuerConfig[] {
   });
 }
 
-/** Reads typed option values, with errors that name the flag. */
-class Reader {
-  readonly #raw: (spec: OptionSpec) => Raw;
-  readonly #specs = new Map(SERVE_OPTIONS.map((spec) => [spec.flag, spec]));
+/** Go's time.Duration units, in milliseconds. */
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+const DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
 
-  constructor(raw: (spec: OptionSpec) => Raw) {
-    this.#raw = raw;
+/** `500ms`, `30s`, `1h`, Go's `1m30s`, or a bare number of milliseconds; undefined if malformed. */
+function parseDuration(text: string): number | undefined {
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text));
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(DURATION_PART)) {
+    total += Number(amount) * (UNIT_MS[unit as string] as number);
+  }
+  return Math.round(total);
+}
+
+/** Reads typed option values, with errors that name the flag (and the variable it came from). */
+class Reader {
+  /** Startup warnings found while reading (an old `0s` that meant "disabled"). */
+  readonly warnings: string[] = [];
+  readonly #find: (spec: OptionSpec) => Found | undefined;
+  readonly #specs = new Map(SERVE_OPTIONS.map((spec) => [spec.flag, spec]));
+  readonly #oldHubNames = new Set<string>();
+
+  constructor(find: (spec: OptionSpec) => Found | undefined) {
+    this.#find = find;
+  }
+
+  /** Where the option's value comes from; undefined for its default. */
+  source(flag: string): Found | undefined {
+    return this.#find(this.#specs.get(flag)!);
+  }
+
+  /** The old hub's names read so far that tell a 0.x setup, in read order. */
+  oldHubNames(): string[] {
+    return [...this.#oldHubNames];
   }
 
   #value(flag: string): Raw {
-    return this.#raw(this.#specs.get(flag)!);
+    const spec = this.#specs.get(flag)!;
+    const found = this.#find(spec);
+    if (found?.origin === "0.x" && spec.oldHubImpliesLegacy !== false) this.#oldHubNames.add(found.name);
+    return found?.value;
+  }
+
+  /** `--heartbeat`, or `--heartbeat (HEARTBEAT_INTERVAL)` when the value came from a variable. */
+  #label(flag: string): string {
+    const found = this.source(flag);
+    return found === undefined || found.origin === "flag" || found.origin === "file"
+      ? `--${flag}`
+      : `--${flag} (${found.name})`;
   }
 
   optionalString(flag: string): string | undefined {
     const value = this.#value(flag);
     if (value === undefined || value === "") return undefined;
-    if (typeof value !== "string") throw new UsageError(`--${flag} takes a string`);
+    if (typeof value !== "string") throw new UsageError(`${this.#label(flag)} takes a string`);
     return value;
   }
 
@@ -271,14 +516,18 @@ class Reader {
     return this.optionalString(flag) ?? fallback;
   }
 
-  boolean(flag: string, fallback: boolean): boolean {
+  optionalBoolean(flag: string): boolean | undefined {
     const value = this.#value(flag);
-    if (value === undefined) return fallback;
+    if (value === undefined) return undefined;
     if (typeof value === "boolean") return value;
     const text = String(value).trim().toLowerCase();
     if (["1", "true", "yes", "on"].includes(text)) return true;
     if (["0", "false", "no", "off", ""].includes(text)) return false;
-    throw new UsageError(`--${flag} takes true or false, got ${value}`);
+    throw new UsageError(`${this.#label(flag)} takes true or false, got ${value}`);
+  }
+
+  boolean(flag: string, fallback: boolean): boolean {
+    return this.optionalBoolean(flag) ?? fallback;
   }
 
   list(flag: string, fallback: readonly string[]): string[] {
@@ -295,20 +544,31 @@ class Reader {
     if (value === undefined || value === "") return fallback;
     const number = typeof value === "number" ? value : Number(String(value).trim());
     if (!Number.isSafeInteger(number) || number < minimum) {
-      throw new UsageError(`--${flag} takes a whole number of at least ${minimum}, got ${value}`);
+      throw new UsageError(`${this.#label(flag)} takes a whole number of at least ${minimum}, got ${value}`);
     }
     return number;
   }
 
-  /** `250ms`, `30s`, `5m`, `1h`, or a number of milliseconds. */
+  /**
+   * A duration. The old hub's `0s` meant "disabled"; Quicksilver keeps every bound, so a zero
+   * from an old name leaves the default, with a warning.
+   */
   duration(flag: string, fallbackMs: number): number {
     const value = this.#value(flag);
     if (value === undefined || value === "") return fallbackMs;
-    if (typeof value === "number") return value;
-    const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(value).trim());
-    if (match === null)
-      throw new UsageError(`--${flag} takes a duration such as 500ms, 30s, 5m or 1h, got ${value}`);
-    const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? "ms") as "ms" | "s" | "m" | "h"];
-    return Math.round(Number(match[1]) * factor);
+    const ms = typeof value === "number" ? value : parseDuration(String(value).trim());
+    if (ms === undefined) {
+      throw new UsageError(
+        `${this.#label(flag)} takes a duration such as 500ms, 30s, 5m, 1h or 1m30s, got ${value}`,
+      );
+    }
+    const found = this.source(flag);
+    if (ms === 0 && found?.origin === "0.x") {
+      this.warnings.push(
+        `${found.name}=${value} disabled this in the old hub; Quicksilver keeps every bound, so --${flag} keeps its default`,
+      );
+      return fallbackMs;
+    }
+    return ms;
   }
 }

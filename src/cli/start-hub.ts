@@ -26,8 +26,9 @@ const DEFAULT_HUB_PATH = "/.well-known/mercure";
  * verifier, transport, hub and routes. A configuration the verifier refuses stops the start.
  */
 export async function startHub(config: ServeConfig, logger: Logger = silentLogger): Promise<RunningHub> {
-  const corsOrigins = allowlist("cors-origins", config.corsOrigins);
-  const publishOrigins = allowlist("publish-origins", config.publishOrigins);
+  // `*` is fine for CORS (any origin, without credentials) but never for the CSRF defence.
+  const corsOrigins = allowlist("cors-origins", config.corsOrigins, true);
+  const publishOrigins = allowlist("publish-origins", config.publishOrigins, false);
   let handler: Parameters<typeof createServer>[1] = (_req, res) => {
     res.writeHead(503, { "Retry-After": "1" });
     res.end();
@@ -89,6 +90,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
       logger,
     };
     handler = createRequestHandler(createContext(hub, verifier, options));
+    logStartupWarnings(config, logger);
     return {
       hubUrl,
       resourceIdentifier,
@@ -108,12 +110,20 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
   }
 }
 
-function allowlist(flag: string, entries: readonly string[]): OriginAllowlist {
+function allowlist(flag: string, entries: readonly string[], allowAnyOrigin: boolean): OriginAllowlist {
   try {
-    return new OriginAllowlist(entries);
+    return new OriginAllowlist(entries, { allowAnyOrigin });
   } catch (error) {
     throw new UsageError(`--${flag}: ${(error as Error).message}`);
   }
+}
+
+/** Once per start, once the configuration is accepted: why the legacy dialect is on, and the rest. */
+function logStartupWarnings(config: ServeConfig, logger: Logger): void {
+  for (const reason of config.legacyReasons) {
+    logger.warn({}, `legacy dialect on: ${reason}; set MERCURE_LEGACY=0 to refuse 0.x clients`);
+  }
+  for (const warning of config.warnings) logger.warn({}, warning);
 }
 
 /** The host to put in the default hub URL: the configured name, or loopback for a wildcard bind. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerChallenge } from "../auth/challenge.ts";
 import type { Grants } from "../auth/grants.ts";
-import { findToken } from "../auth/token-source.ts";
+import { findToken, type TokenSource } from "../auth/token-source.ts";
 import type { Role } from "../auth/verifier.ts";
 import type { ProblemCode } from "../protocol/problems.ts";
 import type { HttpContext } from "./context.ts";
@@ -16,7 +16,7 @@ export interface AuthFailure {
 
 export type Authentication =
   | { readonly kind: "anonymous" }
-  | { readonly kind: "token"; readonly grants: Grants; readonly via: "header" | "cookie" }
+  | { readonly kind: "token"; readonly grants: Grants; readonly via: TokenSource }
   | { readonly kind: "refused"; readonly failure: AuthFailure };
 
 /**
@@ -33,11 +33,17 @@ export async function authenticate(
     req.headersDistinct.authorization,
     req.headers.cookie,
     context.options.cookieName,
+    { enabled: context.options.legacy, queryTokens: queryTokens(req.url) },
   );
   const resourceMetadata = context.metadataUrl;
   switch (presentation.kind) {
     case "none":
       return { kind: "anonymous" };
+    case "legacy":
+      return {
+        kind: "refused",
+        failure: { code: presentation.code, detail: presentation.reason, headers: {} },
+      };
     case "malformed":
       return {
         kind: "refused",
@@ -59,6 +65,18 @@ export async function authenticate(
         return { kind: "refused", failure: invalidToken(resourceMetadata) };
       }
   }
+}
+
+/** The values of the old hub's `authorization` query parameter. */
+function queryTokens(url: string | undefined): string[] {
+  const query = url?.indexOf("?") ?? -1;
+  if (query === -1 || !url!.includes("authorization", query)) return [];
+  return new URLSearchParams(url!.slice(query + 1)).getAll("authorization");
+}
+
+/** Whether the request used one of the legacy dialect's ways of presenting a token. */
+export function isLegacyPresentation(via: TokenSource): boolean {
+  return via === "query" || via === "legacy-cookie";
 }
 
 export function missingToken(resourceMetadata: string, detail: string): AuthFailure {

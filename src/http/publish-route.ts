@@ -48,7 +48,10 @@ export async function publishRoute(
   }
   // A cookie travels with every request the browser makes, including forged cross-site ones
   // (CSRF): a publish it authenticates must come from an allowed origin (draft, "Security").
-  if (auth.via === "cookie" && !options.publishOrigins.allows(sourceOrigin(req))) {
+  if (
+    (auth.via === "cookie" || auth.via === "legacy-cookie") &&
+    !options.publishOrigins.allows(sourceOrigin(req))
+  ) {
     sendProblem(
       res,
       "origin_refused",

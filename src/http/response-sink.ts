@@ -8,12 +8,24 @@ const STREAM_HEADERS = {
   "X-Accel-Buffering": "no",
 };
 
+export interface ResponseSinkOptions {
+  /** Send the replay anchor as `Last-Event-ID` too, as the legacy dialect did. */
+  readonly legacyAnchorHeader?: boolean;
+}
+
 /** A subscriber stream over an HTTP response. */
-export function responseSink(res: ServerResponse, headers: Record<string, string>): StreamSink {
+export function responseSink(
+  res: ServerResponse,
+  headers: Record<string, string>,
+  options: ResponseSinkOptions = {},
+): StreamSink {
   return {
     start(anchor) {
       const head: Record<string, string> = { ...headers, ...STREAM_HEADERS };
-      if (anchor !== undefined) head["Mercure-Last-Event-ID"] = anchor;
+      if (anchor !== undefined) {
+        head["Mercure-Last-Event-ID"] = anchor;
+        if (options.legacyAnchorHeader === true) head["Last-Event-ID"] = anchor;
+      }
       res.writeHead(200, head);
     },
     write: (chunk) => res.write(chunk),

@@ -93,8 +93,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
     }
   }
   if (context.hub.subscriptions !== undefined && path.startsWith(context.subscriptionsPath)) {
-    const request = parseSubscriptionsPath(path, context.hubPath);
-    if (request !== undefined) {
+    const segments = parseSubscriptionsPath(path, context.hubPath);
+    if (segments !== undefined) {
       if (req.method === "OPTIONS") {
         res.writeHead(204, {
           ...preflightHeaders(req.headers.origin, context.options.corsOrigins),
@@ -109,7 +109,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
         });
         return;
       }
-      return subscriptionsRoute(req, res, url, request, context);
+      return subscriptionsRoute(req, res, url, segments, context);
     }
   }
   if (path === context.metadataPath && (req.method === "GET" || req.method === "HEAD")) {

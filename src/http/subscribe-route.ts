@@ -7,7 +7,13 @@ import {
   parseSubscribeParameters,
   type RequestedMatcher,
 } from "../protocol/subscribe-request.ts";
-import { authenticate, invalidToken, missingToken, sendAuthFailure } from "./authenticate.ts";
+import {
+  authenticate,
+  invalidToken,
+  isLegacyPresentation,
+  missingToken,
+  sendAuthFailure,
+} from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
@@ -50,7 +56,10 @@ export async function subscribeRoute(
     }
     pairs.push(...(await readForm(req, options.limits, NOTHING_UNBOUNDED)));
   }
-  const parameters = parseSubscribeParameters(pairs, { maxMatchers: options.limits.maxMatchers });
+  const parameters = parseSubscribeParameters(pairs, {
+    maxMatchers: options.limits.maxMatchers,
+    legacy: options.legacy,
+  });
   const matchers = parameters.matchers.map((requested) => compile(requested, context));
 
   const auth = await authenticate(req, "subscriber", context);
@@ -100,11 +109,15 @@ export async function subscribeRoute(
   // cursor (EventSource never sends one): it must not override the query's cursor and replay all.
   const header = req.headersDistinct["last-event-id"]?.[0];
   const cursor = header !== undefined && header !== "" ? header : parameters.lastEventId;
+  // Old clients read the replay anchor from Last-Event-ID, the name the header had before draft-08.
+  const legacy =
+    parameters.legacy ||
+    (auth.kind === "token" && (auth.grants.dialect === "legacy" || isLegacyPresentation(auth.via)));
   await hub.subscribe({
     matchers,
     grants: auth.kind === "token" ? auth.grants : undefined,
     cursor,
-    sink: responseSink(res, cors),
+    sink: responseSink(res, cors, { legacyAnchorHeader: legacy }),
   });
 }
 

@@ -2,14 +2,28 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { canRead } from "../auth/grants.ts";
 import { isMatchType } from "../matching/matcher.ts";
-import { type SubscriptionsRequest, subscriptionsPath } from "../protocol/subscription-resource.ts";
-import { authenticate, insufficientScope, missingToken, sendAuthFailure } from "./authenticate.ts";
+import {
+  LEGACY_CONTEXT,
+  legacySubscriptionsPath,
+  type SubscriptionsRequest,
+  subscriptionsPath,
+  subscriptionsRequest,
+} from "../protocol/subscription-resource.ts";
+import {
+  authenticate,
+  insufficientScope,
+  isLegacyPresentation,
+  missingToken,
+  sendAuthFailure,
+} from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { sendJson, sendProblem } from "./respond.ts";
 
 /**
- * GET {hub}/subscriptions[/{match_type}/{match}[/{subscriber}]] (draft, "Subscription API").
+ * GET {hub}/subscriptions[/{match_type}/{match}[/{subscriber}]] (draft, "Subscription API"), and
+ * for a legacy client (a legacy token, or one presented the legacy way) the old hub's
+ * {hub}/subscriptions[/{topic}[/{subscriber}]] with its JSON-LD documents.
  *
  * Authorized by a `subscribe` grant on the request path taken as a topic, in the canonical form
  * subscription events use, so one matcher in a token covers both the events and the API. The
@@ -20,30 +34,12 @@ export async function subscriptionsRoute(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  request: SubscriptionsRequest,
+  segments: readonly string[],
   context: HttpContext,
 ): Promise<void> {
   const { hub, options } = context;
   const cors = corsHeaders(req.headers.origin, options.corsOrigins);
   const registry = hub.subscriptions!;
-  if (request.kind !== "all" && !isMatchType(request.matchType)) {
-    sendProblem(
-      res,
-      "matcher_unknown_type",
-      `${request.matchType} is not a matcher type: use exact or urlpattern`,
-      cors,
-    );
-    return;
-  }
-  const topic =
-    request.kind === "all"
-      ? subscriptionsPath(context.hubPath)
-      : subscriptionsPath(
-          context.hubPath,
-          request.matchType,
-          request.match,
-          request.kind === "one" ? request.subscriber : undefined,
-        );
 
   const auth = await authenticate(req, "subscriber", context);
   if (auth.kind === "refused") {
@@ -55,6 +51,22 @@ export async function subscriptionsRoute(
     sendAuthFailure(res, failure, cors);
     return;
   }
+  const legacy = auth.grants.dialect === "legacy" || isLegacyPresentation(auth.via);
+  const request = subscriptionsRequest(segments, legacy);
+  if (request === undefined) {
+    sendProblem(res, "not_found", `nothing is served at ${url.pathname}`, cors);
+    return;
+  }
+  if (!legacy && request.kind !== "all" && !isMatchType(request.matchType)) {
+    sendProblem(
+      res,
+      "matcher_unknown_type",
+      `${request.matchType} is not a matcher type: use exact or urlpattern`,
+      cors,
+    );
+    return;
+  }
+  const topic = requestTopic(context.hubPath, request, legacy);
   if (!canRead(auth.grants, [topic])) {
     const failure = insufficientScope(context.metadataUrl, `the token does not grant subscribe on ${topic}`);
     sendAuthFailure(res, failure, cors);
@@ -62,7 +74,9 @@ export async function subscriptionsRoute(
   }
 
   const cursor = hub.lastDispatchedId ?? "earliest";
-  const link = `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(cursor)}; type="mercure"; content-type="application/json"`;
+  const link = legacy
+    ? `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(cursor)}`
+    : `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(cursor)}; type="mercure"; content-type="application/json"`;
   // Read in the same synchronous run as the cursor: the list and the cursor describe one moment.
   // The ETag names the list's state, not the cursor (see SubscriptionRegistry.version).
   const headers: Record<string, string> = {
@@ -82,7 +96,8 @@ export async function subscriptionsRoute(
       return;
     }
     if (notModified(req, res, headers)) return;
-    sendJson(res, 200, document, headers);
+    if (legacy) sendJsonLd(res, { ...document, lastEventID: cursor }, headers);
+    else sendJson(res, 200, document, headers);
     return;
   }
 
@@ -99,7 +114,11 @@ export async function subscriptionsRoute(
   const page = registry.page(
     limit,
     after,
-    request.kind === "matcher" ? { matchType: request.matchType, match: request.match } : undefined,
+    request.kind === "matcher"
+      ? { matchType: request.matchType, match: request.match }
+      : legacy
+        ? "legacy"
+        : "modern",
   );
   if (page.next !== undefined) {
     const next = new URL(url.pathname, options.hubUrl);
@@ -107,12 +126,38 @@ export async function subscriptionsRoute(
     if (url.searchParams.has("limit")) next.searchParams.set("limit", String(limit));
     headers.Link += `, <${next.pathname}${next.search}>; rel="next"`;
   }
-  sendJson(
-    res,
-    200,
-    { id: `${url.pathname}${url.search}`, type: "subscriptions", subscriptions: page.subscriptions },
-    headers,
-  );
+  const id = `${url.pathname}${url.search}`;
+  if (legacy) {
+    sendJsonLd(
+      res,
+      {
+        "@context": LEGACY_CONTEXT,
+        id,
+        type: "Subscriptions",
+        lastEventID: cursor,
+        subscriptions: page.subscriptions,
+      },
+      headers,
+    );
+    return;
+  }
+  sendJson(res, 200, { id, type: "subscriptions", subscriptions: page.subscriptions }, headers);
+}
+
+/** The request path in the canonical form subscription events use, as a topic to authorize. */
+function requestTopic(hubPath: string, request: SubscriptionsRequest, legacy: boolean): string {
+  if (request.kind === "all") return subscriptionsPath(hubPath);
+  const subscriber = request.kind === "one" ? request.subscriber : undefined;
+  return legacy
+    ? legacySubscriptionsPath(hubPath, request.match, subscriber)
+    : subscriptionsPath(hubPath, request.matchType, request.match, subscriber);
+}
+
+/** The old hub served its subscription documents as JSON-LD. */
+function sendJsonLd(res: ServerResponse, body: unknown, headers: Record<string, string>): void {
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(200, { ...headers, "Content-Type": "application/ld+json", "Content-Length": bytes.length });
+  res.end(bytes);
 }
 
 /**

@@ -1,9 +1,14 @@
 import { canRead, type Grants, payloadFor } from "../auth/grants.ts";
-import type { TopicMatcher } from "../matching/matcher.ts";
+import { LEGACY_TOPIC, type TopicMatcher } from "../matching/matcher.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import type { PublishFields } from "../protocol/publish-request.ts";
 import { KEEP_ALIVE } from "../protocol/sse-encoder.ts";
-import { type SubscriptionDocument, subscriptionsPath } from "../protocol/subscription-resource.ts";
+import {
+  type AnySubscriptionDocument,
+  LEGACY_CONTEXT,
+  legacySubscriptionsPath,
+  subscriptionsPath,
+} from "../protocol/subscription-resource.ts";
 import { type CloseReason, Connection } from "./connection.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { StreamSink } from "./stream-sink.ts";
@@ -178,27 +183,20 @@ export class Hub {
     if (active) connection.announced = true;
     const hubPath = this.#options.subscriptions!.hubPath;
     for (const matcher of connection.matchers) {
-      const id = subscriptionsPath(hubPath, matcher.type, matcher.pattern, connection.subscriber);
-      const document: SubscriptionDocument = {
-        id,
-        type: "subscription",
-        match_type: matcher.type,
-        match: matcher.pattern,
-        subscriber: connection.subscriber,
-        active,
-        payload: payloadFor(connection.grants, matcher.pattern),
-      };
-      // Private: only tokens granting subscribe on the subscription's topic may see it.
+      const document = subscriptionDocument(hubPath, matcher, connection, active);
+      // Private: only tokens granting subscribe on the subscription's topic may see it. Draft-08
+      // events carry the reserved type `mercure`; legacy ones carry none, as the old hub sent
+      // them, so that old clients receive them in `onmessage`.
       const update = createUpdate({
-        topics: [id],
+        topics: [document.id],
         data: JSON.stringify(document),
         id: undefined,
-        type: "mercure",
+        type: matcher.type === LEGACY_TOPIC ? undefined : "mercure",
         retry: undefined,
         private: true,
       });
       const stored = this.#transport.publish(update).catch((error: unknown) => {
-        this.#logger.error({ err: error, subscription: id }, "storing a subscription event failed");
+        this.#logger.error({ err: error, subscription: document.id }, "storing a subscription event failed");
       });
       this.#announcing.add(stored);
       stored.finally(() => this.#announcing.delete(stored));
@@ -213,10 +211,10 @@ export class Hub {
 
   #dispatch(update: Update): void {
     this.#lastDispatchedId = update.id;
-    if (update.type === "mercure" && this.subscriptions !== undefined) {
-      if (update.topics[0]!.startsWith(this.#subscriptionsPrefix!)) {
-        this.subscriptions.apply(JSON.parse(update.data) as SubscriptionDocument, update.id);
-      }
+    // Publishers cannot use the hub's namespace (publish refuses it), so an update there is a
+    // subscription event from a hub sharing this transport.
+    if (this.subscriptions !== undefined && update.topics[0]!.startsWith(this.#subscriptionsPrefix!)) {
+      this.subscriptions.apply(JSON.parse(update.data) as AnySubscriptionDocument, update.id);
     }
     this.#current = update;
     this.#index.forEachMatch(update.topics, this.#offer);
@@ -281,4 +279,34 @@ export class Hub {
     await Promise.all(this.#announcing);
     await this.#transport.close();
   }
+}
+
+/** A subscription's document: the draft's shape, or the old hub's for a legacy `topic=` selector. */
+function subscriptionDocument(
+  hubPath: string,
+  matcher: TopicMatcher,
+  connection: Connection,
+  active: boolean,
+): AnySubscriptionDocument {
+  const payload = payloadFor(connection.grants, matcher.pattern);
+  if (matcher.type === LEGACY_TOPIC) {
+    return {
+      "@context": LEGACY_CONTEXT,
+      id: legacySubscriptionsPath(hubPath, matcher.pattern, connection.subscriber),
+      type: "Subscription",
+      topic: matcher.pattern,
+      subscriber: connection.subscriber,
+      active,
+      payload,
+    };
+  }
+  return {
+    id: subscriptionsPath(hubPath, matcher.type, matcher.pattern, connection.subscriber),
+    type: "subscription",
+    match_type: matcher.type,
+    match: matcher.pattern,
+    subscriber: connection.subscriber,
+    active,
+    payload,
+  };
 }

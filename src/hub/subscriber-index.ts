@@ -15,7 +15,7 @@ export class SubscriberIndex {
     for (const matcher of connection.matchers) {
       if (matcher.wildcard) {
         this.#wildcard.add(connection);
-      } else if (matcher.type === "exact") {
+      } else if (matcher.literal) {
         const set = this.#exact.get(matcher.pattern);
         if (set === undefined) this.#exact.set(matcher.pattern, new Set([connection]));
         else set.add(connection);
@@ -32,7 +32,7 @@ export class SubscriberIndex {
     for (const matcher of connection.matchers) {
       if (matcher.wildcard) {
         this.#wildcard.delete(connection);
-      } else if (matcher.type === "exact") {
+      } else if (matcher.literal) {
         const set = this.#exact.get(matcher.pattern);
         if (set?.delete(connection) && set.size === 0) this.#exact.delete(matcher.pattern);
       } else {

@@ -1,14 +1,15 @@
-import type { SubscriptionDocument } from "../protocol/subscription-resource.ts";
+import type { Dialect } from "../auth/grants.ts";
+import { type AnySubscriptionDocument, isLegacyDocument } from "../protocol/subscription-resource.ts";
 
 export interface SubscriptionPage {
-  readonly subscriptions: readonly SubscriptionDocument[];
+  readonly subscriptions: readonly AnySubscriptionDocument[];
   /** The position of the last document returned when more follow, to ask for the next page. */
   readonly next: number | undefined;
 }
 
 /** One active subscription and its place in the order subscriptions began. */
 interface Entry {
-  document: SubscriptionDocument;
+  document: AnySubscriptionDocument;
   readonly position: number;
   removed: boolean;
 }
@@ -50,7 +51,7 @@ class OrderedEntries {
         else high = middle;
       }
     }
-    const subscriptions: SubscriptionDocument[] = [];
+    const subscriptions: AnySubscriptionDocument[] = [];
     let last = 0;
     for (; index < entries.length; index++) {
       const entry = entries[index]!;
@@ -63,17 +64,30 @@ class OrderedEntries {
   }
 }
 
+/** `{match_type}\0{match}`, with `topic` as the type of legacy `topic=` subscriptions. */
+function matcherKey(document: AnySubscriptionDocument): string {
+  return isLegacyDocument(document)
+    ? `topic\u0000${document.topic}`
+    : `${document.match_type}\u0000${document.match}`;
+}
+
 /**
  * The active subscriptions, as the subscription events dispatched so far describe them. The
  * registry is a fold of those events (not of local connections): every process sharing a
  * transport sees the same list, and a list read together with the id of the last dispatched event
  * is consistent with it, which is what lets a client list and then subscribe without a gap.
+ *
+ * Subscriptions made with the legacy `topic=` parameter are listed to legacy clients only, in
+ * their own shape, and draft-08 ones to draft-08 clients: neither shape can describe the other.
  */
 export class SubscriptionRegistry {
   /** Subscription id (its topic) → entry. */
   readonly #byId = new Map<string, Entry>();
-  /** Every subscription, in the order they began. */
-  readonly #all = new OrderedEntries();
+  /** Every subscription of each dialect, in the order they began. */
+  readonly #all: Record<Dialect, OrderedEntries> = {
+    modern: new OrderedEntries(),
+    legacy: new OrderedEntries(),
+  };
   /** `{match_type}\0{match}` → its subscriptions, in the order they began. */
   readonly #byMatcher = new Map<string, OrderedEntries>();
   #nextPosition = 1;
@@ -94,9 +108,10 @@ export class SubscriptionRegistry {
   }
 
   /** Folds in a subscription event; `eventId` is the id of the update that carried it. */
-  apply(document: SubscriptionDocument, eventId?: string): void {
+  apply(document: AnySubscriptionDocument, eventId?: string): void {
     if (eventId !== undefined) this.#version = eventId;
-    const key = `${document.match_type}\u0000${document.match}`;
+    const key = matcherKey(document);
+    const all = this.#all[isLegacyDocument(document) ? "legacy" : "modern"];
     const existing = this.#byId.get(document.id);
     if (document.active) {
       if (existing !== undefined) {
@@ -105,7 +120,7 @@ export class SubscriptionRegistry {
       }
       const entry: Entry = { document, position: this.#nextPosition++, removed: false };
       this.#byId.set(document.id, entry);
-      this.#all.add(entry);
+      all.add(entry);
       let ofMatcher = this.#byMatcher.get(key);
       if (ofMatcher === undefined) {
         ofMatcher = new OrderedEntries();
@@ -117,13 +132,13 @@ export class SubscriptionRegistry {
     if (existing === undefined) return;
     this.#byId.delete(document.id);
     existing.removed = true;
-    this.#all.removed();
+    all.removed();
     const ofMatcher = this.#byMatcher.get(key)!;
     ofMatcher.removed();
     if (ofMatcher.size === 0) this.#byMatcher.delete(key);
   }
 
-  get(id: string): SubscriptionDocument | undefined {
+  get(id: string): AnySubscriptionDocument | undefined {
     return this.#byId.get(id)?.document;
   }
 
@@ -136,9 +151,10 @@ export class SubscriptionRegistry {
   page(
     limit: number,
     after: number | undefined,
-    matcher?: { matchType: string; match: string },
+    of: Dialect | { matchType: string; match: string },
   ): SubscriptionPage {
-    if (matcher === undefined) return this.#all.page(limit, after);
+    if (typeof of === "string") return this.#all[of].page(limit, after);
+    const matcher = of;
     const ofMatcher = this.#byMatcher.get(`${matcher.matchType}\u0000${matcher.match}`);
     return ofMatcher === undefined ? { subscriptions: [], next: undefined } : ofMatcher.page(limit, after);
   }

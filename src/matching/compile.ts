@@ -1,5 +1,6 @@
 import { hasForbiddenCharacter } from "../protocol/characters.ts";
-import { InvalidMatcherError, type MatchType, type TopicMatcher } from "./matcher.ts";
+import { InvalidMatcherError, LEGACY_TOPIC, type MatcherType, type TopicMatcher } from "./matcher.ts";
+import { compileUriTemplate } from "./uri-template/compile.ts";
 import { compileUrlPattern } from "./urlpattern/compile.ts";
 
 export interface MatcherLimits {
@@ -14,10 +15,11 @@ const everything: TopicMatcher["matches"] = () => true;
 
 /**
  * Builds a matcher, validating the pattern. Relative URL Patterns (and relative topics tested
- * against them) resolve against `baseUrl`, the hub's URL. Exact patterns are never resolved.
+ * against them) resolve against `baseUrl`, the hub's URL. Exact patterns and legacy selectors are
+ * never resolved: the old protocol compared topics as strings.
  */
 export function compileMatcher(
-  type: MatchType,
+  type: MatcherType,
   pattern: string,
   baseUrl: string,
   limits: MatcherLimits,
@@ -34,8 +36,22 @@ export function compileMatcher(
       "a matcher contains a control character, a Unicode format character or invalid UTF-8",
     );
   }
-  if (pattern === WILDCARD) return { type, pattern, wildcard: true, matches: everything };
-  if (type === "exact") return { type, pattern, wildcard: false, matches: (topic) => topic === pattern };
+  if (pattern === WILDCARD) return { type, pattern, wildcard: true, literal: false, matches: everything };
+  if (type === "exact" || (type === LEGACY_TOPIC && !pattern.includes("{"))) {
+    return { type, pattern, wildcard: false, literal: true, matches: (topic) => topic === pattern };
+  }
+  if (type === LEGACY_TOPIC) {
+    // As the old hub did, a template also matches its own text, so that a token granting
+    // `…/books/{id}` covers a subscription to `…/books/{id}` (payloads, subscription events).
+    const template = compileUriTemplate(pattern);
+    return {
+      type,
+      pattern,
+      wildcard: false,
+      literal: false,
+      matches: (topic) => topic === pattern || template.test(topic),
+    };
+  }
   const program = compileUrlPattern(pattern, baseUrl);
-  return { type, pattern, wildcard: false, matches: (topic) => program.test(topic) };
+  return { type, pattern, wildcard: false, literal: false, matches: (topic) => program.test(topic) };
 }

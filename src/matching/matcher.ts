@@ -6,14 +6,24 @@
  * code; matching never throws.
  */
 export const MATCH_TYPES = ["exact", "urlpattern"] as const;
+/** The draft's matcher types. */
 export type MatchType = (typeof MATCH_TYPES)[number];
 
+/**
+ * The legacy dialect's topic selector (`topic=`, the `mercure` claim): `*`, an RFC 6570 URI
+ * Template when it contains `{`, an exact topic otherwise.
+ */
+export const LEGACY_TOPIC = "topic";
+export type MatcherType = MatchType | typeof LEGACY_TOPIC;
+
 export interface TopicMatcher {
-  readonly type: MatchType;
+  readonly type: MatcherType;
   /** The pattern exactly as the client gave it. */
   readonly pattern: string;
   /** True for the reserved `*`, which matches every topic whatever the type. */
   readonly wildcard: boolean;
+  /** True when the matcher matches its pattern and nothing else, so it can be looked up by topic. */
+  readonly literal: boolean;
   matches(topic: string): boolean;
 }
 

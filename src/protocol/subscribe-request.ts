@@ -1,6 +1,7 @@
 import { ProtocolError } from "./problems.ts";
 
-export type RequestedMatchType = "exact" | "urlpattern";
+/** The draft's matcher types, and `topic` for the legacy dialect's `topic=` selectors. */
+export type RequestedMatchType = "exact" | "urlpattern" | "topic";
 
 /** One topic matcher as the subscriber wrote it, before it is compiled. */
 export interface RequestedMatcher {
@@ -10,12 +11,19 @@ export interface RequestedMatcher {
 
 export interface SubscribeParameters {
   readonly matchers: readonly RequestedMatcher[];
-  /** The `last_event_id` parameter (the Last-Event-ID header is read by the caller and wins). */
+  /**
+   * The `last_event_id` parameter, else the legacy `lastEventID` (the Last-Event-ID header is read
+   * by the caller and wins).
+   */
   readonly lastEventId: string | undefined;
+  /** Whether a legacy parameter (`topic`, `lastEventID`) was used. */
+  readonly legacy: boolean;
 }
 
 export interface SubscribeContext {
   readonly maxMatchers: number;
+  /** Whether the legacy dialect is on; when off, its parameters are refused with a 400. */
+  readonly legacy: boolean;
 }
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -44,7 +52,7 @@ export function parseQueryPairs(query: string): [string, string][] {
     const rawValue = equals === -1 ? "" : sequence.slice(equals + 1);
     const name = decodeComponent(rawName);
     const value = decodeComponent(rawValue);
-    if (inMatchNamespace(name.text) && (!name.valid || !value.valid)) {
+    if ((inMatchNamespace(name.text) || name.text === "topic") && (!name.valid || !value.valid)) {
       throw new ProtocolError("matcher_characters", `the ${name.text} parameter is not valid UTF-8`);
     }
     pairs.push([name.text, value.text]);
@@ -110,6 +118,8 @@ export function parseSubscribeParameters(
   const matchers: RequestedMatcher[] = [];
   const seen = new Set<string>();
   let lastEventId: string | undefined;
+  let legacyLastEventId: string | undefined;
+  let legacy = false;
   for (const [name, value] of pairs) {
     if (name === "last_event_id") {
       // An empty value names no event ("" is never an id: the hub generates one for an empty id),
@@ -117,14 +127,31 @@ export function parseSubscribeParameters(
       if (value !== "") lastEventId ??= value;
       continue;
     }
-    if (name === "topic") {
-      throw new ProtocolError(
-        "legacy_topic_parameter",
-        "topic= is the legacy subscribe parameter: use match= (or match_urlpattern=), or start the hub with --legacy",
-      );
+    if (name === "lastEventID") {
+      if (!context.legacy) {
+        throw new ProtocolError(
+          "legacy_last_event_id_parameter",
+          "lastEventID= is the legacy cursor parameter: use last_event_id=, or start the hub with --legacy",
+        );
+      }
+      legacy = true;
+      if (value !== "") legacyLastEventId ??= value;
+      continue;
     }
-    if (!inMatchNamespace(name)) continue;
-    const type = MATCHER_PARAMETERS[name];
+    let type: RequestedMatchType | undefined;
+    if (name === "topic") {
+      if (!context.legacy) {
+        throw new ProtocolError(
+          "legacy_topic_parameter",
+          "topic= is the legacy subscribe parameter: use match= (or match_urlpattern=), or start the hub with --legacy",
+        );
+      }
+      legacy = true;
+      type = "topic";
+    } else {
+      if (!inMatchNamespace(name)) continue;
+      type = MATCHER_PARAMETERS[name];
+    }
     if (type === undefined) {
       throw new ProtocolError(
         "matcher_unknown_type",
@@ -142,8 +169,10 @@ export function parseSubscribeParameters(
   if (matchers.length === 0) {
     throw new ProtocolError(
       "matcher_missing",
-      "give at least one match, match_exact or match_urlpattern parameter",
+      context.legacy
+        ? "give at least one match, match_exact, match_urlpattern or topic parameter"
+        : "give at least one match, match_exact or match_urlpattern parameter",
     );
   }
-  return { matchers, lastEventId };
+  return { matchers, lastEventId: lastEventId ?? legacyLastEventId, legacy };
 }
