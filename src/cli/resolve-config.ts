@@ -7,12 +7,13 @@ import {
   looksLikePem,
   type Role,
 } from "../auth/keys.ts";
+import { issuersFromFile, readConfigFile } from "./config-file.ts";
+import { parseDuration } from "./duration.ts";
+import { parseListen, parseServerName } from "./listen-address.ts";
 import { aliasOrigin, camelName, envName, type OptionSpec, SERVE_OPTIONS } from "./option-table.ts";
+import { UsageError } from "./usage-error.ts";
 
-/** A configuration mistake; the message says what to fix. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError };
 
 export interface ServeConfig {
   readonly host: string;
@@ -331,141 +332,6 @@ function listenAddress(read: Reader): [string, number] {
   }
   const fromVariable = from !== undefined && from.origin !== "flag" && from.origin !== "file";
   return parseListen(listen, fromVariable ? from.name : "--listen");
-}
-
-function parseListen(listen: string, name: string): [string, number] {
-  const colon = listen.lastIndexOf(":");
-  const host = colon === -1 ? "" : listen.slice(0, colon);
-  const portText = colon === -1 ? listen : listen.slice(colon + 1);
-  const port = Number(portText);
-  if (portText === "" || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UsageError(`${name} must be host:port (e.g. localhost:3000 or :80), got ${listen}`);
-  }
-  return [host.replace(/^\[(.*)\]$/, "$1") || "0.0.0.0", port];
-}
-
-/**
- * A Caddy site address (`:80`, `localhost:3000`, `http://localhost:3000`, `http://:8080`) as a
- * listen address, and whether Caddy would have served HTTPS on it (a host name with a port). A
- * host without a port, port 443 or `https://` asked Caddy for automatic HTTPS: Quicksilver
- * refuses those rather than serve plain HTTP where clients expect TLS. Several addresses are
- * taken only when they all name the same socket.
- */
-function parseServerName(value: string): [string, number, boolean] {
-  const addresses = value.split(/[\s,]+/).filter((address) => address !== "");
-  const parsed = addresses.map((address) => parseSiteAddress(address, value));
-  const first = parsed[0] as [string, number, boolean];
-  if (parsed.some(([host, port]) => host !== first[0] || port !== first[1])) {
-    throw new UsageError(
-      `SERVER_NAME lists ${addresses.length} site addresses (${addresses.join(", ")}) but Quicksilver listens on one: ` +
-        "give one, such as :80, and let your reverse proxy route the others to it",
-    );
-  }
-  return [first[0], first[1], parsed.some(([, , tls]) => tls)];
-}
-
-function parseSiteAddress(address: string, value: string): [string, number, boolean] {
-  const tls = () =>
-    new UsageError(
-      `SERVER_NAME=${value}: ${address} asks Caddy for automatic HTTPS, but TLS is terminated in front of Quicksilver ` +
-        "(by a reverse proxy or load balancer), which serves plain HTTP: set SERVER_NAME to :port (e.g. :80), " +
-        "or MERCURE_LISTEN, and serve https:// from the proxy",
-    );
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address);
-  const protocol = scheme?.[1]?.toLowerCase();
-  if (protocol === "https") throw tls();
-  if (protocol !== undefined && protocol !== "http") {
-    throw new UsageError(`SERVER_NAME: ${address} has an unsupported scheme; give :port or http://host:port`);
-  }
-  const rest = address.slice(scheme?.[0].length ?? 0).replace(/\/$/, "");
-  const match = /^(\[[^\]/]*\]|[^:[\]/]*)(?::(\d*))?$/.exec(rest);
-  if (match === null) {
-    throw new UsageError(
-      `SERVER_NAME: cannot read ${address} as :port, host:port or http://host:port (paths are not supported; --public-url sets the hub path)`,
-    );
-  }
-  const host = (match[1] ?? "").replace(/^\[(.*)\]$/, "$1");
-  if (host.includes("*")) throw tls();
-  if (match[2] === undefined || match[2] === "") {
-    if (protocol === "http") return [host || "0.0.0.0", 80, false];
-    throw tls();
-  }
-  const port = Number(match[2]);
-  if (port > 65535) throw new UsageError(`SERVER_NAME: ${address} has no valid port`);
-  if (port === 443 && protocol !== "http") throw tls();
-  return [host || "0.0.0.0", port, protocol === undefined && host !== "" && port !== 80];
-}
-
-function readConfigFile(path: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new UsageError(`cannot read the config file ${path}: ${(error as Error).message}`);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError(`the config file ${path} must hold a JSON object`);
-  }
-  const known = new Set([...SERVE_OPTIONS.map((spec) => camelName(spec.flag)), "issuers"]);
-  for (const key of Object.keys(parsed)) {
-    if (!known.has(key)) throw new UsageError(`unknown key ${key} in the config file ${path}`);
-  }
-  return parsed as Record<string, unknown>;
-}
-
-function issuersFromFile(value: unknown): IssuerConfig[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new UsageError("issuers in the config file must be an array");
-  return value.map((entry, index) => {
-    if (typeof entry !== "object" || entry === null || typeof entry.issuer !== "string") {
-      throw new UsageError(`issuers[${index}] in the config file needs an issuer string`);
-    }
-    for (const key of Object.keys(entry)) {
-      if (!["issuer", "publisher", "subscriber"].includes(key)) {
-        throw new UsageError(`unknown key ${key} in issuers[${index}] of the config file`);
-      }
-    }
-    for (const role of ["publisher", "subscriber"] as const) {
-      const material = entry[role];
-      if (material === undefined) continue;
-      if (typeof material !== "object" || material === null) {
-        throw new UsageError(`issuers[${index}].${role} must be an object with key, alg or jwksUri`);
-      }
-      for (const key of Object.keys(material)) {
-        if (!["key", "keyFile", "alg", "jwksUri", "algorithms"].includes(key)) {
-          throw new UsageError(`unknown key ${key} in issuers[${index}].${role} of the config file`);
-        }
-      }
-      if (typeof material.keyFile === "string") {
-        const { keyFile, ...rest } = material;
-        entry[role] = { ...rest, key: readFileSync(keyFile, "utf8").trim() };
-      }
-    }
-    return entry as IssuerConfig;
-  });
-}
-
-/** Go's time.Duration units, in milliseconds. */
-const UNIT_MS: Readonly<Record<string, number>> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-const DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-
-/** `500ms`, `30s`, `1h`, Go's `1m30s`, or a bare number of milliseconds; undefined if malformed. */
-function parseDuration(text: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text));
-  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return undefined;
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(DURATION_PART)) {
-    total += Number(amount) * (UNIT_MS[unit as string] as number);
-  }
-  return Math.round(total);
 }
 
 /** Reads typed option values, with errors that name the flag (and the variable it came from). */
