@@ -338,6 +338,20 @@ describe("legacy topic= selectors", { timeout: 30_000 }, () => {
     stream.close();
   });
 
+  it("keeps a URL Pattern and a URI Template of the same text apart", async () => {
+    // As a URL Pattern, `{books}` is a group holding the text "books"; as a URI Template, a variable.
+    const text = "https://example.com/shelf/{books}";
+    const pattern = await open([["match_urlpattern", text]]);
+    const template = await open([["topic", text]]);
+    const books = await publisher.send("https://example.com/shelf/books");
+    const novels = await publisher.send("https://example.com/shelf/novels");
+    const marker = await publisher.marker();
+    assert.deepEqual(await idsBefore(pattern, marker), [books]);
+    assert.deepEqual(await idsBefore(template, marker), [books, novels]);
+    pattern.close();
+    template.close();
+  });
+
   it("refuses an invalid URI template with 400 uritemplate_syntax", async () => {
     const result = await get(hub, [["topic", "https://example.com/{unclosed"]], bearer(reader));
     assert.equal(result.status, 400, result.body);

@@ -4,7 +4,8 @@ import type { Connection } from "./connection.ts";
 /**
  * Finds the connections whose matchers select a topic without asking every connection: exact
  * topics are a Map lookup, `*` subscribers are kept apart, and each distinct URL Pattern is
- * evaluated once per topic however many connections share it.
+ * evaluated once per topic however many connections share it. Patterns are keyed by type too:
+ * the same text can be a URL Pattern and a legacy URI Template that match different topics.
  */
 export class SubscriberIndex {
   readonly #exact = new Map<string, Set<Connection>>();
@@ -20,9 +21,9 @@ export class SubscriberIndex {
         if (set === undefined) this.#exact.set(matcher.pattern, new Set([connection]));
         else set.add(connection);
       } else {
-        const entry = this.#patterns.get(matcher.pattern);
-        if (entry === undefined)
-          this.#patterns.set(matcher.pattern, { matcher, connections: new Set([connection]) });
+        const key = patternKey(matcher);
+        const entry = this.#patterns.get(key);
+        if (entry === undefined) this.#patterns.set(key, { matcher, connections: new Set([connection]) });
         else entry.connections.add(connection);
       }
     }
@@ -36,9 +37,10 @@ export class SubscriberIndex {
         const set = this.#exact.get(matcher.pattern);
         if (set?.delete(connection) && set.size === 0) this.#exact.delete(matcher.pattern);
       } else {
-        const entry = this.#patterns.get(matcher.pattern);
+        const key = patternKey(matcher);
+        const entry = this.#patterns.get(key);
         if (entry?.connections.delete(connection) && entry.connections.size === 0) {
-          this.#patterns.delete(matcher.pattern);
+          this.#patterns.delete(key);
         }
       }
     }
@@ -57,4 +59,8 @@ export class SubscriberIndex {
       }
     }
   }
+}
+
+function patternKey(matcher: TopicMatcher): string {
+  return `${matcher.type}\u0000${matcher.pattern}`;
 }
