@@ -586,79 +586,30 @@ describe("legacy and draft-08 tokens on one hub", { timeout: 30_000 }, () => {
     stream.close();
   });
 
+  /** A draft-08 token granting everything, with a header and claims changed from a valid one. */
+  const modern =
+    (header: { typ?: string }, changes: Record<string, unknown> = {}, audience?: string) =>
+    () =>
+      signJwt(
+        { alg: "HS256", ...header },
+        accessClaims(
+          ISSUER,
+          audience ?? hub.resourceIdentifier,
+          [detail(["publish", "subscribe"], [{ match: "*" }])],
+          changes,
+        ),
+        secret,
+      );
   const modernRefused: [string, () => Promise<string>][] = [
-    [
-      "no typ",
-      () =>
-        signJwt(
-          { alg: "HS256" },
-          accessClaims(ISSUER, hub.resourceIdentifier, [detail(["publish", "subscribe"], [{ match: "*" }])]),
-          secret,
-        ),
-    ],
-    [
-      "typ JWT",
-      () =>
-        signJwt(
-          { alg: "HS256", typ: "JWT" },
-          accessClaims(ISSUER, hub.resourceIdentifier, [detail(["publish", "subscribe"], [{ match: "*" }])]),
-          secret,
-        ),
-    ],
-    [
-      "a wrong aud",
-      () =>
-        signJwt(
-          { alg: "HS256", typ: "at+jwt" },
-          accessClaims(ISSUER, "https://other-hub.example/.well-known/mercure", [
-            detail(["publish", "subscribe"], [{ match: "*" }]),
-          ]),
-          secret,
-        ),
-    ],
-    [
-      "no aud",
-      () =>
-        signJwt(
-          { alg: "HS256", typ: "at+jwt" },
-          accessClaims(ISSUER, hub.resourceIdentifier, [detail(["publish", "subscribe"], [{ match: "*" }])], {
-            aud: undefined,
-          }),
-          secret,
-        ),
-    ],
-    [
-      "no iss",
-      () =>
-        signJwt(
-          { alg: "HS256", typ: "at+jwt" },
-          accessClaims(ISSUER, hub.resourceIdentifier, [detail(["publish", "subscribe"], [{ match: "*" }])], {
-            iss: undefined,
-          }),
-          secret,
-        ),
-    ],
-    [
-      "no exp",
-      () =>
-        signJwt(
-          { alg: "HS256", typ: "at+jwt" },
-          accessClaims(ISSUER, hub.resourceIdentifier, [detail(["publish", "subscribe"], [{ match: "*" }])], {
-            exp: undefined,
-          }),
-          secret,
-        ),
-    ],
+    ["no typ", modern({})],
+    ["typ JWT", modern({ typ: "JWT" })],
+    ["a wrong aud", modern({ typ: "at+jwt" }, {}, "https://other-hub.example/.well-known/mercure")],
+    ["no aud", modern({ typ: "at+jwt" }, { aud: undefined })],
+    ["no iss", modern({ typ: "at+jwt" }, { iss: undefined })],
+    ["no exp", modern({ typ: "at+jwt" }, { exp: undefined })],
     [
       "a mercure claim as well (authorization_details decides the profile)",
-      () =>
-        signJwt(
-          { alg: "HS256" },
-          accessClaims(ISSUER, hub.resourceIdentifier, [detail(["publish", "subscribe"], [{ match: "*" }])], {
-            mercure: { publish: ["*"], subscribe: ["*"] },
-          }),
-          secret,
-        ),
+      modern({}, { mercure: { publish: ["*"], subscribe: ["*"] } }),
     ],
   ];
   for (const [what, make] of modernRefused) {
