@@ -1,0 +1,326 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Replay, Transport } from "../hub/transport.ts";
+import type { Update } from "../hub/update.ts";
+
+/**
+ * How hard a commit is pushed to disk. `full` (the default) syncs the write-ahead log on every
+ * commit: an acknowledged update survives a crash of the process and of the machine. `normal`
+ * syncs only at checkpoints: it survives the process being killed, not a power cut, and costs
+ * less per commit.
+ */
+export type SqliteDurability = "full" | "normal";
+
+export interface HistoryRetention {
+  /** Most updates kept; 0 keeps none. */
+  readonly maxCount: number;
+  /** Updates older than this are dropped (ms); undefined keeps them whatever their age. */
+  readonly maxAgeMs?: number;
+  /** Most bytes of stored updates (their SSE frames and topics); undefined for no bound. */
+  readonly maxBytes?: number;
+}
+
+export interface SqliteTransportOptions {
+  /** The database file; its directory is created if missing. */
+  readonly path: string;
+  readonly retention: HistoryRetention;
+  readonly durability?: SqliteDurability;
+  /** How often age and large excesses are trimmed in the background (ms). */
+  readonly trimIntervalMs?: number;
+  readonly now?: () => number;
+}
+
+/** The store cannot be opened, read or written; the message says which file and why. */
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+interface Row {
+  seq: number;
+  id: string;
+  topics: string;
+  data: string;
+  type: string | null;
+  retry: string | null;
+  private: number;
+  frame: Uint8Array;
+}
+
+interface Pending {
+  readonly update: Update;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Rows read per page of a replay: the replay never holds more than this in memory. */
+const REPLAY_PAGE = 256;
+/** Rows deleted per transaction when trimming in the background, so publishes interleave. */
+const TRIM_CHUNK = 1000;
+const SCHEMA_VERSION = 1;
+
+/**
+ * History in an SQLite database (node:sqlite, write-ahead log), so it survives restarts.
+ *
+ * Publishes that arrive in the same turn of the event loop are committed in one transaction
+ * (group commit): one sync to disk for all of them, and each publish resolves, and is
+ * acknowledged, only after that commit. `seq` is the row id, so order and seqs survive restarts.
+ * A cursor is found through an index on `id`, whatever the history size; a replay reads pages
+ * of rows as the subscriber's socket takes them.
+ *
+ * Retention by count and size is applied in the publishing transaction for the rows it adds (so
+ * history never overshoots), by age and for larger excesses by a background timer in chunks.
+ */
+export class SqliteTransport implements Transport {
+  readonly #db: DatabaseSync;
+  readonly #retention: HistoryRetention;
+  readonly #now: () => number;
+  readonly #insert: StatementSync;
+  readonly #findCursor: StatementSync;
+  readonly #page: StatementSync;
+  readonly #dropOldest: StatementSync;
+  readonly #dropOlderThan: StatementSync;
+  readonly #trimTimer: NodeJS.Timeout;
+  #listener: (update: Update) => void = () => {};
+  #batch: Pending[] = [];
+  #flushScheduled = false;
+  #count: number;
+  #bytes: number;
+  #lastId: string | undefined;
+  #closed = false;
+
+  constructor(options: SqliteTransportOptions) {
+    this.#retention = options.retention;
+    this.#now = options.now ?? Date.now;
+    try {
+      mkdirSync(dirname(options.path), { recursive: true });
+      this.#db = new DatabaseSync(options.path);
+      this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.durability ?? "full"};`);
+      migrate(this.#db);
+      this.#insert = this.#db.prepare(
+        "INSERT INTO updates (id, topics, data, type, retry, private, frame, size, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      );
+      this.#findCursor = this.#db.prepare("SELECT seq FROM updates WHERE id = ? ORDER BY seq LIMIT 1");
+      this.#page = this.#db.prepare(
+        "SELECT seq, id, topics, data, type, retry, private, frame FROM updates WHERE seq > ? ORDER BY seq LIMIT ?",
+      );
+      this.#dropOldest = this.#db.prepare(
+        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) RETURNING size",
+      );
+      this.#dropOlderThan = this.#db.prepare(
+        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) AND published_at < ? RETURNING size",
+      );
+      const totals = this.#db
+        .prepare("SELECT COUNT(*) AS count, TOTAL(size) AS bytes FROM updates")
+        .get() as {
+        count: number;
+        bytes: number;
+      };
+      this.#count = totals.count;
+      this.#bytes = totals.bytes;
+      const last = this.#db.prepare("SELECT id FROM updates ORDER BY seq DESC LIMIT 1").get() as
+        | { id: string }
+        | undefined;
+      this.#lastId = last?.id;
+    } catch (error) {
+      throw new StoreError(`cannot open the history store ${options.path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    this.#trimTimer = setInterval(() => this.#trimInBackground(), options.trimIntervalMs ?? 1000).unref();
+  }
+
+  /** Updates kept, and the bytes they take (frames and topics). */
+  get stats(): { count: number; bytes: number } {
+    return { count: this.#count, bytes: this.#bytes };
+  }
+
+  listen(listener: (update: Update) => void): void {
+    this.#listener = listener;
+  }
+
+  publish(update: Update): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreError("the history store is closed"));
+    return new Promise((resolve, reject) => {
+      this.#batch.push({ update, resolve, reject });
+      if (this.#flushScheduled) return;
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    });
+  }
+
+  /** Commits the batch in one transaction, then dispatches and acknowledges it, in order. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#batch;
+    this.#batch = [];
+    if (batch.length === 0) return;
+    const publishedAt = this.#now();
+    let added = 0;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      try {
+        for (const { update } of batch) {
+          const topics = JSON.stringify(update.topics);
+          const size = update.frame.length + topics.length;
+          const result = this.#insert.run(
+            update.id,
+            topics,
+            update.data,
+            update.type ?? null,
+            update.retry ?? null,
+            update.private ? 1 : 0,
+            update.frame,
+            size,
+            publishedAt,
+          );
+          update.seq = Number(result.lastInsertRowid);
+          added += size;
+        }
+        this.#count += batch.length;
+        this.#bytes += added;
+        // Bounded by the batch: what this transaction added, and as much again of older excess.
+        this.#trimExcess(2 * batch.length + 16);
+        this.#db.exec("COMMIT");
+      } catch (error) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        this.#count -= batch.length;
+        this.#bytes -= added;
+        throw error;
+      }
+    } catch (error) {
+      const failure = new StoreError(`cannot write to the history store: ${(error as Error).message}`, {
+        cause: error,
+      });
+      for (const pending of batch) pending.reject(failure);
+      return;
+    }
+    this.#lastId = batch[batch.length - 1]!.update.id;
+    for (const { update, resolve } of batch) {
+      this.#listener(update);
+      resolve();
+    }
+    if (this.#retention.maxCount === 0) this.#lastId = undefined;
+  }
+
+  /** Drops the oldest rows while history is over its count or size, at most `limit` of them. */
+  #trimExcess(limit: number): number {
+    const { maxCount, maxBytes } = this.#retention;
+    let excess = Math.max(0, this.#count - maxCount);
+    if (maxBytes !== undefined && this.#bytes > maxBytes && excess === 0) excess = 1;
+    let dropped = 0;
+    while (excess > 0 && dropped < limit) {
+      const rows = this.#dropOldest.all(Math.min(excess, limit - dropped)) as { size: number }[];
+      if (rows.length === 0) break;
+      this.#forget(rows);
+      dropped += rows.length;
+      excess = Math.max(0, this.#count - maxCount);
+      if (maxBytes !== undefined && this.#bytes > maxBytes && excess === 0) excess = 1;
+    }
+    return dropped;
+  }
+
+  #forget(rows: readonly { size: number }[]): void {
+    this.#count -= rows.length;
+    for (const row of rows) this.#bytes -= row.size;
+  }
+
+  /** Age, and excesses larger than a batch (a lowered limit), one chunk per turn of the loop. */
+  #trimInBackground(): void {
+    if (this.#closed) return;
+    let dropped = 0;
+    try {
+      this.#db.exec("BEGIN IMMEDIATE");
+      dropped = this.#trimExcess(TRIM_CHUNK);
+      const { maxAgeMs } = this.#retention;
+      if (maxAgeMs !== undefined && dropped < TRIM_CHUNK) {
+        const rows = this.#dropOlderThan.all(TRIM_CHUNK - dropped, this.#now() - maxAgeMs) as {
+          size: number;
+        }[];
+        this.#forget(rows);
+        dropped += rows.length;
+      }
+      this.#db.exec("COMMIT");
+    } catch {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      return; // retried at the next tick; publishes report their own failures
+    }
+    if (this.#count === 0) this.#lastId = undefined;
+    if (dropped === TRIM_CHUNK) setImmediate(() => this.#trimInBackground());
+  }
+
+  replay(cursor: string): Replay {
+    const found =
+      cursor === "earliest" ? undefined : (this.#findCursor.get(cursor) as { seq: number } | undefined);
+    return { anchor: found === undefined ? "earliest" : cursor, updates: this.#rowsAfter(found?.seq ?? 0) };
+  }
+
+  *#rowsAfter(seq: number): Generator<Update> {
+    let after = seq;
+    for (;;) {
+      if (this.#closed) return;
+      const rows = this.#page.all(after, REPLAY_PAGE) as unknown as Row[];
+      for (const row of rows) {
+        yield fromRow(row);
+        after = row.seq;
+      }
+      if (rows.length < REPLAY_PAGE) return;
+    }
+  }
+
+  lastEventId(): string | undefined {
+    return this.#lastId;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    // Whatever was accepted before close is committed (and acknowledged) first.
+    if (this.#batch.length > 0) this.#flush();
+    this.#closed = true;
+    clearInterval(this.#trimTimer);
+    this.#db.close();
+  }
+}
+
+function fromRow(row: Row): Update {
+  return {
+    id: row.id,
+    topics: JSON.parse(row.topics) as string[],
+    data: row.data,
+    type: row.type ?? undefined,
+    retry: row.retry ?? undefined,
+    private: row.private === 1,
+    seq: row.seq,
+    frame: Buffer.from(row.frame.buffer, row.frame.byteOffset, row.frame.byteLength),
+  };
+}
+
+/** Creates the schema, or checks that an existing store has the one this version reads. */
+function migrate(db: DatabaseSync): void {
+  const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
+  if (version === SCHEMA_VERSION) return;
+  if (version !== 0) {
+    throw new Error(
+      `the store has schema version ${version}; this Quicksilver reads version ${SCHEMA_VERSION}`,
+    );
+  }
+  // AUTOINCREMENT: a seq is never reused, even after the newest rows were trimmed and the hub restarted.
+  db.exec(`
+    BEGIN;
+    CREATE TABLE updates (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      id TEXT NOT NULL,
+      topics TEXT NOT NULL,
+      data TEXT NOT NULL,
+      type TEXT,
+      retry TEXT,
+      private INTEGER NOT NULL,
+      frame BLOB NOT NULL,
+      size INTEGER NOT NULL,
+      published_at INTEGER NOT NULL
+    );
+    CREATE INDEX updates_by_id ON updates (id);
+    PRAGMA user_version = ${SCHEMA_VERSION};
+    COMMIT;
+  `);
+}

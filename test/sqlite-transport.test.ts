@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { createUpdate, type Update } from "../src/hub/update.ts";
+import { SqliteTransport, StoreError } from "../src/transports/sqlite.ts";
+import { transportContract } from "./transport-contract.ts";
+
+const directory = mkdtempSync(join(tmpdir(), "quicksilver-sqlite-"));
+after(() => rmSync(directory, { recursive: true, force: true }));
+let files = 0;
+const freshPath = () => join(directory, `history-${++files}.db`);
+
+transportContract(
+  "sqlite",
+  (historySize) => new SqliteTransport({ path: freshPath(), retention: { maxCount: historySize } }),
+);
+
+function update(topic: string, fields: Partial<Parameters<typeof createUpdate>[0]> = {}): Update {
+  return createUpdate({
+    topics: [topic],
+    data: `data of ${topic}`,
+    id: undefined,
+    type: undefined,
+    retry: undefined,
+    private: false,
+    ...fields,
+  });
+}
+
+async function replayed(transport: SqliteTransport, cursor: string): Promise<Update[]> {
+  const updates: Update[] = [];
+  for await (const item of transport.replay(cursor).updates) updates.push(item);
+  return updates;
+}
+
+describe("sqlite transport", () => {
+  it("keeps history, seqs and the last id across a restart", async () => {
+    const path = freshPath();
+    const first = new SqliteTransport({ path, retention: { maxCount: 100 } });
+    const published = [
+      update("a", { private: true, type: "t", retry: "5", topics: ["a", "alt"] }),
+      update("b", { data: "line 1\nline 2" }),
+    ];
+    for (const u of published) await first.publish(u);
+    await first.close();
+
+    const second = new SqliteTransport({ path, retention: { maxCount: 100 } });
+    assert.equal(second.lastEventId(), published[1]!.id);
+    const back = await replayed(second, "earliest");
+    assert.deepEqual(
+      back.map(({ id, topics, data, type, retry, private: isPrivate, seq, frame }) => ({
+        id,
+        topics,
+        data,
+        type,
+        retry,
+        private: isPrivate,
+        seq,
+        frame: frame.toString(),
+      })),
+      published.map(({ id, topics, data, type, retry, private: isPrivate, seq, frame }) => ({
+        id,
+        topics,
+        data,
+        type,
+        retry,
+        private: isPrivate,
+        seq,
+        frame: frame.toString(),
+      })),
+    );
+    const next = update("c");
+    await second.publish(next);
+    assert.ok(next.seq > published[1]!.seq, "seqs keep increasing after a restart");
+    await second.close();
+  });
+
+  it("commits publishes of one turn together and acknowledges them in order", async () => {
+    const transport = new SqliteTransport({ path: freshPath(), retention: { maxCount: 1000 } });
+    const seen: string[] = [];
+    transport.listen((u) => seen.push(u.id));
+    const updates = Array.from({ length: 50 }, (_, i) => update(`t${i}`));
+    const acknowledged: string[] = [];
+    await Promise.all(updates.map((u) => transport.publish(u).then(() => acknowledged.push(u.id))));
+    const ids = updates.map((u) => u.id);
+    assert.deepEqual(seen, ids);
+    assert.deepEqual(acknowledged, ids);
+    assert.deepEqual(
+      (await replayed(transport, "earliest")).map((u) => u.id),
+      ids,
+    );
+    await transport.close();
+  });
+
+  it("replays in pages: a long history streams in order from any cursor", async () => {
+    const transport = new SqliteTransport({ path: freshPath(), retention: { maxCount: 10_000 } });
+    const updates = Array.from({ length: 1000 }, (_, i) => update(`t${i}`));
+    await Promise.all(updates.map((u) => transport.publish(u)));
+    assert.deepEqual(
+      (await replayed(transport, updates[399]!.id)).map((u) => u.id),
+      updates.slice(400).map((u) => u.id),
+    );
+    await transport.close();
+  });
+
+  it("trims by size, oldest first", async () => {
+    const transport = new SqliteTransport({
+      path: freshPath(),
+      retention: { maxCount: 1000, maxBytes: 2000 },
+    });
+    const updates = Array.from({ length: 40 }, (_, i) => update(`t${i}`, { data: "x".repeat(100) }));
+    for (const u of updates) await transport.publish(u);
+    assert.ok(transport.stats.bytes <= 2000, `${transport.stats.bytes} bytes kept`);
+    const kept = (await replayed(transport, "earliest")).map((u) => u.id);
+    assert.ok(kept.length > 0 && kept.length < 40);
+    assert.deepEqual(
+      kept,
+      updates.slice(40 - kept.length).map((u) => u.id),
+    );
+    await transport.close();
+  });
+
+  it("trims by age in the background", async () => {
+    let now = 1_000_000;
+    const transport = new SqliteTransport({
+      path: freshPath(),
+      retention: { maxCount: 1000, maxAgeMs: 60_000 },
+      trimIntervalMs: 10,
+      now: () => now,
+    });
+    const old = update("old");
+    await transport.publish(old);
+    now += 61_000;
+    const recent = update("recent");
+    await transport.publish(recent);
+    while (transport.stats.count > 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(
+      (await replayed(transport, "earliest")).map((u) => u.id),
+      [recent.id],
+    );
+    assert.equal(transport.replay(old.id).anchor, "earliest");
+    await transport.close();
+  });
+
+  it("trims a history over a lowered count limit after a restart", async () => {
+    const path = freshPath();
+    const big = new SqliteTransport({ path, retention: { maxCount: 5000 } });
+    const updates = Array.from({ length: 3000 }, (_, i) => update(`t${i}`));
+    await Promise.all(updates.map((u) => big.publish(u)));
+    await big.close();
+    const small = new SqliteTransport({ path, retention: { maxCount: 10 }, trimIntervalMs: 5 });
+    while (small.stats.count > 10) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(
+      (await replayed(small, "earliest")).map((u) => u.id),
+      updates.slice(-10).map((u) => u.id),
+    );
+    await small.close();
+  });
+
+  it("refuses to start on a file that is not a store, saying which file", () => {
+    const path = freshPath();
+    writeFileSync(path, "this is not a database, just some text long enough to have a header".repeat(20));
+    assert.throws(
+      () => new SqliteTransport({ path, retention: { maxCount: 10 } }),
+      (error: unknown) => error instanceof StoreError && error.message.includes(path),
+    );
+  });
+
+  it("fails a publish it cannot store instead of acknowledging it", async () => {
+    const transport = new SqliteTransport({ path: freshPath(), retention: { maxCount: 10 } });
+    const seen: string[] = [];
+    transport.listen((u) => seen.push(u.id));
+    await transport.close();
+    await assert.rejects(transport.publish(update("late")), StoreError);
+    assert.deepEqual(seen, []);
+  });
+});
