@@ -28,6 +28,9 @@ export function spawnHub(flags: readonly string[]): Promise<BenchHub> {
       BENCH_SECRET,
       "--log-level",
       "info",
+      // Benchmarks that measure history pass their own --transport (the last one wins).
+      "--transport",
+      "memory",
       ...flags,
     ],
     { stdio: ["ignore", "pipe", "inherit"] },

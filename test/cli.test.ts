@@ -21,7 +21,9 @@ interface Run {
 /** Runs the CLI to completion. */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env } });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? "", MERCURE_TRANSPORT: "memory", ...env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -46,7 +48,7 @@ function serve(
   return new Promise((resolve, reject) => {
     const where = listen ? ["--listen", "127.0.0.1:0"] : [];
     const child = spawn(process.execPath, [BIN, "serve", ...where, ...args], {
-      env: { PATH: process.env.PATH ?? "", ...env },
+      env: { PATH: process.env.PATH ?? "", MERCURE_TRANSPORT: "memory", ...env },
     });
     let output = "";
     child.stdout.on("data", (chunk) => {

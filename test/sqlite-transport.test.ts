@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { TransportError } from "../src/hub/transport.ts";
 import { createUpdate, type Update } from "../src/hub/update.ts";
-import { SqliteTransport, StoreError } from "../src/transports/sqlite.ts";
+import { SqliteTransport } from "../src/transports/sqlite.ts";
 import { transportContract } from "./transport-contract.ts";
 
 const directory = mkdtempSync(join(tmpdir(), "quicksilver-sqlite-"));
@@ -164,7 +165,7 @@ describe("sqlite transport", () => {
     writeFileSync(path, "this is not a database, just some text long enough to have a header".repeat(20));
     assert.throws(
       () => new SqliteTransport({ path, retention: { maxCount: 10 } }),
-      (error: unknown) => error instanceof StoreError && error.message.includes(path),
+      (error: unknown) => error instanceof TransportError && error.message.includes(path),
     );
   });
 
@@ -173,7 +174,7 @@ describe("sqlite transport", () => {
     const seen: string[] = [];
     transport.listen((u) => seen.push(u.id));
     await transport.close();
-    await assert.rejects(transport.publish(update("late")), StoreError);
+    await assert.rejects(transport.publish(update("late")), TransportError);
     assert.deepEqual(seen, []);
   });
 });

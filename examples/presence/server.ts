@@ -78,6 +78,7 @@ export async function startPresenceExample(options: PresenceExampleOptions = {})
         "subscriber-key": secret,
         "cors-origins": pageUrl, // the page reads the hub's answers (and its Link header)
         "cookie-name": COOKIE,
+        transport: "memory", // presence needs no history across restarts
       },
       {},
     ),

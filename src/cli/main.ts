@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { ConfigError } from "../auth/errors.ts";
+import { TransportError } from "../hub/transport.ts";
 import { devBanner } from "./dev-banner.ts";
 import { SERVE_OPTIONS } from "./option-table.ts";
 import { resolveServeConfig, UsageError } from "./resolve-config.ts";
@@ -60,6 +61,11 @@ export async function main(argv: readonly string[]): Promise<void> {
         throw new UsageError(`unknown command ${command}`);
     }
   } catch (error) {
+    if (error instanceof TransportError) {
+      process.stderr.write(`quicksilver: ${error.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     if (error instanceof UsageError || error instanceof ConfigError || isParseArgsError(error)) {
       process.stderr.write(
         `quicksilver: ${(error as Error).message}\n(quicksilver ${command ?? ""} --help for usage)\n`,

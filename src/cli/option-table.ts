@@ -157,10 +157,42 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     aliases: ["WRITE_TIMEOUT"],
   },
   {
+    flag: "transport",
+    kind: "string",
+    description:
+      "where history lives: sqlite:<path> (durable), memory (lost on restart) or none (no history)",
+    defaultText: "sqlite:<data-dir>/history.db",
+  },
+  {
+    flag: "data-dir",
+    kind: "string",
+    description: "the directory of the default history store",
+    defaultText: "$XDG_DATA_HOME/quicksilver, else ~/.local/share/quicksilver",
+  },
+  {
     flag: "history-size",
     kind: "integer",
-    description: "updates kept in memory for reconnecting subscribers (0 keeps none)",
-    defaultText: "1000",
+    description: "most updates kept for reconnecting subscribers, oldest dropped first (0 keeps none)",
+    defaultText: "1000000 with sqlite, 1000 in memory",
+  },
+  {
+    flag: "history-max-age",
+    kind: "duration",
+    description: "drop updates older than this from a sqlite history",
+    defaultText: "7d",
+  },
+  {
+    flag: "history-max-bytes",
+    kind: "integer",
+    description: "most bytes of stored updates (frames and topics) in a sqlite history, oldest dropped first",
+    defaultText: "1073741824",
+  },
+  {
+    flag: "history-durability",
+    kind: "string",
+    description:
+      "full: an acknowledged update survives a power cut (a sync per commit); normal: it survives the hub being killed",
+    defaultText: "full",
   },
   {
     flag: "max-body-bytes",

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import {
   hmacMinimumBytes,
   type IssuerConfig,
@@ -37,7 +39,7 @@ export interface ServeConfig {
   readonly heartbeatMs: number;
   readonly writeTimeoutMs: number;
   readonly maxLifetimeMs: number;
-  readonly historySize: number;
+  readonly history: HistoryConfig;
   readonly maxBodyBytes: number;
   readonly maxFieldBytes: number;
   readonly maxFields: number;
@@ -57,6 +59,19 @@ export interface ServeConfig {
   /** In dev mode without a configured key: the generated secret, to mint the printed tokens. */
   readonly devSecret: string | undefined;
 }
+
+/** Where history lives and how much of it is kept. */
+export type HistoryConfig =
+  | { readonly transport: "none" }
+  | { readonly transport: "memory"; readonly maxCount: number }
+  | {
+      readonly transport: "sqlite";
+      readonly path: string;
+      readonly maxCount: number;
+      readonly maxAgeMs: number;
+      readonly maxBytes: number;
+      readonly durability: "full" | "normal";
+    };
 
 export const DEV_ISSUER = "quicksilver-dev";
 const LOCALHOST_ORIGINS = [
@@ -142,7 +157,7 @@ export function resolveServeConfig(
     heartbeatMs: read.duration("heartbeat", 30_000),
     writeTimeoutMs: read.duration("write-timeout", 10_000),
     maxLifetimeMs: read.duration("max-lifetime", 3_600_000),
-    historySize: read.integer("history-size", 1000, 0),
+    history: historyConfig(read, env),
     maxBodyBytes: read.integer("max-body-bytes", 1024 * 1024),
     maxFieldBytes: read.integer("max-field-bytes", 16 * 1024),
     maxFields: read.integer("max-fields", 256),
@@ -229,6 +244,33 @@ interface RoleKey {
   readonly material: KeyConfig;
   /** Where `material.key` came from, when it was given as a key (not a JWK Set URL). */
   readonly keyFrom: Found | undefined;
+}
+
+/** `--transport` and the retention options. */
+function historyConfig(read: Reader, env: Readonly<Record<string, string | undefined>>): HistoryConfig {
+  const transport = read.string("transport", "sqlite");
+  if (transport === "none") return { transport };
+  if (transport === "memory") return { transport, maxCount: read.integer("history-size", 1000, 0) };
+  if (transport !== "sqlite" && !transport.startsWith("sqlite:")) {
+    throw new UsageError(`--transport takes sqlite:<path>, memory or none, got ${transport}`);
+  }
+  const durability = read.string("history-durability", "full");
+  if (durability !== "full" && durability !== "normal") {
+    throw new UsageError(`--history-durability takes full or normal, got ${durability}`);
+  }
+  const dataDir =
+    read.optionalString("data-dir") ??
+    join(env.XDG_DATA_HOME || join(homedir(), ".local", "share"), "quicksilver");
+  const path =
+    transport === "sqlite" || transport === "sqlite:" ? join(dataDir, "history.db") : transport.slice(7);
+  return {
+    transport: "sqlite",
+    path,
+    maxCount: read.integer("history-size", 1_000_000, 0),
+    maxAgeMs: read.duration("history-max-age", 7 * 24 * 3_600_000),
+    maxBytes: read.integer("history-max-bytes", 1024 * 1024 * 1024),
+    durability,
+  };
 }
 
 /** The key options, as one issuer's material; undefined when none was given. */

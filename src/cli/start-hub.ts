@@ -6,7 +6,9 @@ import type { HttpOptions } from "../http/options.ts";
 import { createContext, createRequestHandler, hubPathOf } from "../http/server.ts";
 import { Hub } from "../hub/hub.ts";
 import { type Logger, silentLogger } from "../hub/logger.ts";
+import type { Transport } from "../hub/transport.ts";
 import { MemoryTransport } from "../transports/memory.ts";
+import { SqliteTransport } from "../transports/sqlite.ts";
 import { type ServeConfig, UsageError } from "./resolve-config.ts";
 
 export interface RunningHub {
@@ -58,7 +60,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
       },
       ...(config.legacy ? { legacy: { ...(config.legacyKeys ? { keys: config.legacyKeys } : {}) } } : {}),
     });
-    const transport = new MemoryTransport({ historySize: config.historySize });
+    const transport = openTransport(config.history);
     const hub = new Hub(transport, {
       heartbeatMs: config.heartbeatMs,
       writeTimeoutMs: config.writeTimeoutMs,
@@ -107,6 +109,22 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
   } catch (error) {
     server.close();
     throw error;
+  }
+}
+
+/** The one place a transport is chosen. */
+function openTransport(history: ServeConfig["history"]): Transport {
+  switch (history.transport) {
+    case "none":
+      return new MemoryTransport({ historySize: 0 });
+    case "memory":
+      return new MemoryTransport({ historySize: history.maxCount });
+    case "sqlite":
+      return new SqliteTransport({
+        path: history.path,
+        retention: { maxCount: history.maxCount, maxAgeMs: history.maxAgeMs, maxBytes: history.maxBytes },
+        durability: history.durability,
+      });
   }
 }
 

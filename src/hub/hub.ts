@@ -14,7 +14,7 @@ import { type Logger, silentLogger } from "./logger.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
 import { SubscriptionRegistry } from "./subscription-registry.ts";
-import type { Transport } from "./transport.ts";
+import { type Transport, TransportError } from "./transport.ts";
 import { createUpdate, type Update } from "./update.ts";
 
 export interface HubOptions {
@@ -110,7 +110,13 @@ export class Hub {
   async publish(fields: PublishFields): Promise<Update> {
     if (this.#closing) throw new ProtocolError("shutting_down", "the hub is shutting down");
     const update = createUpdate(fields);
-    await this.#transport.publish(update);
+    try {
+      await this.#transport.publish(update);
+    } catch (error) {
+      if (!(error instanceof TransportError)) throw error;
+      this.#logger.error({ err: error }, "an update could not be stored");
+      throw new ProtocolError("store_unavailable", "the update could not be stored; it was not published");
+    }
     return update;
   }
 

@@ -1,6 +1,15 @@
 import type { Update } from "./update.ts";
 
 /**
+ * A transport cannot store or read history (a disk full, a broken database): the publish is
+ * refused with `503` rather than acknowledged, and the hub refuses to start on a store it cannot
+ * open. The message names the store and the cause.
+ */
+export class TransportError extends Error {
+  override name = "TransportError";
+}
+
+/**
  * What a subscriber reconnecting with a cursor gets: the updates kept after it, and the anchor to
  * answer in `Mercure-Last-Event-ID` (the id of the event preceding the first one sent, or
  * `earliest` when the replay starts at the oldest kept update: the cursor was `earliest`,

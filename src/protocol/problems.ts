@@ -46,6 +46,7 @@ export const PROBLEMS = {
   method_not_allowed: { status: 405, title: "Method not allowed" },
   too_many_connections: { status: 429, title: "Too many connections" },
   shutting_down: { status: 503, title: "The hub is shutting down" },
+  store_unavailable: { status: 503, title: "The update could not be stored" },
   internal_error: { status: 500, title: "Internal error" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { Replay, Transport } from "../hub/transport.ts";
+import { type Replay, type Transport, TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
 
 /**
@@ -29,11 +29,6 @@ export interface SqliteTransportOptions {
   /** How often age and large excesses are trimmed in the background (ms). */
   readonly trimIntervalMs?: number;
   readonly now?: () => number;
-}
-
-/** The store cannot be opened, read or written; the message says which file and why. */
-export class StoreError extends Error {
-  override name = "StoreError";
 }
 
 interface Row {
@@ -123,7 +118,7 @@ export class SqliteTransport implements Transport {
         | undefined;
       this.#lastId = last?.id;
     } catch (error) {
-      throw new StoreError(`cannot open the history store ${options.path}: ${(error as Error).message}`, {
+      throw new TransportError(`cannot open the history store ${options.path}: ${(error as Error).message}`, {
         cause: error,
       });
     }
@@ -140,7 +135,7 @@ export class SqliteTransport implements Transport {
   }
 
   publish(update: Update): Promise<void> {
-    if (this.#closed) return Promise.reject(new StoreError("the history store is closed"));
+    if (this.#closed) return Promise.reject(new TransportError("the history store is closed"));
     return new Promise((resolve, reject) => {
       this.#batch.push({ update, resolve, reject });
       if (this.#flushScheduled) return;
@@ -189,7 +184,7 @@ export class SqliteTransport implements Transport {
         throw error;
       }
     } catch (error) {
-      const failure = new StoreError(`cannot write to the history store: ${(error as Error).message}`, {
+      const failure = new TransportError(`cannot write to the history store: ${(error as Error).message}`, {
         cause: error,
       });
       for (const pending of batch) pending.reject(failure);

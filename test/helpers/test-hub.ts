@@ -30,7 +30,14 @@ export interface TokenGrants {
  */
 export async function startTestHub(flags: Record<string, string | boolean> = {}): Promise<TestHub> {
   const config: ServeConfig = resolveServeConfig(
-    { listen: "127.0.0.1:0", issuer: ISSUER, "publisher-key": SECRET, "log-level": "silent", ...flags },
+    {
+      listen: "127.0.0.1:0",
+      issuer: ISSUER,
+      "publisher-key": SECRET,
+      "log-level": "silent",
+      transport: "memory",
+      ...flags,
+    },
     {},
   );
   const running = await startHub(config);
