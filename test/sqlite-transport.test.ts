@@ -30,6 +30,11 @@ function update(topic: string, fields: Partial<Parameters<typeof createUpdate>[0
   });
 }
 
+/** Every field of an update, the frame as text, for deepEqual. */
+function comparable({ id, topics, data, type, retry, private: isPrivate, seq, frame }: Update) {
+  return { id, topics, data, type, retry, private: isPrivate, seq, frame: frame.toString() };
+}
+
 async function replayed(transport: SqliteTransport, cursor: string): Promise<Update[]> {
   const updates: Update[] = [];
   for await (const item of transport.replay(cursor).updates) updates.push(item);
@@ -50,28 +55,7 @@ describe("sqlite transport", () => {
     const second = new SqliteTransport({ path, retention: { maxCount: 100 } });
     assert.equal(second.lastEventId(), published[1]!.id);
     const back = await replayed(second, "earliest");
-    assert.deepEqual(
-      back.map(({ id, topics, data, type, retry, private: isPrivate, seq, frame }) => ({
-        id,
-        topics,
-        data,
-        type,
-        retry,
-        private: isPrivate,
-        seq,
-        frame: frame.toString(),
-      })),
-      published.map(({ id, topics, data, type, retry, private: isPrivate, seq, frame }) => ({
-        id,
-        topics,
-        data,
-        type,
-        retry,
-        private: isPrivate,
-        seq,
-        frame: frame.toString(),
-      })),
-    );
+    assert.deepEqual(back.map(comparable), published.map(comparable));
     const next = update("c");
     await second.publish(next);
     assert.ok(next.seq > published[1]!.seq, "seqs keep increasing after a restart");
