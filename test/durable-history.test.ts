@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { BENCH_ISSUER, BENCH_SECRET, type BenchHub, spawnHub } from "../bench/spawn-hub.ts";
@@ -28,14 +29,20 @@ async function stopped(hub: BenchHub): Promise<void> {
   await exited;
 }
 
+async function publish(hub: BenchHub, id: string): Promise<Response> {
+  return fetch(hub.hubUrl, {
+    method: "POST",
+    headers: {
+      Authorization: `Bearer ${await token(hub, "publish")}`,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ topic: "https://example.com/durable", id, data: id }),
+  });
+}
+
 async function publishIds(hub: BenchHub, ids: string[]): Promise<void> {
-  const publisher = await token(hub, "publish");
   for (const id of ids) {
-    const response = await fetch(hub.hubUrl, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${publisher}`, "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ topic: "https://example.com/durable", id, data: id }),
-    });
+    const response = await publish(hub, id);
     assert.equal(response.status, 200, await response.text());
   }
 }
@@ -76,5 +83,40 @@ describe("durable history (the default sqlite transport)", () => {
     );
     assert.equal(result.status, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`cannot open the history store ${path.replaceAll(".", "\\.")}`));
+  });
+
+  it("answers 503 store_unavailable for an update it cannot store, and acknowledges nothing", async () => {
+    const path = join(directory, "busy.db");
+    const hub = await spawnHub(["--transport", `sqlite:${path}`]);
+    try {
+      await publishIds(hub, ["before"]);
+      const intruder = new DatabaseSync(path);
+      intruder.exec("BEGIN IMMEDIATE");
+      const refused = await publish(hub, "refused");
+      intruder.exec("ROLLBACK");
+      intruder.close();
+      assert.equal(refused.status, 503);
+      assert.equal(((await refused.json()) as { code: string }).code, "store_unavailable");
+      await publishIds(hub, ["after"]);
+      assert.deepEqual(await replayedIds(hub, "earliest", 2), ["before", "after"]);
+    } finally {
+      await stopped(hub);
+    }
+  });
+
+  it("refuses a second hub on a store a running hub uses", async () => {
+    const path = join(directory, "shared.db");
+    const first = await spawnHub(["--transport", `sqlite:${path}`]);
+    try {
+      const result = spawnSync(
+        process.execPath,
+        [BIN, "serve", "--listen", "127.0.0.1:0", "--dev", "--transport", `sqlite:${path}`],
+        { encoding: "utf8", timeout: 20_000 },
+      );
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /is in use by another process/);
+    } finally {
+      await stopped(first);
+    }
   });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, describe, it } from "node:test";
 import { TransportError } from "../src/hub/transport.ts";
 import { createUpdate, type Update } from "../src/hub/update.ts";
@@ -160,5 +161,45 @@ describe("sqlite transport", () => {
     await transport.close();
     await assert.rejects(transport.publish(update("late")), TransportError);
     assert.deepEqual(seen, []);
+  });
+
+  it("fails publishes while the store cannot be written, then recovers", async () => {
+    const path = freshPath();
+    const transport = new SqliteTransport({ path, retention: { maxCount: 10 } });
+    const seen: string[] = [];
+    transport.listen((u) => seen.push(u.id));
+    // Another program writing to the file: the hub does not wait for it (that would stall every
+    // subscriber), it refuses the publish.
+    const intruder = new DatabaseSync(path);
+    intruder.exec("BEGIN IMMEDIATE");
+    const refused = update("refused");
+    await assert.rejects(
+      transport.publish(refused),
+      (error: unknown) =>
+        error instanceof TransportError && /cannot write to the history store/.test(error.message),
+    );
+    intruder.exec("ROLLBACK");
+    intruder.close();
+    const accepted = update("accepted");
+    await transport.publish(accepted);
+    assert.deepEqual(seen, [accepted.id]);
+    assert.deepEqual(
+      (await replayed(transport, "earliest")).map((u) => u.id),
+      [accepted.id],
+    );
+    await transport.close();
+  });
+
+  it("lets one transport at a time write a store", async () => {
+    const path = freshPath();
+    const first = new SqliteTransport({ path, retention: { maxCount: 10 } });
+    assert.throws(
+      () => new SqliteTransport({ path, retention: { maxCount: 10 } }),
+      (error: unknown) =>
+        error instanceof TransportError && error.message.includes(`${path} is in use by another process`),
+    );
+    await first.close();
+    const second = new SqliteTransport({ path, retention: { maxCount: 10 } });
+    await second.close();
   });
 });

@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { ConfigError } from "../auth/errors.ts";
 import { TransportError } from "../hub/transport.ts";
 import { devBanner } from "./dev-banner.ts";
+import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
 import { SERVE_OPTIONS } from "./option-table.ts";
 import { resolveServeConfig, UsageError } from "./resolve-config.ts";
 import { startHub } from "./start-hub.ts";
@@ -14,6 +15,7 @@ const USAGE = `Usage: quicksilver <command> [options]
 Commands:
   serve     run the hub (quicksilver serve --help lists every option)
   token     mint an access token (quicksilver token --help)
+  history   inspect or trim a history store (quicksilver history --help)
   version   print the version
 `;
 
@@ -46,6 +48,13 @@ export async function main(argv: readonly string[]): Promise<void> {
           return;
         }
         process.stdout.write(`${await tokenCommand(rest, process.env)}\n`);
+        return;
+      case "history":
+        if (rest.includes("--help") || rest.includes("-h")) {
+          process.stdout.write(HISTORY_USAGE);
+          return;
+        }
+        process.stdout.write(`${historyCommand(rest, process.env)}\n`);
         return;
       case "version":
       case "--version":

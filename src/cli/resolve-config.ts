@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import {
   hmacMinimumBytes,
   type IssuerConfig,
@@ -13,6 +11,7 @@ import { issuersFromFile, readConfigFile } from "./config-file.ts";
 import { parseDuration } from "./duration.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
 import { aliasOrigin, camelName, envName, type OptionSpec, SERVE_OPTIONS } from "./option-table.ts";
+import { storePath } from "./store-path.ts";
 import { UsageError } from "./usage-error.ts";
 
 export { UsageError };
@@ -251,18 +250,11 @@ function historyConfig(read: Reader, env: Readonly<Record<string, string | undef
   const transport = read.string("transport", "sqlite");
   if (transport === "none") return { transport };
   if (transport === "memory") return { transport, maxCount: read.integer("history-size", 1000, 0) };
-  if (transport !== "sqlite" && !transport.startsWith("sqlite:")) {
-    throw new UsageError(`--transport takes sqlite:<path>, memory or none, got ${transport}`);
-  }
+  const path = storePath(transport, read.optionalString("data-dir"), env);
   const durability = read.string("history-durability", "full");
   if (durability !== "full" && durability !== "normal") {
     throw new UsageError(`--history-durability takes full or normal, got ${durability}`);
   }
-  const dataDir =
-    read.optionalString("data-dir") ??
-    join(env.XDG_DATA_HOME || join(homedir(), ".local", "share"), "quicksilver");
-  const path =
-    transport === "sqlite" || transport === "sqlite:" ? join(dataDir, "history.db") : transport.slice(7);
   return {
     transport: "sqlite",
     path,

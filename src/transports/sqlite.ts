@@ -3,6 +3,8 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Replay, type Transport, TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
+import { migrate, toUpdate, UPDATE_COLUMNS, type UpdateRow } from "./sqlite-schema.ts";
+import { StoreLock } from "./store-lock.ts";
 
 /**
  * How hard a commit is pushed to disk. `full` (the default) syncs the write-ahead log on every
@@ -31,17 +33,6 @@ export interface SqliteTransportOptions {
   readonly now?: () => number;
 }
 
-interface Row {
-  seq: number;
-  id: string;
-  topics: string;
-  data: string;
-  type: string | null;
-  retry: string | null;
-  private: number;
-  frame: Uint8Array;
-}
-
 interface Pending {
   readonly update: Update;
   readonly resolve: () => void;
@@ -52,7 +43,6 @@ interface Pending {
 const REPLAY_PAGE = 256;
 /** Rows deleted per transaction when trimming in the background, so publishes interleave. */
 const TRIM_CHUNK = 1000;
-const SCHEMA_VERSION = 1;
 
 /**
  * History in an SQLite database (node:sqlite, write-ahead log), so it survives restarts.
@@ -65,9 +55,11 @@ const SCHEMA_VERSION = 1;
  *
  * Retention by count and size is applied in the publishing transaction for the rows it adds (so
  * history never overshoots), by age and for larger excesses by a background timer in chunks.
+ * One transport writes a store at a time (see StoreLock).
  */
 export class SqliteTransport implements Transport {
   readonly #db: DatabaseSync;
+  readonly #lock: StoreLock;
   readonly #retention: HistoryRetention;
   readonly #now: () => number;
   readonly #insert: StatementSync;
@@ -89,7 +81,16 @@ export class SqliteTransport implements Transport {
     this.#now = options.now ?? Date.now;
     try {
       mkdirSync(dirname(options.path), { recursive: true });
-      this.#db = new DatabaseSync(options.path);
+    } catch (error) {
+      throw new TransportError(`cannot open the history store ${options.path}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    this.#lock = StoreLock.acquire(options.path, "stop it, or give this hub another store");
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(options.path);
+      this.#db = db;
       this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.durability ?? "full"};`);
       migrate(this.#db);
       this.#insert = this.#db.prepare(
@@ -97,7 +98,7 @@ export class SqliteTransport implements Transport {
       );
       this.#findCursor = this.#db.prepare("SELECT seq FROM updates WHERE id = ? ORDER BY seq LIMIT 1");
       this.#page = this.#db.prepare(
-        "SELECT seq, id, topics, data, type, retry, private, frame FROM updates WHERE seq > ? ORDER BY seq LIMIT ?",
+        `SELECT ${UPDATE_COLUMNS} FROM updates WHERE seq > ? ORDER BY seq LIMIT ?`,
       );
       this.#dropOldest = this.#db.prepare(
         "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) RETURNING size",
@@ -118,6 +119,8 @@ export class SqliteTransport implements Transport {
         | undefined;
       this.#lastId = last?.id;
     } catch (error) {
+      db?.close();
+      this.#lock.release();
       throw new TransportError(`cannot open the history store ${options.path}: ${(error as Error).message}`, {
         cause: error,
       });
@@ -254,9 +257,9 @@ export class SqliteTransport implements Transport {
     let after = seq;
     for (;;) {
       if (this.#closed) return;
-      const rows = this.#page.all(after, REPLAY_PAGE) as unknown as Row[];
+      const rows = this.#page.all(after, REPLAY_PAGE) as unknown as UpdateRow[];
       for (const row of rows) {
-        yield fromRow(row);
+        yield toUpdate(row);
         after = row.seq;
       }
       if (rows.length < REPLAY_PAGE) return;
@@ -274,48 +277,6 @@ export class SqliteTransport implements Transport {
     this.#closed = true;
     clearInterval(this.#trimTimer);
     this.#db.close();
+    this.#lock.release();
   }
-}
-
-function fromRow(row: Row): Update {
-  return {
-    id: row.id,
-    topics: JSON.parse(row.topics) as string[],
-    data: row.data,
-    type: row.type ?? undefined,
-    retry: row.retry ?? undefined,
-    private: row.private === 1,
-    seq: row.seq,
-    frame: Buffer.from(row.frame.buffer, row.frame.byteOffset, row.frame.byteLength),
-  };
-}
-
-/** Creates the schema, or checks that an existing store has the one this version reads. */
-function migrate(db: DatabaseSync): void {
-  const { user_version: version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
-  if (version === SCHEMA_VERSION) return;
-  if (version !== 0) {
-    throw new Error(
-      `the store has schema version ${version}; this Quicksilver reads version ${SCHEMA_VERSION}`,
-    );
-  }
-  // AUTOINCREMENT: a seq is never reused, even after the newest rows were trimmed and the hub restarted.
-  db.exec(`
-    BEGIN;
-    CREATE TABLE updates (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      id TEXT NOT NULL,
-      topics TEXT NOT NULL,
-      data TEXT NOT NULL,
-      type TEXT,
-      retry TEXT,
-      private INTEGER NOT NULL,
-      frame BLOB NOT NULL,
-      size INTEGER NOT NULL,
-      published_at INTEGER NOT NULL
-    );
-    CREATE INDEX updates_by_id ON updates (id);
-    PRAGMA user_version = ${SCHEMA_VERSION};
-    COMMIT;
-  `);
 }
