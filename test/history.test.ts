@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Hub } from "../src/hub/hub.ts";
+import { createUpdate } from "../src/hub/update.ts";
+import { compileMatcher } from "../src/matching/compile.ts";
+import { MemoryTransport } from "../src/transports/memory.ts";
 import { openRawStream } from "./helpers/raw-stream.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub, type TestHub } from "./helpers/test-hub.ts";
@@ -436,5 +440,58 @@ describe("the seam between replay and live updates", () => {
     } finally {
       await f.close();
     }
+  });
+});
+
+describe("a replay over a long history", () => {
+  it("leaves the event loop to other streams while it scans updates it does not send", async () => {
+    const transport = new MemoryTransport({ historySize: 20_000 });
+    for (let i = 0; i < 20_000; i++) {
+      await transport.publish(
+        createUpdate({
+          topics: [`https://example.com/other/${i}`],
+          data: "x",
+          id: undefined,
+          type: undefined,
+          retry: undefined,
+          private: false,
+        }),
+      );
+    }
+    const hub = new Hub(transport, {
+      heartbeatMs: 60_000,
+      writeTimeoutMs: 60_000,
+      maxLifetimeMs: 3_600_000,
+      maxQueueBytes: 1 << 20,
+    });
+    const written: Buffer[] = [];
+    let live = false;
+    const subscribed = hub
+      .subscribe({
+        matchers: [
+          compileMatcher("exact", "https://example.com/wanted", "https://hub.example/", {
+            maxPatternLength: 100,
+          }),
+        ],
+        grants: undefined,
+        cursor: "earliest",
+        sink: {
+          start: () => {},
+          write: (chunk) => written.push(chunk) > 0,
+          onDrain: () => {},
+          onClose: () => {},
+          end: () => {},
+          destroy: () => {},
+        },
+      })
+      .then(() => {
+        live = true;
+      });
+    // One turn of the event loop: a scan of the whole history in that turn would be live by now.
+    await new Promise(setImmediate);
+    assert.equal(live, false, "the scan gave the event loop back before it finished");
+    await subscribed;
+    assert.equal(written.length, 1, "only the opening keep-alive: no update matched");
+    await hub.close();
   });
 });

@@ -89,8 +89,10 @@ const UNREAD_SETTINGS: Readonly<Record<string, string>> = {
   CERT_FILE: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
   KEY_FILE: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
   ACME_HOSTS: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
-  TRANSPORT_URL: "history is kept in memory (--history-size); there is no Bolt database",
-  MERCURE_TRANSPORT_URL: "history is kept in memory (--history-size); there is no Bolt database",
+  TRANSPORT_URL:
+    "history is kept in an SQLite store (--transport sqlite:<path>, --data-dir); a Bolt database is not read",
+  MERCURE_TRANSPORT_URL:
+    "history is kept in an SQLite store (--transport sqlite:<path>, --data-dir); a Bolt database is not read",
   MERCURE_EXTRA_DIRECTIVES:
     "these are Caddyfile directives: set the matching options instead (cors_origins is --cors-origins, anonymous is --anonymous, …)",
 };

@@ -47,6 +47,11 @@ export interface SubscribeRequest {
 const KEEP_ALIVE_FRAME = Buffer.from(KEEP_ALIVE);
 /** Replay is written in slices of this size, waiting for the socket in between. */
 const REPLAY_SLICE_BYTES = 64 * 1024;
+/**
+ * Updates a replay examines before it lets the event loop run other work: a replay that selects
+ * few of a long history would otherwise scan all of it in one turn, stalling every other stream.
+ */
+const REPLAY_SCAN_SLICE = 256;
 
 /**
  * The hub: accepts updates, hands them to the transport, and delivers what the transport
@@ -165,8 +170,10 @@ export class Hub {
     connection.enqueue(KEEP_ALIVE_FRAME); // the stream starts at once
     if (replay !== undefined) {
       let lastSeq = 0;
+      let scanned = 0;
       for await (const update of replay.updates) {
         if (connection.closed) return undefined;
+        if (++scanned % REPLAY_SCAN_SLICE === 0) await new Promise(setImmediate);
         if (connection.matchesAny(update.topics) && this.#mayRead(connection.grants, update)) {
           connection.enqueue(update.frame);
           if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {

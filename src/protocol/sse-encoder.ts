@@ -29,3 +29,21 @@ export function encodeEvent(event: SseFields): string {
 
 /** An SSE comment: keeps intermediaries from closing an idle stream. */
 export const KEEP_ALIVE = ":\n";
+
+/**
+ * The fields of a frame `encodeEvent` wrote, read back (a stored update keeps only its frame).
+ * Exact, except that line breaks in `data` come back as LF: the frame has no trace of CR.
+ */
+export function decodeEvent(frame: string): SseFields {
+  let id = "";
+  let type: string | undefined;
+  let retry: string | undefined;
+  const data: string[] = [];
+  for (const line of frame.split("\n")) {
+    if (line.startsWith("data: ")) data.push(line.slice(6));
+    else if (line.startsWith("id: ")) id = line.slice(4);
+    else if (line.startsWith("event: ")) type = line.slice(7);
+    else if (line.startsWith("retry: ")) retry = line.slice(7);
+  }
+  return { id, type, retry, data: data.join("\n") };
+}

@@ -1,5 +1,6 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { Update } from "../hub/update.ts";
+import { decodeEvent, type SseFields } from "../protocol/sse-encoder.ts";
 
 /** The schema this version reads and writes, kept in `PRAGMA user_version`. */
 export const SCHEMA_VERSION = 1;
@@ -9,27 +10,53 @@ export interface UpdateRow {
   seq: number;
   id: string;
   topics: string;
-  data: string;
-  type: string | null;
-  retry: string | null;
   private: number;
   frame: Uint8Array;
 }
 
 /** The columns `toUpdate` needs, in the order of `UpdateRow`. */
-export const UPDATE_COLUMNS = "seq, id, topics, data, type, retry, private, frame";
+export const UPDATE_COLUMNS = "seq, id, topics, private, frame";
+
+/**
+ * An update read back. Its data, type and retry are in the frame, which is all a replay sends:
+ * they are decoded from it only if asked for, so a replay never pays for them.
+ */
+class StoredUpdate implements Update {
+  readonly id: string;
+  readonly topics: readonly string[];
+  readonly private: boolean;
+  seq: number;
+  readonly frame: Buffer;
+  #fields: SseFields | undefined;
+
+  constructor(row: UpdateRow) {
+    this.id = row.id;
+    this.topics = JSON.parse(row.topics) as string[];
+    this.private = row.private === 1;
+    this.seq = row.seq;
+    this.frame = Buffer.from(row.frame.buffer, row.frame.byteOffset, row.frame.byteLength);
+  }
+
+  get data(): string {
+    return this.#decoded().data;
+  }
+
+  get type(): string | undefined {
+    return this.#decoded().type;
+  }
+
+  get retry(): string | undefined {
+    return this.#decoded().retry;
+  }
+
+  #decoded(): SseFields {
+    this.#fields ??= decodeEvent(this.frame.toString());
+    return this.#fields;
+  }
+}
 
 export function toUpdate(row: UpdateRow): Update {
-  return {
-    id: row.id,
-    topics: JSON.parse(row.topics) as string[],
-    data: row.data,
-    type: row.type ?? undefined,
-    retry: row.retry ?? undefined,
-    private: row.private === 1,
-    seq: row.seq,
-    frame: Buffer.from(row.frame.buffer, row.frame.byteOffset, row.frame.byteLength),
-  };
+  return new StoredUpdate(row);
 }
 
 /** The schema version of an open database: 0 for a new, empty file. */
@@ -47,16 +74,14 @@ export function migrate(db: DatabaseSync): void {
     );
   }
   // AUTOINCREMENT: a seq is never reused, even after the newest rows were trimmed and the hub
-  // restarted. `size` is what the size limit counts: the SSE frame and the topics.
+  // restarted. The frame is the update as subscribers get it, and holds its data, type and retry.
+  // `size` is what the size limit counts: the frame and the topics.
   db.exec(`
     BEGIN;
     CREATE TABLE updates (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       id TEXT NOT NULL,
       topics TEXT NOT NULL,
-      data TEXT NOT NULL,
-      type TEXT,
-      retry TEXT,
       private INTEGER NOT NULL,
       frame BLOB NOT NULL,
       size INTEGER NOT NULL,

@@ -94,7 +94,7 @@ export class SqliteTransport implements Transport {
       this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.durability ?? "full"};`);
       migrate(this.#db);
       this.#insert = this.#db.prepare(
-        "INSERT INTO updates (id, topics, data, type, retry, private, frame, size, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO updates (id, topics, private, frame, size, published_at) VALUES (?, ?, ?, ?, ?, ?)",
       );
       this.#findCursor = this.#db.prepare("SELECT seq FROM updates WHERE id = ? ORDER BY seq LIMIT 1");
       this.#page = this.#db.prepare(
@@ -164,9 +164,6 @@ export class SqliteTransport implements Transport {
           const result = this.#insert.run(
             update.id,
             topics,
-            update.data,
-            update.type ?? null,
-            update.retry ?? null,
             update.private ? 1 : 0,
             update.frame,
             size,
