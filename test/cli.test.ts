@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as jose from "jose";
-import { resolveServeConfig, type ServeConfig } from "../src/cli/resolve-config.ts";
+import { resolveServeConfig, type ServeConfig, UsageError } from "../src/cli/resolve-config.ts";
 
 const BIN = fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url));
 const SECRET = "a-secret-that-is-long-enough-for-hs256!!";
@@ -719,6 +719,92 @@ describe("quicksilver serve: coming from the Go hub", () => {
       assert.equal((await publishWith(hubUrl, forged.stdout.trim(), "https://example.com/a")).status, 401);
     } finally {
       await stop(child);
+    }
+  });
+});
+
+describe("quicksilver serve: where history lives", () => {
+  const keys = { issuer: "https://app.example.com", "publisher-key": "k".repeat(32) };
+  const history = (flags: Record<string, string> = {}, env: Record<string, string> = {}) =>
+    resolveServeConfig({ ...keys, ...flags }, env);
+
+  it("defaults to a durable sqlite store in the XDG data directory, else under the home directory", () => {
+    assert.deepEqual(history({}, { XDG_DATA_HOME: "/data" }).history, {
+      transport: "sqlite",
+      path: "/data/quicksilver/history.db",
+      maxCount: 1_000_000,
+      maxAgeMs: 7 * 86_400_000,
+      maxBytes: 1024 ** 3,
+      durability: "full",
+    });
+    const fallback = history().history;
+    assert.equal(
+      fallback.transport === "sqlite" && fallback.path,
+      join(homedir(), ".local/share/quicksilver/history.db"),
+    );
+  });
+
+  it("puts the store where --data-dir or sqlite:<path> says, from flags or the environment", () => {
+    const path = (flags: Record<string, string>, env: Record<string, string> = {}) => {
+      const resolved = history(flags, env).history;
+      return resolved.transport === "sqlite" ? resolved.path : undefined;
+    };
+    assert.equal(path({ "data-dir": "/srv/hub" }), "/srv/hub/history.db");
+    assert.equal(path({}, { MERCURE_DATA_DIR: "/srv/env" }), "/srv/env/history.db");
+    assert.equal(path({ transport: "sqlite:/var/lib/h.db", "data-dir": "/ignored" }), "/var/lib/h.db");
+    assert.equal(path({}, { MERCURE_TRANSPORT: "sqlite:/env/h.db" }), "/env/h.db");
+  });
+
+  it("reads the retention and durability options", () => {
+    assert.deepEqual(
+      history({
+        "history-size": "50",
+        "history-max-age": "12h",
+        "history-max-bytes": "1048576",
+        "history-durability": "normal",
+        transport: "sqlite:/h.db",
+      }).history,
+      {
+        transport: "sqlite",
+        path: "/h.db",
+        maxCount: 50,
+        maxAgeMs: 43_200_000,
+        maxBytes: 1_048_576,
+        durability: "normal",
+      },
+    );
+  });
+
+  it("keeps history in memory or not at all on request, warning about options that then do nothing", () => {
+    assert.deepEqual(history({ transport: "memory" }).history, { transport: "memory", maxCount: 1000 });
+    const memory = history({ transport: "memory", "history-size": "5", "history-max-age": "1h" });
+    assert.deepEqual(memory.history, { transport: "memory", maxCount: 5 });
+    assert.ok(
+      memory.warnings.some((w) => w.includes("--history-max-age is not used") && w.includes("memory")),
+      memory.warnings.join("\n"),
+    );
+    const none = history({ transport: "none", "history-size": "5" });
+    assert.deepEqual(none.history, { transport: "none" });
+    assert.ok(
+      none.warnings.some((w) => w.includes("--history-size is not used")),
+      none.warnings.join("\n"),
+    );
+  });
+
+  it("refuses what it cannot read, naming the option", () => {
+    for (const [flags, message] of [
+      [
+        { transport: "redis://localhost" },
+        /--transport takes sqlite:<path>, memory or none, got redis:\/\/localhost/,
+      ],
+      [{ "history-durability": "sometimes" }, /--history-durability takes full or normal, got sometimes/],
+      [{ "history-max-age": "soon" }, /--history-max-age/],
+      [{ "history-max-bytes": "-1" }, /--history-max-bytes/],
+    ] as const) {
+      assert.throws(
+        () => history(flags),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+      );
     }
   });
 });

@@ -250,8 +250,18 @@ interface RoleKey {
 /** `--transport` and the retention options. */
 function historyConfig(read: Reader, env: Readonly<Record<string, string | undefined>>): HistoryConfig {
   const transport = read.string("transport", "sqlite");
-  if (transport === "none") return { transport };
-  if (transport === "memory") return { transport, maxCount: read.integer("history-size", 1000, 0) };
+  if (transport === "none" || transport === "memory") {
+    const unused = ["data-dir", "history-max-age", "history-max-bytes", "history-durability"];
+    if (transport === "none") unused.push("history-size");
+    for (const flag of unused.filter((flag) => read.source(flag) !== undefined)) {
+      read.warnings.push(
+        `--${flag} is not used: it applies to a sqlite history, and --transport is ${transport}`,
+      );
+    }
+    return transport === "none"
+      ? { transport }
+      : { transport, maxCount: read.integer("history-size", 1000, 0) };
+  }
   const path = storePath(transport, read.optionalString("data-dir"), env);
   const durability = read.string("history-durability", "full");
   if (durability !== "full" && durability !== "normal") {
