@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { BENCH_ISSUER, BENCH_SECRET, type BenchHub, spawnHub } from "../bench/spawn-hub.ts";
 import { mintToken } from "../src/auth/mint.ts";
+import { Random } from "../src/testing/seeded-random.ts";
 import { openStream, subscribeUrl } from "./helpers/sse-client.ts";
 
 // A hub killed with SIGKILL at random moments while publishers keep publishing: after each
@@ -18,18 +19,6 @@ const ROUNDS = 4;
 /** Publishers per round, each publishing one update at a time, so its updates have an order. */
 const LANES = 4;
 const TOPIC = "https://example.com/crash";
-
-/** A small seeded generator (mulberry32), so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function token(hub: BenchHub, grant: "publish" | "subscribe"): Promise<string> {
   return mintToken({ issuer: BENCH_ISSUER, audience: hub.hubUrl, key: BENCH_SECRET, [grant]: ["*"] });
@@ -125,7 +114,8 @@ describe("an acknowledged publish survives SIGKILL", () => {
     it(`with --history-durability ${durability}`, async (t) => {
       const seed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
       t.diagnostic(`CRASH_SEED=${seed}`);
-      const next = random(seed);
+      const random = new Random(seed);
+      const next = () => random.next();
       const path = join(directory, durability, "history.db");
       const outcome: Outcome = { acknowledged: new Set(), unanswered: new Set() };
       for (let round = 0; round < ROUNDS; round++) await crashRound(path, durability, round, next, outcome);

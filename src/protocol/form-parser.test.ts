@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Random } from "../testing/seeded-random.ts";
 import { FormError, type FormErrorCode, type FormLimits, FormParser } from "./form-parser.ts";
 
 const encoder = new TextEncoder();
@@ -128,18 +129,6 @@ function assertLikeUrlSearchParams(body: string): "equal" | "invalid" {
   return "equal";
 }
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PIECES = [
   ..."abcXYZ019-_.~*! /?:@",
   "&",
@@ -234,7 +223,8 @@ describe("FormParser: like URLSearchParams", () => {
   });
 
   test("pseudo-random bodies", () => {
-    const next = random(0x5eed);
+    const random = new Random(0x5eed);
+    const next = () => random.next();
     const counts = { equal: 0, invalid: 0 };
     for (let i = 0; i < 1500; i++) counts[assertLikeUrlSearchParams(randomBody(next))]++;
     // The generator must exercise both sides.
@@ -245,7 +235,8 @@ describe("FormParser: like URLSearchParams", () => {
   test("a large field across many chunks, with and without escapes", () => {
     // No piece starts with a hexadecimal digit, so no escape is formed across pieces: all valid.
     const pieces = ["x", "y", "=", " ", "-", "+", "%", "%G1", "%20", "%2B", "%25", "%C3%A9", "€", "😀"];
-    const next = random(42);
+    const random = new Random(42);
+    const next = () => random.next();
     let data = "";
     for (let i = 0; i < 20_000; i++) data += pieces[Math.floor(next() * pieces.length)];
     const bodies = [

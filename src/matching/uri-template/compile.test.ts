@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { Random } from "../../testing/seeded-random.ts";
 import { InvalidMatcherError } from "../matcher.ts";
-import { Random } from "../urlpattern/random-patterns.ts";
 import { type CompiledUriTemplate, compileUriTemplate } from "./compile.ts";
 import { type Operator, parseUriTemplate } from "./parse.ts";
 

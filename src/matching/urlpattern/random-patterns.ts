@@ -5,34 +5,7 @@
  * topics, few unbounded repetitions, and no repetition of a group that itself repeats.
  */
 
-/** mulberry32: a tiny seeded generator, good enough to explore inputs. */
-export class Random {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(max: number): number {
-    return Math.floor(this.next() * max);
-  }
-
-  chance(probability: number): boolean {
-    return this.next() < probability;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-}
+import type { Random } from "../../testing/seeded-random.ts";
 
 const WORDS = ["books", "a", "b", "ab", "1", "42", "x-y", "a.b", "é", "%C3%A9", "x y", "_", "~u"];
 
