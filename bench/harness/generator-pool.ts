@@ -1,0 +1,149 @@
+/**
+ * The coordinator's side of the load generators: forks them, spreads subscribers and loopback
+ * source addresses over them, and gathers what they counted.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { GeneratorCommand, GeneratorMessage } from "./generator.ts";
+
+/** Sockets per generator: the descriptor limit here is 20,000 per process and cannot be raised. */
+export const SOCKETS_PER_GENERATOR = 15_000;
+/** 127.0.0.2 … 127.0.0.51 all reach `lo`; each source address gives ~28k ephemeral ports. */
+const SOURCE_ADDRESSES = Array.from({ length: 50 }, (_, i) => `127.0.0.${i + 2}`);
+
+/** The message each command is answered with. */
+const ANSWERS: Record<GeneratorCommand["op"], GeneratorMessage["op"]> = {
+  open: "opened",
+  expect: "complete",
+  report: "report",
+  reset: "report",
+  close: "report", // never answered: the generator exits
+};
+
+export interface PoolReport {
+  readonly sockets: number;
+  readonly events: number;
+  readonly minPerSocket: number;
+  readonly maxPerSocket: number;
+  readonly closedEarly: number;
+  readonly latencies: number[];
+  /** The busiest generator's CPU share (1 = a core saturated). */
+  readonly maxCpuShare: number;
+}
+
+export class GeneratorPool {
+  readonly #children: ChildProcess[];
+
+  private constructor(children: ChildProcess[]) {
+    this.#children = children;
+  }
+
+  static start(generators: number): GeneratorPool {
+    const path = fileURLToPath(new URL("./generator.ts", import.meta.url));
+    return new GeneratorPool(
+      Array.from({ length: generators }, () =>
+        fork(path, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+      ),
+    );
+  }
+
+  get pids(): number[] {
+    return this.#children.map((child) => child.pid!);
+  }
+
+  /** Opens `count` subscribers, `probes` of them reading latencies, spread over the generators. */
+  async open(
+    port: number,
+    request: string,
+    count: number,
+    probes: number,
+  ): Promise<{ connected: number; failed: number }> {
+    const share = Math.ceil(count / this.#children.length);
+    const perChild = Math.ceil(SOURCE_ADDRESSES.length / this.#children.length);
+    const replies = await Promise.all(
+      this.#children.map((child, i) =>
+        this.#ask(child, {
+          op: "open",
+          port,
+          request,
+          count: Math.max(0, Math.min(share, count - i * share)),
+          addresses: SOURCE_ADDRESSES.slice(i * perChild, (i + 1) * perChild),
+          probes: Math.ceil(probes / this.#children.length),
+        }),
+      ),
+    );
+    let connected = 0;
+    let failed = 0;
+    for (const reply of replies) {
+      if (reply.op !== "opened") throw new Error(`a generator answered ${reply.op}`);
+      connected += reply.connected;
+      failed += reply.failed;
+      if (reply.firstError !== undefined) process.stderr.write(`generator: ${reply.firstError}\n`);
+    }
+    return { connected, failed };
+  }
+
+  /** Resolves true once every subscriber holds `perSocket` events, false after `timeoutMs`. */
+  async complete(perSocket: number, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const all = Promise.all(
+      this.#children.map((child) => this.#ask(child, { op: "expect", perSocket })),
+    ).then(() => true);
+    const done = await Promise.race([all, timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  /** What the generators counted; `reset` also starts their counts (and CPU) from zero. */
+  async report(reset = false): Promise<PoolReport> {
+    const op = reset ? "reset" : "report";
+    const replies = await Promise.all(this.#children.map((child) => this.#ask(child, { op })));
+    const reports = replies.map((reply) => {
+      if (reply.op !== "report") throw new Error(`a generator answered ${reply.op}`);
+      return reply;
+    });
+    return {
+      sockets: sum(reports.map((r) => r.sockets)),
+      events: sum(reports.map((r) => r.events)),
+      minPerSocket: Math.min(...reports.map((r) => r.minPerSocket)),
+      maxPerSocket: Math.max(...reports.map((r) => r.maxPerSocket)),
+      closedEarly: sum(reports.map((r) => r.closedEarly)),
+      latencies: reports.flatMap((r) => r.latencies),
+      maxCpuShare: Math.max(...reports.map((r) => r.cpuShare)),
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.send({ op: "close" } satisfies GeneratorCommand);
+          }),
+      ),
+    );
+  }
+
+  /** Sends a command and resolves with the generator's answer to it. */
+  #ask(child: ChildProcess, command: GeneratorCommand): Promise<GeneratorMessage> {
+    const answer = ANSWERS[command.op];
+    return new Promise((resolve) => {
+      const onMessage = (message: GeneratorMessage) => {
+        if (message.op !== answer) return;
+        child.off("message", onMessage);
+        resolve(message);
+      };
+      child.on("message", onMessage);
+      child.send(command);
+    });
+  }
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

@@ -1,0 +1,199 @@
+/**
+ * A load-generator process (forked by the coordinator): holds up to ~15k raw subscriber sockets,
+ * bound to its own loopback source addresses, and counts the events each receives. A few probe
+ * sockets also read the publish time each event carries and record publish-to-deliver latency.
+ *
+ * Counting is cheap on purpose: one `indexOf` per `\ndata: ` (every benchmark event is one data
+ * line), so the generator measures the hub, not itself. Its own CPU use is reported, and the
+ * coordinator refuses a run where it saturated a core.
+ */
+import { connect, type Socket } from "node:net";
+
+export type GeneratorCommand =
+  | {
+      readonly op: "open";
+      readonly port: number;
+      /** The subscribe request head each socket sends. */
+      readonly request: string;
+      readonly count: number;
+      readonly addresses: readonly string[];
+      readonly probes: number;
+    }
+  | { readonly op: "expect"; readonly perSocket: number }
+  | { readonly op: "report" }
+  /** Reports, then starts counting from zero (after a warm-up). */
+  | { readonly op: "reset" }
+  | { readonly op: "close" };
+
+export type GeneratorMessage =
+  | {
+      readonly op: "opened";
+      readonly connected: number;
+      readonly failed: number;
+      readonly firstError?: string;
+    }
+  | { readonly op: "complete" }
+  | {
+      readonly op: "report";
+      readonly sockets: number;
+      readonly events: number;
+      readonly minPerSocket: number;
+      readonly maxPerSocket: number;
+      readonly closedEarly: number;
+      /** Publish-to-deliver latencies seen by the probes (ms). */
+      readonly latencies: number[];
+      /** CPU time over wall time since the sockets were opened (1 = one core saturated). */
+      readonly cpuShare: number;
+    };
+
+const NEEDLE = Buffer.from("\ndata: ");
+
+/** The data of a probe event starts with `t=<epoch ms>;`: the publisher's clock at publish time. */
+function probeLatency(chunk: Buffer, at: number): number | undefined {
+  const start = at + NEEDLE.length;
+  if (chunk[start] !== 0x74 /* t */ || chunk[start + 1] !== 0x3d /* = */) return undefined;
+  const end = chunk.indexOf(0x3b /* ; */, start);
+  if (end === -1) return undefined;
+  return performance.timeOrigin + performance.now() - Number(chunk.toString("latin1", start + 2, end));
+}
+
+class Subscriber {
+  events = 0;
+  closed = false;
+  /** The end of the previous chunk, for a needle split across two chunks. */
+  #tail: Buffer = Buffer.alloc(0);
+
+  readonly socket: Socket;
+  readonly latencies: number[] | undefined;
+  readonly onEvent: (subscriber: Subscriber) => void;
+
+  constructor(socket: Socket, latencies: number[] | undefined, onEvent: (subscriber: Subscriber) => void) {
+    this.socket = socket;
+    this.latencies = latencies;
+    this.onEvent = onEvent;
+    socket.on("data", (chunk: Buffer) => this.#read(chunk));
+  }
+
+  #read(chunk: Buffer): void {
+    const data = this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk]);
+    let at = data.indexOf(NEEDLE);
+    while (at !== -1) {
+      this.events++;
+      if (this.latencies !== undefined) {
+        const latency = probeLatency(data, at);
+        if (latency !== undefined) this.latencies.push(latency);
+      }
+      this.onEvent(this);
+      at = data.indexOf(NEEDLE, at + 1);
+    }
+    // Keep enough to find a needle (or a probe's timestamp) cut by the chunk boundary.
+    this.#tail = Buffer.from(data.subarray(Math.max(0, data.length - 64)));
+    // A needle found in the kept tail would be counted again: cut the tail after the last one.
+    const last = this.#tail.lastIndexOf(NEEDLE);
+    if (last !== -1) this.#tail = this.#tail.subarray(last + 1);
+  }
+}
+
+const subscribers: Subscriber[] = [];
+const latencies: number[] = [];
+let expected = Number.POSITIVE_INFINITY;
+let complete = 0;
+let cpuStart = process.cpuUsage();
+let wallStart = performance.now();
+
+function send(message: GeneratorMessage): void {
+  process.send!(message);
+}
+
+function onEvent(subscriber: Subscriber): void {
+  if (subscriber.events === expected && ++complete === subscribers.length) send({ op: "complete" });
+}
+
+async function open(command: Extract<GeneratorCommand, { op: "open" }>): Promise<void> {
+  let failed = 0;
+  let firstError: string | undefined;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < command.count; i++) {
+    pending.push(
+      new Promise<void>((resolve) => {
+        const socket = connect({
+          port: command.port,
+          host: "127.0.0.1",
+          localAddress: command.addresses[i % command.addresses.length],
+        });
+        socket.setNoDelay(true);
+        const subscriber = new Subscriber(socket, i < command.probes ? latencies : undefined, onEvent);
+        socket.once("connect", () => {
+          socket.write(command.request);
+          subscribers.push(subscriber);
+          resolve();
+        });
+        socket.once("error", (error) => {
+          subscriber.closed = true;
+          if (!subscribers.includes(subscriber)) {
+            failed++;
+            firstError ??= error.message;
+            resolve();
+          }
+        });
+        socket.once("close", () => {
+          subscriber.closed = true;
+        });
+      }),
+    );
+    // Connect in waves, so the hub's accept queue is not flooded.
+    if (pending.length % 500 === 0) await Promise.all(pending.slice(-500));
+  }
+  await Promise.all(pending);
+  cpuStart = process.cpuUsage();
+  wallStart = performance.now();
+  send({ op: "opened", connected: subscribers.length, failed, ...(firstError ? { firstError } : {}) });
+}
+
+function report(): void {
+  const cpu = process.cpuUsage(cpuStart);
+  const wallMicros = (performance.now() - wallStart) * 1000;
+  let events = 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = 0;
+  for (const subscriber of subscribers) {
+    events += subscriber.events;
+    min = Math.min(min, subscriber.events);
+    max = Math.max(max, subscriber.events);
+  }
+  send({
+    op: "report",
+    sockets: subscribers.length,
+    events,
+    minPerSocket: subscribers.length === 0 ? 0 : min,
+    maxPerSocket: max,
+    closedEarly: subscribers.filter((s) => s.closed).length,
+    latencies: latencies.splice(0),
+    cpuShare: (cpu.user + cpu.system) / wallMicros,
+  });
+}
+
+process.on("message", (command: GeneratorCommand) => {
+  switch (command.op) {
+    case "open":
+      void open(command);
+      return;
+    case "expect":
+      expected = command.perSocket;
+      complete = subscribers.filter((s) => s.events >= expected).length;
+      if (complete === subscribers.length) send({ op: "complete" });
+      return;
+    case "report":
+      report();
+      return;
+    case "reset":
+      report();
+      for (const subscriber of subscribers) subscriber.events = 0;
+      expected = Number.POSITIVE_INFINITY;
+      complete = 0;
+      return;
+    case "close":
+      for (const subscriber of subscribers) subscriber.socket.destroy();
+      process.exit(0);
+  }
+});

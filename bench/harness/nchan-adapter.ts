@@ -1,0 +1,134 @@
+/**
+ * Nchan (the nginx pub/sub module) under test, as the reference point a Mercure hub is compared
+ * with. Each start writes its own nginx.conf into a fresh temporary directory and runs Debian's
+ * nginx in the foreground there: one worker (comparable to one Node process), no message history
+ * (comparable to a hub with `--transport none`), EventSource subscribers.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stopChild, waitForPort } from "./external-adapter.ts";
+import type { Adapter, Target } from "./target.ts";
+
+const NGINX = "/usr/sbin/nginx";
+const NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+
+/** A port that was free a moment ago (nginx may still lose it to someone else: start retries). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** 65536 descriptors, or as many as the hard limit allows (nginx cannot raise it past that). */
+function descriptorLimit(): number {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8").match(/^Max open files\s+\S+\s+(\S+)/m);
+    const hard = Number(line?.[1]);
+    if (Number.isInteger(hard)) return Math.min(65536, hard);
+  } catch {
+    // No /proc: ask for the full amount and let nginx warn.
+  }
+  return 65536;
+}
+
+function config(dir: string, port: number): string {
+  const limit = descriptorLimit();
+  return `load_module ${NCHAN_MODULE};
+# Workers would otherwise run as nobody and could not use the private temporary directory.
+user root;
+worker_processes 1;
+worker_rlimit_nofile ${limit};
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections ${limit}; }
+http {
+  access_log off;
+  # Keep every file nginx writes inside the temporary directory.
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    location = /pub {
+      nchan_publisher;
+      nchan_channel_id $arg_topic;
+      # No history: a message goes to the subscribers connected now and is then dropped
+      # (the publisher answers "queued messages: 0"); delivery still works with 0.
+      nchan_message_buffer_length 0;
+    }
+    location = /sub {
+      nchan_subscriber eventsource;
+      nchan_channel_id $arg_topic;
+    }
+  }
+}
+`;
+}
+
+async function startOnce(): Promise<{ child: ChildProcess; dir: string; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "nchan-"));
+  const port = await freePort();
+  writeFileSync(join(dir, "nginx.conf"), config(dir, port));
+  // -e: messages logged before the configuration is read go to the temporary directory too.
+  const child = spawn(
+    NGINX,
+    ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log"), "-g", "daemon off;"],
+    { stdio: "ignore" },
+  );
+  try {
+    await waitForPort(port, child);
+    return { child, dir, port };
+  } catch (error) {
+    await stopChild(child, "SIGTERM");
+    let log = "";
+    try {
+      log = readFileSync(join(dir, "error.log"), "utf8").trim();
+    } catch {}
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`nginx did not start on port ${port}: ${(error as Error).message}\n${log}`);
+  }
+}
+
+export const nchanAdapter: Adapter = {
+  name: "nchan",
+  async start(): Promise<Target> {
+    let started: Awaited<ReturnType<typeof startOnce>> | undefined;
+    // The port picked may be taken again before nginx binds it: try a few.
+    for (let attempt = 1; started === undefined; attempt++) {
+      try {
+        started = await startOnce();
+      } catch (error) {
+        if (attempt >= 5) throw error;
+      }
+    }
+    const { child, dir, port } = started;
+    return {
+      name: "nchan",
+      port,
+      pid: child.pid!,
+      subscribeRequest: (topic) =>
+        `GET /sub?topic=${encodeURIComponent(topic)} HTTP/1.1\r\n` +
+        `Host: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
+      publishRequest: (topic, data) => ({
+        path: `/pub?topic=${encodeURIComponent(topic)}`,
+        headers: { "Content-Type": "text/plain" },
+        body: data,
+      }),
+      async stop() {
+        // SIGTERM is nginx's fast shutdown; SIGQUIT would wait for the open streams to end.
+        await stopChild(child, "SIGTERM");
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};

@@ -1,0 +1,74 @@
+/**
+ * The coordinator's publisher: keeps `inflight` publishes going over keep-alive connections and
+ * times each one. Every event's data starts with `t=<epoch ms>;`, the publish time the probes
+ * subtract from their own clock (same machine, same clock).
+ */
+import { Agent, request } from "node:http";
+import type { Target } from "./target.ts";
+
+export interface PublishRun {
+  readonly published: number;
+  readonly failed: number;
+  /** Time from request to response of each publish (ms). */
+  readonly latencies: number[];
+}
+
+export class Publisher {
+  readonly #target: Target;
+  readonly #agent: Agent;
+
+  constructor(target: Target, inflight: number) {
+    this.#target = target;
+    this.#agent = new Agent({ keepAlive: true, maxSockets: inflight });
+  }
+
+  /** Publishes `count` events of `bytes` bytes to `topic`, `inflight` at a time. */
+  async publish(topic: string, count: number, bytes: number, inflight: number): Promise<PublishRun> {
+    let next = 0;
+    let failed = 0;
+    const latencies: number[] = [];
+    const lane = async () => {
+      while (next < count) {
+        next++;
+        const started = performance.now();
+        const ok = await this.#one(topic, data(bytes));
+        latencies.push(performance.now() - started);
+        if (!ok) failed++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inflight, count) }, lane));
+    return { published: count - failed, failed, latencies };
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #one(topic: string, payload: string): Promise<boolean> {
+    const { path, headers, body } = this.#target.publishRequest(topic, payload);
+    return new Promise((resolve) => {
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port: this.#target.port,
+          method: "POST",
+          path,
+          agent: this.#agent,
+          headers: { ...headers, "Content-Length": Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode !== undefined && res.statusCode < 300));
+        },
+      );
+      req.on("error", () => resolve(false));
+      req.end(body);
+    });
+  }
+}
+
+/** `t=<now>;` padded with `x` to `bytes` (one line: the generators count data lines). */
+function data(bytes: number): string {
+  const stamp = `t=${performance.timeOrigin + performance.now()};`;
+  return stamp.padEnd(bytes, "x");
+}

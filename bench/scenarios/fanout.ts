@@ -1,0 +1,84 @@
+/**
+ * fanout: N subscribers on one topic, events published as fast as `inflight` publishes allow.
+ * Reports deliveries per second (from the first publish until every subscriber holds every
+ * event), the hub's CPU per delivery, events per write(2), and publish latency.
+ */
+import type { GeneratorPool } from "../harness/generator-pool.ts";
+import { sample } from "../harness/proc-sampler.ts";
+import { Publisher } from "../harness/publisher.ts";
+import { latencySummary, round } from "../harness/stats.ts";
+import type { Target } from "../harness/target.ts";
+
+export interface FanoutCase {
+  readonly subscribers: number;
+  readonly events: number;
+  readonly inflight: number;
+  readonly bytes: number;
+}
+
+export interface FanoutResult {
+  readonly case: FanoutCase;
+  readonly deliveriesPerSecond: number;
+  readonly hubCpuMicrosPerDelivery: number;
+  readonly eventsPerWrite: number;
+  readonly publish: ReturnType<typeof latencySummary>;
+  readonly complete: boolean;
+  /** Events each subscriber counted: both `events` when nothing was lost or duplicated. */
+  readonly perSubscriber: { readonly min: number; readonly max: number };
+  /** Why the run cannot be trusted (a saturated generator, missing events), if it cannot. */
+  readonly invalid?: string;
+}
+
+const TOPIC = "https://example.com/bench/fanout";
+
+export async function fanout(target: Target, pool: GeneratorPool, c: FanoutCase): Promise<FanoutResult> {
+  const opened = await pool.open(target.port, target.subscribeRequest(TOPIC), c.subscribers, 200);
+  if (opened.failed > 0)
+    throw new Error(`${opened.failed} of ${c.subscribers} subscribers could not connect`);
+  const publisher = new Publisher(target, c.inflight);
+  try {
+    // Warm up until every subscriber is registered (a hub may register a socket after its headers).
+    let warm = false;
+    for (let attempt = 0; attempt < 10 && !warm; attempt++) {
+      await publisher.publish(TOPIC, 1, c.bytes, 1);
+      warm = await pool.complete(attempt + 1, 2000);
+    }
+    if (!warm) throw new Error("subscribers did not all receive the warm-up event");
+    await pool.report(true);
+
+    const before = sample(target.pid);
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    const run = await publisher.publish(TOPIC, c.events, c.bytes, c.inflight);
+    const complete = await pool.complete(c.events, 60_000);
+    const seconds = (performance.now() - started) / 1000;
+    const coordinatorCpu = process.cpuUsage(cpuBefore);
+    const after = sample(target.pid);
+    const counted = await pool.report();
+
+    const deliveries = counted.events;
+    const coordinatorShare = (coordinatorCpu.user + coordinatorCpu.system) / (seconds * 1e6);
+    const problems: string[] = [];
+    if (!complete || run.failed > 0 || counted.maxPerSocket !== c.events) {
+      problems.push(
+        `incomplete: ${run.failed} publishes failed, per subscriber ${counted.minPerSocket}–${counted.maxPerSocket} of ${c.events}`,
+      );
+    }
+    if (counted.maxCpuShare > 0.9)
+      problems.push(`a generator used ${round(counted.maxCpuShare * 100)}% of a core`);
+    if (coordinatorShare > 0.9)
+      problems.push(`the publisher used ${round(coordinatorShare * 100)}% of a core`);
+    return {
+      case: c,
+      deliveriesPerSecond: round(deliveries / seconds),
+      hubCpuMicrosPerDelivery: round((after.cpuMicros - before.cpuMicros) / deliveries, 3),
+      eventsPerWrite: round(deliveries / Math.max(1, after.writeCalls - before.writeCalls), 1),
+      publish: latencySummary(run.latencies),
+      complete,
+      perSubscriber: { min: counted.minPerSocket, max: counted.maxPerSocket },
+      ...(problems.length > 0 ? { invalid: problems.join("; ") } : {}),
+    };
+  } finally {
+    publisher.close();
+  }
+}
