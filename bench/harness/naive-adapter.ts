@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { channelRequests } from "./channel-requests.ts";
 import { stopChild } from "./external-adapter.ts";
 import type { Adapter, Target } from "./target.ts";
 
@@ -32,14 +33,7 @@ export const naiveAdapter: Adapter = {
       name: "naive",
       port,
       pid: child.pid!,
-      subscribeRequest: (topic) =>
-        `GET /sub?topic=${encodeURIComponent(topic)} HTTP/1.1\r\n` +
-        `Host: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
-      publishRequest: (topic, data) => ({
-        path: `/pub?topic=${encodeURIComponent(topic)}`,
-        headers: { "Content-Type": "text/plain" },
-        body: data,
-      }),
+      ...channelRequests(port),
       stop: () => stopChild(child, "SIGTERM"),
     };
   },

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { channelRequests } from "./channel-requests.ts";
 import { stopChild, waitForPort } from "./external-adapter.ts";
 import type { Adapter, Target } from "./target.ts";
 
@@ -116,14 +117,7 @@ export const nchanAdapter: Adapter = {
       name: "nchan",
       port,
       pid: child.pid!,
-      subscribeRequest: (topic) =>
-        `GET /sub?topic=${encodeURIComponent(topic)} HTTP/1.1\r\n` +
-        `Host: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
-      publishRequest: (topic, data) => ({
-        path: `/pub?topic=${encodeURIComponent(topic)}`,
-        headers: { "Content-Type": "text/plain" },
-        body: data,
-      }),
+      ...channelRequests(port),
       async stop() {
         // SIGTERM is nginx's fast shutdown; SIGQUIT would wait for the open streams to end.
         await stopChild(child, "SIGTERM");
