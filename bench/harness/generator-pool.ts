@@ -20,16 +20,14 @@ const ANSWERS: Record<GeneratorCommand["op"], GeneratorMessage["op"]> = {
   close: "report", // never answered: the generator exits
 };
 
-export interface PoolReport {
-  readonly sockets: number;
-  readonly events: number;
-  readonly minPerSocket: number;
-  readonly maxPerSocket: number;
-  readonly closedEarly: number;
-  readonly latencies: number[];
+/** What one generator counted. */
+type GeneratorReport = Extract<GeneratorMessage, { op: "report" }>;
+
+/** What the generators counted together. */
+export type PoolReport = Omit<GeneratorReport, "op" | "cpuShare"> & {
   /** The busiest generator's CPU share (1 = a core saturated). */
   readonly maxCpuShare: number;
-}
+};
 
 export class GeneratorPool {
   readonly #children: ChildProcess[];
