@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ADAPTERS } from "../bench/harness/adapters.ts";
-import { GeneratorPool } from "../bench/harness/generator-pool.ts";
+import { createRig } from "../bench/harness/rig.ts";
 import { fanout } from "../bench/scenarios/fanout.ts";
 
 // The harness must count right before its figures mean anything: through each hub's adapter,
@@ -10,13 +10,13 @@ describe("the benchmark harness", () => {
   for (const [name, adapter] of Object.entries(ADAPTERS)) {
     it(`counts every delivery of a fan-out through the ${name} adapter`, async () => {
       const target = await adapter.start();
-      const pool = GeneratorPool.start(2);
+      const rig = createRig(false);
       try {
-        const result = await fanout(target, pool, { subscribers: 40, events: 25, inflight: 4, bytes: 64 });
+        const result = await fanout.run(target, { subscribers: 40, events: 25, inflight: 4, bytes: 64 }, rig);
         assert.equal(result.complete, true, result.invalid);
         assert.deepEqual(result.perSubscriber, { min: 25, max: 25 });
       } finally {
-        await pool.close();
+        await rig.close();
         await target.stop();
       }
     });

@@ -10,11 +10,15 @@ import type { Adapter, Target } from "./target.ts";
 
 export const naiveAdapter: Adapter = {
   name: "naive",
-  async start(): Promise<Target> {
+  async start(options = {}): Promise<Target> {
     // process.execPath is Node 24 here (the harness runs under it), so it runs the .ts directly.
-    const child = spawn(process.execPath, [fileURLToPath(new URL("naive-hub.ts", import.meta.url)), "0"], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL("naive-hub.ts", import.meta.url)), "0", String(options.heartbeatSeconds ?? 0)],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     const port = await new Promise<number>((resolve, reject) => {
       let output = "";
       const onExit = (code: number | null) => reject(new Error(`the naive hub exited (${code})`));

@@ -3,7 +3,7 @@
  * runtime alone costs. Deliberately naive: no auth, no history, no batching (one write per
  * subscriber per event).
  *
- *   node scripts/node24.js bench/harness/naive-hub.ts <port, 0 for any>
+ *   node scripts/node24.js bench/harness/naive-hub.ts <port, 0 for any> [heartbeat seconds, 0 for none]
  *
  * Prints `listening <port>` once it accepts connections.
  */
@@ -39,6 +39,14 @@ const server = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
+
+// Heartbeat: a comment to every subscriber, as SSE servers send to keep proxies from timing out.
+const heartbeatSeconds = Number(process.argv[3] ?? 0);
+if (heartbeatSeconds > 0) {
+  setInterval(() => {
+    for (const set of subscribers.values()) for (const subscriber of set) subscriber.write(":\n\n");
+  }, heartbeatSeconds * 1000);
+}
 
 server.listen(Number(process.argv[2] ?? 0), "127.0.0.1", () => {
   const { port } = server.address() as { port: number };

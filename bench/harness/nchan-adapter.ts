@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { channelRequests } from "./channel-requests.ts";
 import { stopChild, waitForPort } from "./external-adapter.ts";
-import type { Adapter, Target } from "./target.ts";
+import type { Adapter, HubStartOptions, Target } from "./target.ts";
 
 const NGINX = "/usr/sbin/nginx";
 const NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so";
@@ -40,7 +40,7 @@ function descriptorLimit(): number {
   return 65536;
 }
 
-function config(dir: string, port: number): string {
+function config(dir: string, port: number, options: HubStartOptions): string {
   const limit = descriptorLimit();
   return `load_module ${NCHAN_MODULE};
 # Workers would otherwise run as nobody and could not use the private temporary directory.
@@ -63,12 +63,22 @@ http {
     location = /pub {
       nchan_publisher;
       nchan_channel_id $arg_topic;
-      # No history: a message goes to the subscribers connected now and is then dropped
+${
+  options.history
+    ? `      # History on: Nchan keeps it in memory (its durable store is Redis, not measured here).
+      nchan_message_buffer_length 1000;
+      nchan_message_timeout 1h;`
+    : `      # No history: a message goes to the subscribers connected now and is then dropped
       # (the publisher answers "queued messages: 0"); delivery still works with 0.
-      nchan_message_buffer_length 0;
+      nchan_message_buffer_length 0;`
+}
     }
     location = /sub {
-      nchan_subscriber eventsource;
+      nchan_subscriber eventsource;${
+        options.heartbeatSeconds === undefined
+          ? ""
+          : `\n      nchan_eventsource_ping_interval ${options.heartbeatSeconds};`
+      }
       nchan_channel_id $arg_topic;
     }
   }
@@ -76,10 +86,12 @@ http {
 `;
 }
 
-async function startOnce(): Promise<{ child: ChildProcess; dir: string; port: number }> {
+async function startOnce(
+  options: HubStartOptions,
+): Promise<{ child: ChildProcess; dir: string; port: number }> {
   const dir = mkdtempSync(join(tmpdir(), "nchan-"));
   const port = await freePort();
-  writeFileSync(join(dir, "nginx.conf"), config(dir, port));
+  writeFileSync(join(dir, "nginx.conf"), config(dir, port, options));
   // -e: messages logged before the configuration is read go to the temporary directory too.
   const child = spawn(
     NGINX,
@@ -102,12 +114,12 @@ async function startOnce(): Promise<{ child: ChildProcess; dir: string; port: nu
 
 export const nchanAdapter: Adapter = {
   name: "nchan",
-  async start(): Promise<Target> {
+  async start(options = {}): Promise<Target> {
     let started: Awaited<ReturnType<typeof startOnce>> | undefined;
     // The port picked may be taken again before nginx binds it: try a few.
     for (let attempt = 1; started === undefined; attempt++) {
       try {
-        started = await startOnce();
+        started = await startOnce(options);
       } catch (error) {
         if (attempt >= 5) throw error;
       }

@@ -1,8 +1,11 @@
 /**
  * Quicksilver under test: a fresh `quicksilver serve` process with no history (the other hubs keep
- * none either) and connection limits lifted so the benchmark, not a 429, sets the ceiling.
- * It speaks draft-08: `match=` to subscribe, a bearer token to publish.
+ * none either) unless the case asks for it, and connection limits lifted so the benchmark, not a
+ * 429, sets the ceiling. It speaks draft-08: `match=` to subscribe, a bearer token to publish.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { mintToken } from "../../src/auth/mint.ts";
 import { BENCH_ISSUER, BENCH_SECRET, spawnHub } from "../spawn-hub.ts";
 import { stopChild } from "./external-adapter.ts";
@@ -10,11 +13,14 @@ import type { Adapter, Target } from "./target.ts";
 
 export const quicksilverAdapter: Adapter = {
   name: "quicksilver",
-  async start(): Promise<Target> {
+  async start(options = {}): Promise<Target> {
+    const dataDir = options.history ? mkdtempSync(join(tmpdir(), "quicksilver-bench-")) : undefined;
     const { process: child, hubUrl } = await spawnHub([
       "--anonymous",
       "--transport",
-      "none",
+      // Durable history as `serve` keeps it by default (sqlite, full durability), or none at all.
+      dataDir === undefined ? "none" : `sqlite:${join(dataDir, "history.db")}`,
+      ...(options.heartbeatSeconds === undefined ? [] : ["--heartbeat", `${options.heartbeatSeconds}s`]),
       "--max-connections-per-client",
       "1000000",
       "--max-connections",
@@ -22,6 +28,8 @@ export const quicksilverAdapter: Adapter = {
     ]);
     const url = new URL(hubUrl);
     const port = Number(url.port);
+    const subscribe = (query: string) =>
+      `GET ${url.pathname}?${query} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`;
     const token = await mintToken({
       issuer: BENCH_ISSUER,
       audience: hubUrl,
@@ -32,15 +40,17 @@ export const quicksilverAdapter: Adapter = {
       name: "quicksilver",
       port,
       pid: child.pid!,
-      subscribeRequest: (topic) =>
-        `GET ${url.pathname}?match=${encodeURIComponent(topic)} HTTP/1.1\r\n` +
-        `Host: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
+      subscribeRequest: (topic) => subscribe(`match=${encodeURIComponent(topic)}`),
+      subscribePatternRequest: (pattern) => subscribe(`match_urlpattern=${encodeURIComponent(pattern)}`),
       publishRequest: (topic, data) => ({
         path: url.pathname,
         headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ topic, data }).toString(),
       }),
-      stop: () => stopChild(child, "SIGTERM"),
+      async stop() {
+        await stopChild(child, "SIGTERM");
+        if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+      },
     };
   },
 };

@@ -7,13 +7,18 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-export function latencySummary(values: readonly number[]): {
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-} {
+/** Percentiles of a latency distribution (ms), as every scenario reports them. */
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly p999: number;
+  readonly max: number;
+}
+
+export function latencySummary(values: readonly number[]): LatencySummary {
   return {
+    count: values.length,
     p50: round(percentile(values, 50), 2),
     p99: round(percentile(values, 99), 2),
     p999: round(percentile(values, 99.9), 2),

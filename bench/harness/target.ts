@@ -10,6 +10,11 @@ export interface Target {
   readonly port: number;
   /** The raw HTTP/1.1 request (head only, ending in a blank line) that subscribes to `topic`. */
   subscribeRequest(topic: string): string;
+  /**
+   * The request that subscribes to a URL Pattern (draft-08 `match_urlpattern=`), for hubs
+   * that route on patterns; undefined for channel servers, which only know exact names.
+   */
+  readonly subscribePatternRequest?: (pattern: string) => string;
   /** The URL, headers and body of one publish of `data` to `topic`. */
   publishRequest(
     topic: string,
@@ -20,8 +25,16 @@ export interface Target {
   stop(): Promise<void>;
 }
 
+/** How a scenario needs the hub started; a hub without the feature starts without it. */
+export interface HubStartOptions {
+  /** Keep a history of updates, durably where the hub can (the publish scenario). */
+  readonly history?: boolean;
+  /** Send a keep-alive comment on silent streams this often (the idle scenario). */
+  readonly heartbeatSeconds?: number;
+}
+
 export interface Adapter {
   readonly name: string;
   /** Starts a fresh hub on a free loopback port. */
-  start(): Promise<Target>;
+  start(options?: HubStartOptions): Promise<Target>;
 }

@@ -3,10 +3,11 @@
  * Reports deliveries per second (from the first publish until every subscriber holds every
  * event), the hub's CPU per delivery, events per write(2), and publish latency.
  */
-import type { GeneratorPool } from "../harness/generator-pool.ts";
+import { SOCKETS_PER_GENERATOR } from "../harness/generator-pool.ts";
 import { sample } from "../harness/proc-sampler.ts";
 import { Publisher } from "../harness/publisher.ts";
-import { latencySummary, round } from "../harness/stats.ts";
+import type { Rig, Scenario } from "../harness/scenario.ts";
+import { type LatencySummary, latencySummary, round } from "../harness/stats.ts";
 import type { Target } from "../harness/target.ts";
 
 export interface FanoutCase {
@@ -21,7 +22,9 @@ export interface FanoutResult {
   readonly deliveriesPerSecond: number;
   readonly hubCpuMicrosPerDelivery: number;
   readonly eventsPerWrite: number;
-  readonly publish: ReturnType<typeof latencySummary>;
+  readonly publish: LatencySummary;
+  /** Publish-to-deliver latency seen by the probe subscribers, queueing included. */
+  readonly deliver: LatencySummary;
   readonly complete: boolean;
   /** Events each subscriber counted: both `events` when nothing was lost or duplicated. */
   readonly perSubscriber: { readonly min: number; readonly max: number };
@@ -31,7 +34,35 @@ export interface FanoutResult {
 
 const TOPIC = "https://example.com/bench/fanout";
 
-export async function fanout(target: Target, pool: GeneratorPool, c: FanoutCase): Promise<FanoutResult> {
+export const fanout: Scenario<FanoutCase, FanoutResult> = {
+  name: "fanout",
+  summary: "subscribers on one topic, events published as fast as the hub takes them",
+  cases: (quick) =>
+    quick
+      ? [
+          { subscribers: 1000, events: 1000, inflight: 16, bytes: 32 },
+          { subscribers: 10_000, events: 100, inflight: 16, bytes: 32 },
+        ]
+      : [
+          { subscribers: 1000, events: 5000, inflight: 16, bytes: 32 },
+          { subscribers: 1000, events: 2000, inflight: 16, bytes: 1024 },
+          { subscribers: 10_000, events: 500, inflight: 16, bytes: 32 },
+          { subscribers: 10_000, events: 200, inflight: 16, bytes: 1024 },
+        ],
+  label: (c) => `${c.subscribers.toLocaleString("en")} subscribers, ${c.bytes} B`,
+  run: runFanout,
+  headline: { label: "deliveries/s", value: (r) => r.deliveriesPerSecond, higherIsBetter: true },
+  columns: [
+    { header: "hub CPU µs/delivery", value: (r) => r.hubCpuMicrosPerDelivery },
+    { header: "events/write", value: (r) => r.eventsPerWrite },
+    { header: "publish p99 ms", value: (r) => r.publish.p99 },
+    { header: "deliver p99 ms", value: (r) => r.deliver.p99 },
+  ],
+  latency: (r) => r.deliver,
+};
+
+async function runFanout(target: Target, c: FanoutCase, rig: Rig): Promise<FanoutResult> {
+  const pool = rig.startPool(Math.ceil(c.subscribers / SOCKETS_PER_GENERATOR));
   const opened = await pool.open(target.port, target.subscribeRequest(TOPIC), c.subscribers, 200);
   if (opened.failed > 0)
     throw new Error(`${opened.failed} of ${c.subscribers} subscribers could not connect`);
@@ -74,6 +105,7 @@ export async function fanout(target: Target, pool: GeneratorPool, c: FanoutCase)
       hubCpuMicrosPerDelivery: round((after.cpuMicros - before.cpuMicros) / deliveries, 3),
       eventsPerWrite: round(deliveries / Math.max(1, after.writeCalls - before.writeCalls), 1),
       publish: latencySummary(run.latencies),
+      deliver: latencySummary(counted.latencies),
       complete,
       perSubscriber: { min: counted.minPerSocket, max: counted.maxPerSocket },
       ...(problems.length > 0 ? { invalid: problems.join("; ") } : {}),

@@ -1,0 +1,59 @@
+/**
+ * What a benchmark scenario is to the harness: the cases it runs (a quick form and a full one),
+ * how to run one case against a hub, and how its result reads in the table and the chart.
+ */
+import type { GeneratorPool } from "./generator-pool.ts";
+import type { LatencySummary } from "./stats.ts";
+import type { HubStartOptions, Target } from "./target.ts";
+
+/** Every result names its case and says why it cannot be trusted, when it cannot. */
+export interface ScenarioResult<C> {
+  readonly case: C;
+  /** Set when the run measured its clients or lost events: such a figure is not reported as valid. */
+  readonly invalid?: string;
+}
+
+/** One hub's result for one case, as the table, the chart and the JSON hold it. */
+export interface ResultRow {
+  readonly hub: string;
+  /** The case's label (Scenario.label). */
+  readonly label: string;
+  readonly result: ScenarioResult<unknown>;
+}
+
+/** What a scenario gets from the harness besides the hub: load generators on the client cores. */
+export interface Rig {
+  /** Forks `generators` load generators, pinned away from the hub; closed after the case. */
+  startPool(generators: number): GeneratorPool;
+}
+
+export interface Column<R> {
+  readonly header: string;
+  value(result: R): string | number;
+}
+
+export interface Scenario<C, R extends ScenarioResult<C>> {
+  readonly name: string;
+  /** One line for the usage text and the chart's title. */
+  readonly summary: string;
+  cases(quick: boolean): C[];
+  /** The case in a few words, for the table and the chart ("10,000 subscribers, 32 B"). */
+  label(c: C): string;
+  /** How the hub must be started for this case (durable history, heartbeat). */
+  hubOptions?(c: C): HubStartOptions;
+  run(target: Target, c: C, rig: Rig): Promise<R>;
+  /** The figure hubs are compared on, as a ratio to Quicksilver's. */
+  readonly headline: {
+    readonly label: string;
+    value(result: R): number;
+    readonly higherIsBetter: boolean;
+  };
+  /** The other columns of the table. */
+  readonly columns: readonly Column<R>[];
+  /** The latency percentiles to chart, when the scenario measures latency. */
+  latency?(result: R): LatencySummary | undefined;
+}
+
+/** A scenario whose case and result types are no longer needed (the registry, the runner). */
+// biome-ignore lint/suspicious/noExplicitAny: the runner only passes a scenario's own cases back to it
+export type AnyScenario = Scenario<any, ScenarioResult<any>>;
