@@ -49,21 +49,27 @@ export class GeneratorPool {
     return this.#children.map((child) => child.pid!);
   }
 
-  /** Opens `count` subscribers, `probes` of them reading latencies, spread over the generators. */
+  /**
+   * Opens `count` more subscribers, `probes` of them reading latencies, spread over the
+   * generators. With one request every subscriber sends it; with a list, subscriber i sends the
+   * i-th (one topic per subscriber).
+   */
   async open(
     port: number,
-    request: string,
+    request: string | readonly string[],
     count: number,
     probes: number,
   ): Promise<{ connected: number; failed: number }> {
     const share = Math.ceil(count / this.#children.length);
+    const requestsOf = (i: number): readonly string[] =>
+      typeof request === "string" ? [request] : request.slice(i * share, (i + 1) * share);
     const perChild = Math.ceil(SOURCE_ADDRESSES.length / this.#children.length);
     const replies = await Promise.all(
       this.#children.map((child, i) =>
         this.#ask(child, {
           op: "open",
           port,
-          request,
+          requests: requestsOf(i),
           count: Math.max(0, Math.min(share, count - i * share)),
           addresses: SOURCE_ADDRESSES.slice(i * perChild, (i + 1) * perChild),
           probes: Math.ceil(probes / this.#children.length),
@@ -105,6 +111,7 @@ export class GeneratorPool {
     });
     return {
       sockets: sum(reports.map((r) => r.sockets)),
+      responded: sum(reports.map((r) => r.responded)),
       events: sum(reports.map((r) => r.events)),
       minPerSocket: Math.min(...reports.map((r) => r.minPerSocket)),
       maxPerSocket: Math.max(...reports.map((r) => r.maxPerSocket)),

@@ -13,8 +13,8 @@ export type GeneratorCommand =
   | {
       readonly op: "open";
       readonly port: number;
-      /** The subscribe request head each socket sends. */
-      readonly request: string;
+      /** The subscribe request heads: socket i sends `requests[i % requests.length]`. */
+      readonly requests: readonly string[];
       readonly count: number;
       readonly addresses: readonly string[];
       readonly probes: number;
@@ -36,6 +36,8 @@ export type GeneratorMessage =
   | {
       readonly op: "report";
       readonly sockets: number;
+      /** Sockets that received a response (its head, and usually a first comment). */
+      readonly responded: number;
       readonly events: number;
       readonly minPerSocket: number;
       readonly maxPerSocket: number;
@@ -59,6 +61,7 @@ function probeLatency(chunk: Buffer, at: number): number | undefined {
 
 class Subscriber {
   events = 0;
+  responded = false;
   closed = false;
   /** The end of the previous chunk, for a needle split across two chunks. */
   #tail: Buffer = Buffer.alloc(0);
@@ -75,6 +78,7 @@ class Subscriber {
   }
 
   #read(chunk: Buffer): void {
+    this.responded = true;
     const data = this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk]);
     let at = data.indexOf(NEEDLE);
     while (at !== -1) {
@@ -124,7 +128,7 @@ async function open(command: Extract<GeneratorCommand, { op: "open" }>): Promise
         socket.setNoDelay(true);
         const subscriber = new Subscriber(socket, i < command.probes ? latencies : undefined, onEvent);
         socket.once("connect", () => {
-          socket.write(command.request);
+          socket.write(command.requests[i % command.requests.length]!);
           subscribers.push(subscriber);
           resolve();
         });
@@ -154,16 +158,19 @@ function report(): void {
   const cpu = process.cpuUsage(cpuStart);
   const wallMicros = (performance.now() - wallStart) * 1000;
   let events = 0;
+  let responded = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = 0;
   for (const subscriber of subscribers) {
     events += subscriber.events;
+    if (subscriber.responded) responded++;
     min = Math.min(min, subscriber.events);
     max = Math.max(max, subscriber.events);
   }
   send({
     op: "report",
     sockets: subscribers.length,
+    responded,
     events,
     minPerSocket: subscribers.length === 0 ? 0 : min,
     maxPerSocket: max,

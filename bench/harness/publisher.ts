@@ -40,6 +40,37 @@ export class Publisher {
     return { published: count - failed, failed, latencies };
   }
 
+  /**
+   * Publishes `count` events at `perSecond`, on schedule: each leaves at its due time whether or
+   * not the previous ones were answered (a late hub must not slow the load down and hide its
+   * own latency). `topicOf(i)` names the topic of the i-th.
+   */
+  async paced(
+    topicOf: (i: number) => string,
+    count: number,
+    perSecond: number,
+    bytes: number,
+  ): Promise<PublishRun> {
+    const started = performance.now();
+    const latencies: number[] = [];
+    const pending: Promise<void>[] = [];
+    let failed = 0;
+    for (let i = 0; i < count; i++) {
+      const due = started + (i * 1000) / perSecond;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      const sent = performance.now();
+      pending.push(
+        this.#one(topicOf(i), data(bytes)).then((ok) => {
+          latencies.push(performance.now() - sent);
+          if (!ok) failed++;
+        }),
+      );
+    }
+    await Promise.all(pending);
+    return { published: count - failed, failed, latencies };
+  }
+
   close(): void {
     this.#agent.destroy();
   }
