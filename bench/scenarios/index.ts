@@ -1,7 +1,17 @@
 /** The scenarios `npm run bench -- <scenario>` knows, by name. */
 import type { AnyScenario } from "../harness/scenario.ts";
+import { churn } from "./churn.ts";
 import { fanout } from "./fanout.ts";
+import { idle } from "./idle.ts";
+import { latency } from "./latency.ts";
+import { publish } from "./publish.ts";
+import { routing } from "./routing.ts";
 
 export const SCENARIOS: Record<string, AnyScenario> = {
   fanout,
+  publish,
+  churn,
+  latency,
+  idle,
+  routing,
 };

@@ -1,0 +1,208 @@
+/**
+ * Micro benchmark: one `matches()` call of each kind of topic matcher, as `compileMatcher` builds
+ * them (exact, URL Pattern, legacy topic selector / URI Template), on a matching and a
+ * non-matching topic, and the cost of building a matcher. Run with Node 24:
+ * `node scripts/node24.js src/matching/matching.bench.ts` (all micro benchmarks:
+ * `npm run bench:micro`).
+ *
+ * "same topic" repeats one topic: the hub tests each published topic against every distinct
+ * pattern in a row, and a URL Pattern matcher parses a topic once for all of them (the last
+ * topic and a small cache are kept). "fresh topics" cycles through 1024 distinct topics, more than
+ * that cache holds, so each call pays the parse: the first pattern of a publish pays this.
+ * Topics are flat non-internalized copies, as the form parser hands them over, so that an exact
+ * match compares characters rather than pointers.
+ *
+ * "compile, new pattern" cycles through 4096 distinct patterns (URI Templates are cached, 1024 of
+ * them); "compile, same pattern" repeats one. Both include the checks `compileMatcher` does for
+ * every type (length, forbidden characters, well-formed UTF-16).
+ *
+ * Each figure is the median of 7 timed rounds, after calibration and a warm-up round; "±%" is
+ * half the spread of the rounds relative to the median (a noise indicator, not an error bar). The
+ * "harness floor" row is the same loop around a closure that does nothing: a few ns of every
+ * figure are the loop and the call. The checksum printed last only keeps the measured calls from
+ * being optimized away.
+ */
+import { compileMatcher } from "./compile.ts";
+import type { MatcherType } from "./matcher.ts";
+
+const ROUNDS = 7;
+/** Sum of every measured result, printed at the end so that no measured call is dead code. */
+let checksum = 0;
+
+interface Timing {
+  /** Nanoseconds per call, median of the rounds. */
+  readonly ns: number;
+  /** Half the range of the rounds, relative to the median. */
+  readonly spread: number;
+}
+
+/**
+ * Calls made so far: `run` gets a new index on every call, across rounds too (so that cycling
+ * through inputs goes on from round to round), wrapping at 2^30 to stay a small integer.
+ */
+let calls = 0;
+
+/** Calls `run` `n` times and returns the elapsed nanoseconds. */
+function time(run: (i: number) => number, n: number): number {
+  let sum = 0;
+  const first = calls;
+  const end = first + n;
+  const start = process.hrtime.bigint();
+  for (let i = first; i < end; i++) sum += run(i);
+  const elapsed = Number(process.hrtime.bigint() - start);
+  calls = end & 0x3fffffff;
+  checksum += sum;
+  return elapsed;
+}
+
+// The call in `time` sees many closures: make it megamorphic from the start, so that no figure
+// gets an inlined call that the others do not.
+for (const run of [(i: number) => i, (i: number) => i + 1, (i: number) => i - 1, (i: number) => i & 1]) {
+  time(run, 1000);
+}
+
+/**
+ * Nanoseconds per call of `run`: the iteration count doubles until a round takes a quarter of
+ * `roundMs` (this is the warm-up: the JIT has optimized `run` by then), is scaled to `roundMs`,
+ * runs once more untimed, then ROUNDS timed rounds.
+ */
+function measure(run: (i: number) => number, roundMs = 15): Timing {
+  let n = 1;
+  let elapsed = time(run, n);
+  while (elapsed < roundMs * 250_000) {
+    n *= 2;
+    elapsed = time(run, n);
+  }
+  n = Math.max(1, Math.round((n * roundMs * 1e6) / elapsed));
+  time(run, n);
+  const perCall: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) perCall.push(time(run, n) / n);
+  perCall.sort((a, b) => a - b);
+  const median = perCall[ROUNDS >> 1]!;
+  return { ns: median, spread: (perCall[ROUNDS - 1]! - perCall[0]!) / 2 / median };
+}
+
+const round = (ns: number): number => (ns < 10 ? Math.round(ns * 10) / 10 : Math.round(ns));
+const percent = (spread: number): number => Math.round(spread * 100);
+
+/** A flat, non-internalized copy, like the strings the form parser hands the hub. */
+const flat = (text: string): string => Buffer.from(text).toString();
+
+const BASE_URL = "https://hub.example/.well-known/mercure";
+const LIMITS = { maxPatternLength: 2048 };
+const FRESH = 1024;
+const NEW_PATTERNS = 4096;
+
+interface Case {
+  readonly name: string;
+  readonly type: MatcherType;
+  readonly pattern: string;
+  /** The n-th matching topic. */
+  readonly hit: (n: number) => string;
+  /** The n-th non-matching topic. */
+  readonly miss: (n: number) => string;
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: "exact",
+    type: "exact",
+    pattern: "https://example.com/books/1",
+    hit: () => "https://example.com/books/1",
+    // Same length, differs in the last character: the longest compare that fails.
+    miss: (n) => "https://example.com/books/" + ((n % 9) + 2),
+  },
+  {
+    name: "urlpattern, :id",
+    type: "urlpattern",
+    pattern: "https://example.com/books/:id",
+    hit: (n) => `https://example.com/books/${n}`,
+    miss: (n) => `https://example.com/authors/${n}`,
+  },
+  {
+    name: "urlpattern, wildcard",
+    type: "urlpattern",
+    pattern: "https://example.com/books/*",
+    hit: (n) => `https://example.com/books/${n}/reviews`,
+    miss: (n) => `https://example.com/authors/${n}`,
+  },
+  {
+    name: "urlpattern, regexp group",
+    type: "urlpattern",
+    pattern: "https://example.com/books/:id(\\d+)",
+    hit: (n) => `https://example.com/books/${n}`,
+    miss: (n) => `https://example.com/books/b${n}`,
+  },
+  {
+    name: "legacy, URI Template",
+    type: "topic",
+    pattern: "https://example.com/books/{id}",
+    hit: (n) => `https://example.com/books/${n}`,
+    miss: (n) => `https://example.com/authors/${n}`,
+  },
+  {
+    name: "legacy, 3 expressions",
+    type: "topic",
+    pattern: "https://example.com/{collection}/{id}{?format}",
+    hit: (n) => `https://example.com/books/${n}?format=json`,
+    miss: (n) => `https://example.com/books/${n}/reviews`,
+  },
+];
+
+/** The n-th distinct variant of `pattern`, for compiling without cache hits. */
+const variant = (pattern: string, n: number): string => pattern.replace("example.com/", `example.com/v${n}/`);
+
+const matchRows: Record<string, string | number>[] = [];
+const compileRows: Record<string, string | number>[] = [];
+for (const { name, type, pattern, hit, miss } of CASES) {
+  const matcher = compileMatcher(type, pattern, BASE_URL, LIMITS);
+  const hits = Array.from({ length: FRESH }, (_, n) => flat(hit(n)));
+  const misses = Array.from({ length: FRESH }, (_, n) => flat(miss(n)));
+  if (!hits.every((topic) => matcher.matches(topic)) || misses.some((topic) => matcher.matches(topic))) {
+    throw new Error(`${name}: the topics do not match as intended`);
+  }
+  const hitTopic = hits[1]!;
+  const missTopic = misses[1]!;
+  const sameHit = measure(() => (matcher.matches(hitTopic) ? 1 : 0));
+  const sameMiss = measure(() => (matcher.matches(missTopic) ? 1 : 0));
+  const freshHit = measure((i) => (matcher.matches(hits[i & (FRESH - 1)]!) ? 1 : 0));
+  const freshMiss = measure((i) => (matcher.matches(misses[i & (FRESH - 1)]!) ? 1 : 0));
+  matchRows.push({
+    matcher: name,
+    pattern,
+    "same topic, hit ns": round(sameHit.ns),
+    "same, miss ns": round(sameMiss.ns),
+    "fresh topics, hit ns": round(freshHit.ns),
+    "fresh, miss ns": round(freshMiss.ns),
+    "max ±%": percent(Math.max(sameHit.spread, sameMiss.spread, freshHit.spread, freshMiss.spread)),
+  });
+
+  const patterns = Array.from({ length: NEW_PATTERNS }, (_, n) => flat(variant(pattern, n)));
+  const compileNew = measure(
+    (i) => compileMatcher(type, patterns[i & (NEW_PATTERNS - 1)]!, BASE_URL, LIMITS).pattern.length,
+  );
+  const compileSame = measure(() => compileMatcher(type, pattern, BASE_URL, LIMITS).pattern.length);
+  compileRows.push({
+    matcher: name,
+    pattern,
+    "compile, new pattern ns": round(compileNew.ns),
+    "±%": percent(compileNew.spread),
+    "compile, same pattern ns": round(compileSame.ns),
+    "same ±%": percent(compileSame.spread),
+  });
+}
+
+// Last, so that the loop has seen as many closures as the figures above.
+const floor = measure((i) => i & 1);
+matchRows.push({
+  matcher: "harness floor",
+  pattern: "(empty closure)",
+  "same topic, hit ns": round(floor.ns),
+  "max ±%": percent(floor.spread),
+});
+
+console.log(`Topic matching, one matches() call (Node ${process.version})`);
+console.table(matchRows);
+console.log("Building a matcher, compileMatcher()");
+console.table(compileRows);
+console.log(`checksum ${checksum}`);
