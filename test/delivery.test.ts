@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { countEvents, openRawStream } from "./helpers/raw-stream.ts";
 import { watchSubscribeResponses } from "./helpers/server-streams.ts";
@@ -256,4 +257,65 @@ describe("delivery", { timeout: 60_000 }, () => {
     for (const stream of streams) assert.equal(await stream.endedCleanly, true);
     assert.equal(hub.hub.connectionCount, 0);
   });
+
+  it("streams to a subscribe request pipelined behind a publish on one connection", async () => {
+    await withHub({}, async (hub, send) => {
+      const url = new URL(hub.hubUrl);
+      const token = await hub.token({ publish: ["*"] });
+      const body = "topic=https%3A%2F%2Fexample.com%2Fpiped&data=first";
+      const socket = connect(Number(url.port), url.hostname);
+      let received = "";
+      socket.on("data", (chunk: Buffer) => {
+        received += chunk.toString("latin1");
+      });
+      // Both requests in one write: the stream's response waits for the publish's to finish.
+      socket.write(
+        `POST ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+          `GET ${url.pathname}?match=${encodeURIComponent("https://example.com/piped")} HTTP/1.1\r\n` +
+          `Host: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`,
+      );
+      await until(() => received.includes("text/event-stream"));
+      await send("https://example.com/piped", "second");
+      await until(() => received.includes("data: second"));
+      const [publishResponse, streamResponse] = received.split(/(?=HTTP\/1\.1 )/);
+      assert.match(publishResponse!, /^HTTP\/1\.1 200 /);
+      assert.match(streamResponse!, /^HTTP\/1\.1 200 OK\r\n[\s\S]*transfer-encoding: chunked\r\n/i);
+      assert.doesNotMatch(streamResponse!, /data: first/);
+      socket.destroy();
+    });
+  });
+
+  it("sends an HTTP/1.0 subscriber an unchunked stream that ends with the connection", async () => {
+    const hub = await startTestHub({ anonymous: true });
+    const url = new URL(hub.hubUrl);
+    const socket = connect(Number(url.port), url.hostname);
+    let received = "";
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+    });
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    socket.write(
+      `GET ${url.pathname}?match=${encodeURIComponent("https://example.com/old")} HTTP/1.0\r\n\r\n`,
+    );
+    await until(() => received.includes("\r\n\r\n"));
+    const token = await hub.token({ publish: ["*"] });
+    assert.equal(
+      (await publish(hub, { topic: "https://example.com/old", data: "plain" }, { token })).status,
+      200,
+    );
+    await until(() => received.includes("data: plain"));
+    await hub.close();
+    await closed;
+    const [head, streamBody] = received.split("\r\n\r\n");
+    assert.doesNotMatch(head!, /transfer-encoding/i);
+    assert.match(head!, /\r\nconnection: close/i);
+    // No chunk sizes around the events: the body is the event stream itself.
+    assert.match(streamBody!, /^:[^\r]*\nid: [^\n]+\ndata: plain\n\n$/);
+  });
 });
+
+/** Resolves once `condition` holds, polling every few milliseconds. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

@@ -477,7 +477,7 @@ describe("a replay over a long history", () => {
         cursor: "earliest",
         sink: {
           start: () => {},
-          write: (chunk) => written.push(chunk) > 0,
+          write: (frames, bytes) => written.push(Buffer.concat(frames, bytes)) > 0,
           onDrain: () => {},
           onClose: () => {},
           end: () => {},

@@ -18,7 +18,7 @@ import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
 import { sendProblem } from "./respond.ts";
-import { responseSink } from "./response-sink.ts";
+import { ownSocket, responseSink } from "./response-sink.ts";
 
 const NOTHING_UNBOUNDED = new Set<string>();
 
@@ -80,9 +80,10 @@ export async function subscribeRoute(
     return;
   }
 
+  await ownSocket(req, res);
   // The client may have left while the body was read or the token verified: its response has
   // already emitted 'close', so nothing would ever release a slot or a stream registered for it.
-  if (res.closed) return;
+  if (res.closed || req.socket.destroyed) return;
   const clientStreams = context.streamsPerClient.get(client) ?? 0;
   if (hub.connectionCount >= options.limits.maxConnections) {
     sendProblem(res, "too_many_connections", "the hub holds as many streams as it may (maxConnections)", {
@@ -117,7 +118,7 @@ export async function subscribeRoute(
     matchers,
     grants: auth.kind === "token" ? auth.grants : undefined,
     cursor,
-    sink: responseSink(res, cors, { legacyAnchorHeader: legacy }),
+    sink: responseSink(req, res, cors, { legacyAnchorHeader: legacy }),
   });
 }
 

@@ -109,11 +109,12 @@ export class Connection {
   /** Writes everything queued in one chunk, unless the socket is backed up. */
   flush(now: number): void {
     if (this.closed || !this.#writable || this.#queue.length === 0) return;
-    const chunk = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue, this.#queuedBytes);
+    const frames = this.#queue;
+    const bytes = this.#queuedBytes;
     this.#queue = [];
     this.#queuedBytes = 0;
     this.lastWriteAt = now;
-    if (!this.#sink.write(chunk)) {
+    if (!this.#sink.write(frames, bytes)) {
       this.#writable = false;
       this.unwritableSince = now;
     }

@@ -5,8 +5,11 @@
 export interface StreamSink {
   /** Sends the response head; `anchor` is the Mercure-Last-Event-ID value when a cursor was sent. */
   start(anchor: string | undefined): void;
-  /** Writes bytes; false means the socket is backed up and `onDrain` will fire when it is not. */
-  write(chunk: Buffer): boolean;
+  /**
+   * Writes the frames (`bytes` long in all) at once; false means the socket is backed up and
+   * `onDrain` will fire when it is not.
+   */
+  write(frames: readonly Buffer[], bytes: number): boolean;
   onDrain(callback: () => void): void;
   /** Calls back once when the client goes away (or the stream ends for any reason). */
   onClose(callback: () => void): void;

@@ -22,6 +22,10 @@ export class BoundedCache<K, V> {
     return this.entries.has(key);
   }
 
+  clear(): void {
+    this.entries.clear();
+  }
+
   set(key: K, value: V): void {
     if (this.entries.size >= this.capacity && !this.entries.has(key)) {
       // Maps iterate in insertion order: the first key is the oldest.

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { compileMatcher } from "../matching/compile.ts";
+import type { MatcherType } from "../matching/matcher.ts";
+import { Random } from "../testing/seeded-random.ts";
+import type { Connection } from "./connection.ts";
+import { MAX_CACHED_TOPIC_ROUTES, SubscriberIndex } from "./subscriber-index.ts";
+
+const BASE = "https://hub.example/.well-known/mercure";
+const LIMITS = { maxPatternLength: 1000 };
+
+/** The index only reads a connection's matchers (and its identity). */
+function connection(...selectors: [MatcherType, string][]): Connection {
+  const matchers = selectors.map(([type, pattern]) => compileMatcher(type, pattern, BASE, LIMITS));
+  return {
+    matchers,
+    matchesAny: (topics: readonly string[]) => matchers.some((m) => topics.some(m.matches)),
+  } as unknown as Connection;
+}
+
+function visited(index: SubscriberIndex, topics: string[]): Set<Connection> {
+  const seen = new Set<Connection>();
+  index.forEachMatch(topics, (c) => seen.add(c));
+  return seen;
+}
+
+const TOPICS = Array.from({ length: 12 }, (_, i) => `https://example.com/books/${i % 4}/chapters/${i}`);
+const SELECTORS: [MatcherType, string][] = [
+  ["exact", TOPICS[0]!],
+  ["exact", TOPICS[5]!],
+  ["urlpattern", "https://example.com/books/:book/chapters/:chapter"],
+  ["urlpattern", "https://example.com/books/1/*"],
+  ["urlpattern", "https://example.com/books/(2|3)/chapters/:c"],
+  ["urlpattern", "/nothing/:here"],
+  ["topic", "https://example.com/books/{book}/chapters/3"],
+  ["topic", TOPICS[7]!],
+  ["exact", "*"],
+];
+
+describe("SubscriberIndex", () => {
+  it("visits exactly the connections whose matchers select a topic, as connections come and go", () => {
+    const seed = Number(process.env.INDEX_SEED ?? 20261123);
+    const random = new Random(seed);
+    const index = new SubscriberIndex();
+    const live: Connection[] = [];
+    for (let step = 0; step < 3000; step++) {
+      const roll = random.next();
+      if (roll < 0.3 || live.length === 0) {
+        const selectors = Array.from({ length: 1 + random.int(2) }, () => random.pick(SELECTORS));
+        const added = connection(...selectors);
+        index.add(added);
+        live.push(added);
+      } else if (roll < 0.5) {
+        const [removed] = live.splice(random.int(live.length), 1);
+        index.delete(removed!);
+      } else {
+        const topics = Array.from({ length: 1 + random.int(2) }, () => random.pick(TOPICS));
+        const expected = new Set(live.filter((c) => c.matchesAny(topics)));
+        assert.deepEqual(visited(index, topics), expected, `seed ${seed}, step ${step}, topics ${topics}`);
+      }
+    }
+  });
+
+  it("finds a pattern that arrived after the topic's route was remembered, and forgets one that left", () => {
+    const index = new SubscriberIndex();
+    const topic = "https://example.com/books/1/chapters/2";
+    const early = connection(["urlpattern", "https://example.com/books/:id/*"]);
+    index.add(early);
+    assert.deepEqual(visited(index, [topic]), new Set([early]));
+    const late = connection(["urlpattern", "https://example.com/books/1/chapters/:n"]);
+    index.add(late);
+    assert.deepEqual(visited(index, [topic]), new Set([early, late]));
+    index.delete(early);
+    assert.deepEqual(visited(index, [topic]), new Set([late]));
+    // A second connection on a pattern already known joins its entry (no new route needed).
+    const twin = connection(["urlpattern", "https://example.com/books/1/chapters/:n"]);
+    index.add(twin);
+    assert.deepEqual(visited(index, [topic]), new Set([late, twin]));
+  });
+
+  it("stays right when more topics are published than it remembers routes for", () => {
+    const index = new SubscriberIndex();
+    const even = connection(["urlpattern", "https://example.com/n/:n(\\d*[02468])"]);
+    index.add(even);
+    for (let round = 0; round < 2; round++) {
+      for (let n = 0; n < MAX_CACHED_TOPIC_ROUTES + 10; n += 997) {
+        const expected = n % 2 === 0 ? new Set([even]) : new Set();
+        assert.deepEqual(visited(index, [`https://example.com/n/${n}`]), expected, `n ${n}`);
+      }
+    }
+  });
+});
