@@ -53,7 +53,7 @@ export function isJwsCompact(value: string): boolean {
 }
 
 /**
- * @param authorization Node's `req.headersDistinct.authorization`, so that two headers are seen.
+ * @param authorization Every Authorization header the request sent, so that two headers are seen.
  * @param cookieHeader Node's `req.headers.cookie` (several Cookie headers already joined by `; `).
  * @param cookieName The name of the cookie carrying the token.
  */

@@ -145,11 +145,12 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
         `the token is ${token.length} bytes long; the limit (maxTokenBytes) is ${limits.maxTokenBytes}`,
       );
     }
-    if (!isJwsCompact(token))
-      throw new InvalidTokenError("token_malformed", "not a JWS compact serialization");
+    // A token found in the cache is one that passed every check below (the same string).
     const cacheKey = `${role} ${token}`;
     const cached = cache.get(cacheKey);
     if (cached !== undefined) return cached;
+    if (!isJwsCompact(token))
+      throw new InvalidTokenError("token_malformed", "not a JWS compact serialization");
 
     const { header, claims } = peek(token);
     for (const name of FORBIDDEN_HEADERS) {

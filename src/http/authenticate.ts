@@ -5,6 +5,7 @@ import { findToken, type TokenSource } from "../auth/token-source.ts";
 import type { Role } from "../auth/verifier.ts";
 import type { ProblemCode } from "../protocol/problems.ts";
 import type { HttpContext } from "./context.ts";
+import { headerValues } from "./header-values.ts";
 import { sendProblem } from "./respond.ts";
 
 /** Why a request was refused, with the RFC 6750 challenge to send. */
@@ -30,7 +31,7 @@ export async function authenticate(
   context: HttpContext,
 ): Promise<Authentication> {
   const presentation = findToken(
-    req.headersDistinct.authorization,
+    headerValues(req, "authorization"),
     req.headers.cookie,
     context.options.cookieName,
     { enabled: context.options.legacy, queryTokens: queryTokens(req.url) },

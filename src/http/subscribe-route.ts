@@ -16,6 +16,7 @@ import {
 } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
+import { headerValues } from "./header-values.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
 import { sendProblem } from "./respond.ts";
 import { ownSocket, responseSink } from "./response-sink.ts";
@@ -108,7 +109,7 @@ export async function subscribeRoute(
 
   // The header wins over the query parameter (draft, "Reconciliation"). An empty header is no
   // cursor (EventSource never sends one): it must not override the query's cursor and replay all.
-  const header = req.headersDistinct["last-event-id"]?.[0];
+  const header = headerValues(req, "last-event-id")?.[0];
   const cursor = header !== undefined && header !== "" ? header : parameters.lastEventId;
   // Old clients read the replay anchor from Last-Event-ID, the name the header had before draft-08.
   const legacy =
