@@ -15,9 +15,12 @@ export interface BenchHub {
  * issuer, with `flags` added; resolves once it logs that it listens.
  */
 export function spawnHub(flags: readonly string[]): Promise<BenchHub> {
+  const profile = process.env.QUICKSILVER_BENCH_PROFILE;
   const child = spawn(
     process.execPath,
     [
+      // QUICKSILVER_BENCH_PROFILE=<dir>: the hub writes a V8 CPU profile there when it stops.
+      ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
       fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url)),
       "serve",
       "--listen",

@@ -56,8 +56,8 @@ export const publish: Scenario<PublishCase, PublishResult> = {
   summary: "publishes per second with no subscriber, history on (durable for Quicksilver)",
   cases: (quick) =>
     quick
-      ? [{ connections: 64, count: 20_000, bytes: 100, warmup: 1000 }]
-      : [16, 64, 256].map((connections) => ({ connections, durationMs: 15_000, bytes: 100, warmup: 1000 })),
+      ? [{ connections: 64, count: 40_000, bytes: 100, warmup: 10_000 }]
+      : [16, 64, 256].map((connections) => ({ connections, durationMs: 15_000, bytes: 100, warmup: 10_000 })),
   label: (c) => `${c.connections} connections, ${c.bytes} B`,
   hubOptions: () => ({ history: true }),
   run: runPublish,
