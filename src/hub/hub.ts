@@ -52,6 +52,10 @@ const REPLAY_SLICE_BYTES = 64 * 1024;
  * few of a long history would otherwise scan all of it in one turn, stalling every other stream.
  */
 const REPLAY_SCAN_SLICE = 256;
+/** Sockets written per turn of the event loop when many have something queued. */
+const FLUSH_SLICE = 1024;
+/** Written entries the pending list may keep before it is compacted. */
+const COMPACT_FLUSHED = 16 * FLUSH_SLICE;
 
 /**
  * The hub: accepts updates, hands them to the transport, and delivers what the transport
@@ -65,7 +69,9 @@ export class Hub {
   readonly #random: () => number;
   readonly #index = new SubscriberIndex();
   readonly #connections = new Set<Connection>();
+  /** Connections with something queued, in the order they got it; the first `#flushed` are written. */
   #pending: Connection[] = [];
+  #flushed = 0;
   #flushScheduled = false;
   #closing = false;
   readonly #sweepTimer: NodeJS.Timeout;
@@ -252,11 +258,28 @@ export class Hub {
   }
 
   readonly #flushAll = (): void => {
-    this.#flushScheduled = false;
+    // A slice at a time, letting the event loop read publishes in between: a fan-out to many
+    // sockets would otherwise hold every publish (and its acknowledgement) until the last write,
+    // and the events published meanwhile join the queues of the sockets not yet written.
     const pending = this.#pending;
-    this.#pending = [];
+    const end = Math.min(pending.length, this.#flushed + FLUSH_SLICE);
     const now = this.#now();
-    for (const connection of pending) connection.flush(now);
+    for (let i = this.#flushed; i < end; i++) pending[i]!.flush(now);
+    if (end < pending.length) {
+      // Under a steady stream of events the list never empties: drop the written part now and
+      // then, so that it holds each waiting connection about once rather than growing.
+      if (end >= COMPACT_FLUSHED) {
+        this.#pending = pending.slice(end);
+        this.#flushed = 0;
+      } else {
+        this.#flushed = end;
+      }
+      setImmediate(this.#flushAll);
+      return;
+    }
+    this.#pending = [];
+    this.#flushed = 0;
+    this.#flushScheduled = false;
   };
 
   #sweep(): void {
