@@ -27,6 +27,13 @@ const DEFAULT_HUB_PATH = "/.well-known/mercure";
  * Starts a hub from a resolved configuration: listens first (so port 0 resolves), then builds the
  * verifier, transport, hub and routes. A configuration the verifier refuses stops the start.
  */
+/**
+ * Connections the kernel may hold before the hub accepts them (capped by net.core.somaxconn).
+ * Node's 511 overflows when every client of a restarted hub reconnects at once, and a dropped
+ * connection attempt is retried only a second later.
+ */
+const LISTEN_BACKLOG = 4096;
+
 export async function startHub(config: ServeConfig, logger: Logger = silentLogger): Promise<RunningHub> {
   // `*` is fine for CORS (any origin, without credentials) but never for the CSRF defence.
   const corsOrigins = allowlist("cors-origins", config.corsOrigins, true);
@@ -38,7 +45,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
   const server = createServer({ requestTimeout: 30_000 }, (req, res) => handler!(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(config.port, config.host, () => {
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
       server.off("error", reject);
       resolve();
     });

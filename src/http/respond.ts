@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { PROBLEMS, type ProblemCode } from "../protocol/problems.ts";
+import { isStreaming } from "./response-sink.ts";
 
 /**
  * Answers with an RFC 9457 problem document carrying our stable `code`. The OAuth error of a
@@ -11,7 +12,7 @@ export function sendProblem(
   detail: string,
   headers: Record<string, string> = {},
 ): void {
-  if (res.headersSent) {
+  if (res.headersSent || isStreaming(res)) {
     res.destroy();
     return;
   }

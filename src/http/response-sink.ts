@@ -1,4 +1,9 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  type IncomingMessage,
+  type ServerResponse,
+  validateHeaderName,
+  validateHeaderValue,
+} from "node:http";
 import type { Socket } from "node:net";
 import type { StreamSink } from "../hub/stream-sink.ts";
 
@@ -36,50 +41,114 @@ export interface ResponseSinkOptions {
 }
 
 /**
- * A subscriber stream over an HTTP response. node:http sends the head; the body is then written
- * straight to the socket, because ServerResponse costs, per write, a cork, a tick and a
- * three-buffer writev for the chunk framing: here each flush is one buffer, framing included,
- * and one write(2). The body is chunked for HTTP/1.1, so that a client can tell a stream the hub
- * ended from one that was cut; an HTTP/1.0 client gets a body that ends with the connection.
+ * A subscriber stream over an HTTP response, written straight to the socket. Through
+ * ServerResponse, every write would cost a cork, a tick and a three-buffer writev for the chunk
+ * framing, and the response head would stay in memory, as a string tree, for the life of the
+ * stream. Here the head goes out with the first write, and each flush is one buffer, framing
+ * included, and one write(2). The body is chunked for HTTP/1.1, so that a client can tell a stream
+ * the hub ended from one that was cut; an HTTP/1.0 client gets a body that ends with the
+ * connection.
  *
- * The response must own its socket already (see `ownSocket`).
+ * The response must own its socket already (see `ownSocket`). ServerResponse never learns that
+ * a head was sent: `isStreaming` tells the error path not to answer again.
  */
+const streaming = new WeakSet<ServerResponse>();
+
+/** Whether the response is a stream this module started (its head is sent, whatever Node thinks). */
+export function isStreaming(res: ServerResponse): boolean {
+  return streaming.has(res);
+}
+
 export function responseSink(
   req: IncomingMessage,
   res: ServerResponse,
   headers: Record<string, string>,
   options: ResponseSinkOptions = {},
 ): StreamSink {
-  const socket = res.socket as Socket;
-  const chunked = req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
-  return {
-    start(anchor) {
-      const head: Record<string, string> = { ...headers, ...STREAM_HEADERS };
-      if (anchor !== undefined) {
-        head["Mercure-Last-Event-ID"] = anchor;
-        if (options.legacyAnchorHeader === true) head["Last-Event-ID"] = anchor;
-      }
-      if (chunked) head["Transfer-Encoding"] = "chunked";
-      // The stream is the connection's last response: node:http never sees it finish, so the
-      // socket is closed after it rather than kept for another request.
-      head.Connection = "close";
-      res.writeHead(200, head);
-      res.flushHeaders();
-    },
-    write: (frames, bytes) => socket.write(chunked ? chunk(frames, bytes) : join(frames, bytes)),
-    onDrain: (callback) => socket.on("drain", callback),
+  return new ResponseSink(req, res, headers, options.legacyAnchorHeader === true);
+}
+
+/** A class rather than an object of closures: one object per stream, the methods shared. */
+class ResponseSink implements StreamSink {
+  readonly #res: ServerResponse;
+  readonly #socket: Socket;
+  readonly #chunked: boolean;
+  /** Until the head is sent: its headers, and whether the anchor goes in Last-Event-ID too. */
+  #headers: Record<string, string> | undefined;
+  readonly #legacyAnchorHeader: boolean;
+  /** The response head, until the first write takes it along. */
+  #head: string | undefined;
+
+  constructor(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, legacy: boolean) {
+    this.#res = res;
+    this.#socket = res.socket as Socket;
+    this.#chunked = req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
+    this.#headers = headers;
+    this.#legacyAnchorHeader = legacy;
+  }
+
+  start(anchor: string | undefined): void {
+    const head: Record<string, string> = { ...this.#headers, ...STREAM_HEADERS };
+    this.#headers = undefined;
+    if (anchor !== undefined) {
+      head["Mercure-Last-Event-ID"] = anchor;
+      if (this.#legacyAnchorHeader) head["Last-Event-ID"] = anchor;
+    }
+    if (this.#chunked) head["Transfer-Encoding"] = "chunked";
+    // The stream is the connection's last response: node:http never sees it finish, so the
+    // socket is closed after it rather than kept for another request.
+    head.Connection = "close";
+    this.#head = responseHead(head);
+    streaming.add(this.#res);
+  }
+
+  write(frames: readonly Buffer[], bytes: number): boolean {
+    const body = this.#chunked ? chunk(frames, bytes) : join(frames, bytes);
+    if (this.#head === undefined) return this.#socket.write(body);
+    // The head and the first events in one writev.
+    this.#socket.cork();
+    this.#socket.write(this.#takeHead(), "latin1");
+    const more = this.#socket.write(body);
+    this.#socket.uncork();
+    return more;
+  }
+
+  #takeHead(): string {
+    const head = this.#head!;
+    this.#head = undefined;
+    return head;
+  }
+
+  onDrain(callback: () => void): void {
+    this.#socket.on("drain", callback);
+  }
+
+  onClose(callback: () => void): void {
     // A response that already closed will not emit 'close' again: call back anyway (after the
     // caller has finished registering the stream), or the stream would outlive its client.
-    onClose: (callback) => {
-      if (res.closed) queueMicrotask(callback);
-      else res.once("close", callback);
-    },
-    end: () => {
-      if (chunked) socket.end(LAST_CHUNK, "latin1");
-      else socket.end();
-    },
-    destroy: () => socket.destroy(),
-  };
+    if (this.#res.closed) queueMicrotask(callback);
+    else this.#res.once("close", callback);
+  }
+
+  end(): void {
+    const head = this.#head === undefined ? "" : this.#takeHead();
+    this.#socket.end(this.#chunked ? head + LAST_CHUNK : head, "latin1");
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+}
+
+/** `HTTP/1.1 200 OK` and the headers, validated as node:http validates them (no CR, no LF). */
+function responseHead(headers: Record<string, string>): string {
+  let head = "HTTP/1.1 200 OK\r\n";
+  for (const [name, value] of Object.entries(headers)) {
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    head += `${name}: ${value}\r\n`;
+  }
+  return `${head}\r\n`;
 }
 
 function join(frames: readonly Buffer[], bytes: number): Buffer {

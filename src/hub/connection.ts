@@ -48,7 +48,8 @@ export class Connection {
   #queuedBytes = 0;
   #heldBytes = 0;
   #writable = true;
-  #waiters: (() => void)[] = [];
+  /** Replays waiting for the socket to drain (allocated only when one waits). */
+  #waiters: (() => void)[] | undefined;
   /** When the socket last became unwritable, or 0 while it is writable. */
   unwritableSince = 0;
 
@@ -123,12 +124,16 @@ export class Connection {
   /** Resolves when the socket can take more, or the connection closed (used while replaying). */
   writable(): Promise<void> {
     if (this.#writable || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve) => {
+      this.#waiters ??= [];
+      this.#waiters.push(resolve);
+    });
   }
 
   #wake(): void {
     const waiters = this.#waiters;
-    this.#waiters = [];
+    if (waiters === undefined) return;
+    this.#waiters = undefined;
     for (const wake of waiters) wake();
   }
 

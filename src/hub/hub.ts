@@ -155,8 +155,8 @@ export class Hub {
       deadlineReason,
       now,
       limits: { maxQueueBytes: this.#options.maxQueueBytes },
-      schedule: (c) => this.#scheduleFlush(c),
-      onClose: (c, reason) => this.#forget(c, reason),
+      schedule: this.#schedule,
+      onClose: this.#onClose,
     });
     if (request.cursor !== undefined) connection.held = [];
     request.sink.onClose(() => connection.close("client_left"));
@@ -248,6 +248,10 @@ export class Hub {
     if (connection.held !== undefined) connection.hold(update);
     else connection.enqueue(update.frame);
   };
+
+  // Bound once for every connection, rather than two closures per connection.
+  readonly #schedule = (connection: Connection): void => this.#scheduleFlush(connection);
+  readonly #onClose = (connection: Connection, reason: CloseReason): void => this.#forget(connection, reason);
 
   #scheduleFlush(connection: Connection): void {
     this.#pending.push(connection);
