@@ -21,6 +21,8 @@ export function spawnHub(flags: readonly string[]): Promise<BenchHub> {
     [
       // QUICKSILVER_BENCH_PROFILE=<dir>: the hub writes a V8 CPU profile there when it stops.
       ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
+      // QUICKSILVER_BENCH_NODE_FLAGS="--max-semi-space-size=4 …": Node flags for the hub only.
+      ...(process.env.QUICKSILVER_BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
       fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url)),
       "serve",
       "--listen",

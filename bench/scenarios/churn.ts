@@ -10,7 +10,7 @@
  * churn one event goes to the steady topic: a hub that broke its steady streams is invalid.
  */
 import { CHURN_ERROR_KINDS, type ChurnErrorKind, SEQUENCE_MARKER } from "../harness/churner.ts";
-import { ChurnerPool } from "../harness/churner-pool.ts";
+import { ChurnerPool, type ChurnReport } from "../harness/churner-pool.ts";
 import type { GeneratorPool } from "../harness/generator-pool.ts";
 import { type ProcSample, sample } from "../harness/proc-sampler.ts";
 import { Publisher } from "../harness/publisher.ts";
@@ -59,11 +59,14 @@ export interface ChurnResult {
   readonly timeToHeadersMin: number;
   /** The hub's CPU (its whole process tree) during the churn, per successful connect. */
   readonly hubCpuMicrosPerConnect: number;
-  /** Before the churn (the steady subscribers connected and settled) and after it settled. */
+  /** Before the churn (the steady subscribers connected and settled), after each round settled. */
   readonly baseline: Footprint;
+  readonly afterFirstRound: Footprint;
   readonly after: Footprint;
   readonly fdsRatio: number;
   readonly rssRatio: number;
+  /** RSS after the second round over RSS after the first: what a leak would keep growing. */
+  readonly rssSecondRoundRatio: number;
   /** Every steady subscriber, still connected, received the event published after the churn. */
   readonly steadyGotEvent: boolean;
   /** The busiest churner's CPU share (1 = a core saturated). */
@@ -75,7 +78,7 @@ const TOPIC = "https://example.com/bench/churn";
 /** Each churning subscriber of the other half gets a topic of its own. */
 const FRESH_TOPIC = `https://example.com/bench/churn/${SEQUENCE_MARKER}`;
 
-const quickCase = { steady: 5000, seconds: 4, holdMs: 50, settleBeforeMs: 500, settleAfterMs: 2000 };
+const quickCase = { steady: 5000, seconds: 3, holdMs: 50, settleBeforeMs: 500, settleAfterMs: 2000 };
 const fullCase = { steady: 5000, seconds: 15, holdMs: 50, settleBeforeMs: 1000, settleAfterMs: 3000 };
 
 export const churn: Scenario<ChurnCase, ChurnResult> = {
@@ -100,6 +103,7 @@ export const churn: Scenario<ChurnCase, ChurnResult> = {
     { header: "time to headers p99 ms", value: (r) => r.timeToHeaders.p99 },
     { header: "fds after/before", value: (r) => r.fdsRatio },
     { header: "RSS after/before", value: (r) => r.rssRatio },
+    { header: "RSS round 2/round 1", value: (r) => r.rssSecondRoundRatio },
     { header: "hub CPU µs/connect", value: (r) => r.hubCpuMicrosPerConnect },
   ],
   latency: (r) => r.timeToHeaders,
@@ -122,19 +126,30 @@ async function runChurn(target: Target, c: ChurnCase, rig: Rig): Promise<ChurnRe
 
     await sleep(c.settleBeforeMs);
     const baseline = sample(target.pid);
-    const churned = await churners.run({
-      port: target.port,
-      requests: [target.subscribeRequest(TOPIC), target.subscribeRequest(FRESH_TOPIC)],
-      rate: c.rate,
-      durationMs: c.seconds * 1000,
-      holdMs: c.holdMs,
-      timeoutMs: 5000,
-      // A second's worth of connects awaiting their head: beyond that the hub has stalled.
-      maxInFlight: Math.max(100, c.rate),
-    });
-    const churnEnd = sample(target.pid);
+    const churnOnce = () =>
+      churners.run({
+        port: target.port,
+        requests: [target.subscribeRequest(TOPIC), target.subscribeRequest(FRESH_TOPIC)],
+        rate: c.rate,
+        durationMs: c.seconds * 1000,
+        holdMs: c.holdMs,
+        timeoutMs: 5000,
+        // A second's worth of connects awaiting their head: beyond that the hub has stalled.
+        maxInFlight: Math.max(100, c.rate),
+      });
+    // Two rounds: a runtime with a garbage-collected heap keeps some of the memory the first
+    // round grew, and only memory that grows again in the second round is a leak.
+    const first = await churnOnce();
+    const firstEnd = sample(target.pid);
+    await sleep(c.settleAfterMs);
+    const afterFirst = sample(target.pid);
+    const second = await churnOnce();
+    const secondEnd = sample(target.pid);
     await sleep(c.settleAfterMs);
     const after = sample(target.pid);
+    const churned = combine(first, second);
+    const churnCpuMicros =
+      firstEnd.cpuMicros - baseline.cpuMicros + (secondEnd.cpuMicros - afterFirst.cpuMicros);
 
     const published = await publisher.publish(TOPIC, 1, 32, 1);
     const delivered = published.failed === 0 && (await pool.complete(1, 5000));
@@ -172,14 +187,13 @@ async function runChurn(target: Target, c: ChurnCase, rig: Rig): Promise<ChurnRe
       errorExamples: churned.examples,
       timeToHeaders: latencySummary(churned.timesToHeaders),
       timeToHeadersMin: churned.timesToHeaders.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY),
-      hubCpuMicrosPerConnect: round(
-        (churnEnd.cpuMicros - baseline.cpuMicros) / Math.max(1, churned.succeeded),
-        1,
-      ),
+      hubCpuMicrosPerConnect: round(churnCpuMicros / Math.max(1, churned.succeeded), 1),
       baseline: footprint(baseline),
+      afterFirstRound: footprint(afterFirst),
       after: footprint(after),
       fdsRatio: round(after.fds / baseline.fds, 3),
       rssRatio: round(after.rssBytes / baseline.rssBytes, 3),
+      rssSecondRoundRatio: round(after.rssBytes / afterFirst.rssBytes, 3),
       steadyGotEvent,
       churnerCpuShare: round(churned.maxCpuShare, 3),
       ...(problems.length > 0 ? { invalid: problems.join("; ") } : {}),
@@ -205,6 +219,23 @@ async function openSteady(target: Target, pool: GeneratorPool, count: number): P
     opened += batch;
     for (let i = 0; i < 200 && sample(target.pid).fds < before + opened; i++) await sleep(10);
   }
+}
+
+/** Two rounds' reports as one: counts added, samples joined, the slower rate and busier churner kept. */
+function combine(a: ChurnReport, b: ChurnReport): ChurnReport {
+  const errors = { ...a.errors };
+  for (const kind of CHURN_ERROR_KINDS) errors[kind] += b.errors[kind];
+  return {
+    ...a,
+    attempted: a.attempted + b.attempted,
+    succeeded: a.succeeded + b.succeeded,
+    behind: a.behind + b.behind,
+    errors,
+    examples: { ...b.examples, ...a.examples },
+    timesToHeaders: [...a.timesToHeaders, ...b.timesToHeaders],
+    connectsPerSecond: Math.min(a.connectsPerSecond, b.connectsPerSecond),
+    maxCpuShare: Math.max(a.maxCpuShare, b.maxCpuShare),
+  };
 }
 
 function footprint(s: ProcSample): Footprint {
