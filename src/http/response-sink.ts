@@ -40,6 +40,13 @@ export interface ResponseSinkOptions {
   readonly legacyAnchorHeader?: boolean;
 }
 
+const streaming = new WeakSet<ServerResponse>();
+
+/** Whether the response is a stream this module started (its head is sent, whatever Node thinks). */
+export function isStreaming(res: ServerResponse): boolean {
+  return streaming.has(res);
+}
+
 /**
  * A subscriber stream over an HTTP response, written straight to the socket. Through
  * ServerResponse, every write would cost a cork, a tick and a three-buffer writev for the chunk
@@ -52,13 +59,6 @@ export interface ResponseSinkOptions {
  * The response must own its socket already (see `ownSocket`). ServerResponse never learns that
  * a head was sent: `isStreaming` tells the error path not to answer again.
  */
-const streaming = new WeakSet<ServerResponse>();
-
-/** Whether the response is a stream this module started (its head is sent, whatever Node thinks). */
-export function isStreaming(res: ServerResponse): boolean {
-  return streaming.has(res);
-}
-
 export function responseSink(
   req: IncomingMessage,
   res: ServerResponse,
@@ -73,7 +73,7 @@ class ResponseSink implements StreamSink {
   readonly #res: ServerResponse;
   readonly #socket: Socket;
   readonly #chunked: boolean;
-  /** Until the head is sent: its headers, and whether the anchor goes in Last-Event-ID too. */
+  /** The response's own headers (CORS), until the head is built. */
   #headers: Record<string, string> | undefined;
   readonly #legacyAnchorHeader: boolean;
   /** The response head, until the first write takes it along. */
