@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { ADAPTERS } from "./harness/adapters.ts";
 import { renderChart } from "./harness/chart.ts";
 import { createRig, pinCoordinator, pinHub } from "./harness/rig.ts";
-import type { AnyScenario, ResultRow } from "./harness/scenario.ts";
+import { type AnyScenario, failedResult, headlineOf, type ResultRow } from "./harness/scenario.ts";
 import { SCENARIOS } from "./scenarios/index.ts";
 
 const { values, positionals } = parseArgs({
@@ -47,6 +47,11 @@ for (const c of scenario.cases(quick)) {
       const result = await scenario.run(target, c, rig);
       rows.push({ hub, label, result });
       process.stderr.write(`${label}, ${hub}: ${JSON.stringify(result)}\n`);
+    } catch (error) {
+      // One hub failing a case (refusing connections, stalling) is a result too: the others go on.
+      const result = failedResult(c, error);
+      rows.push({ hub, label, result });
+      process.stderr.write(`${label}, ${hub}: ${result.invalid}\n`);
     } finally {
       await rig.close();
       await target.stop();
@@ -77,15 +82,15 @@ function table(s: AnyScenario, results: ResultRow[]): string {
   const lines = [`| ${headers.join(" | ")} |`, `|${headers.map(() => "---").join("|")}|`];
   for (const row of results) {
     const reference = results.find((r) => r.hub === "quicksilver" && r.label === row.label);
-    const mine = s.headline.value(row.result);
-    const theirs = reference === undefined ? Number.NaN : s.headline.value(reference.result);
+    const mine = headlineOf(s, row.result);
+    const theirs = reference === undefined ? Number.NaN : headlineOf(s, reference.result);
     const ratio = s.headline.higherIsBetter ? theirs / mine : mine / theirs;
     const cells = [
       row.label,
       row.hub,
-      mine,
+      Number.isFinite(mine) ? mine : "-",
       Number.isFinite(ratio) ? ratio.toFixed(2) : "-",
-      ...s.columns.map((c) => c.value(row.result)),
+      ...s.columns.map((c) => (row.result.noFigures ? "-" : c.value(row.result))),
       row.result.invalid ?? "yes",
     ];
     lines.push(`| ${cells.join(" | ")} |`);

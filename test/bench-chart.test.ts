@@ -170,4 +170,23 @@ describe("the benchmark chart", () => {
     assert.ok(height(fewer) < height(withLatency));
     assert.ok(height(withoutLatency) < height(withLatency));
   });
+
+  it("shows a case a hub failed outright as invalid, without reading figures it does not have", () => {
+    const figures = scenario({ latency: true });
+    // A failed case has no figures: reading one would throw.
+    const strict: AnyScenario = {
+      ...figures,
+      headline: { ...figures.headline, value: (r: FakeResult) => r.rate.toFixed(0).length },
+      latency: (r: FakeResult) => r.deliver!,
+    };
+    const failed: ResultRow = {
+      hub: "nchan",
+      label: SMALL,
+      result: { case: SMALL, invalid: "failed: subscribers were not answered", noFigures: true },
+    };
+    const svg = renderChart(strict, [ROWS[0]!, failed]);
+    assertWellFormed(svg);
+    assert.match(headlineBars(svg).get(`nchan|${esc(SMALL)}`)!, /class="bar invalid"/);
+    assert.match(svg, /failed: subscribers were not answered/);
+  });
 });

@@ -3,7 +3,7 @@
  * its ratio to Quicksilver's, and the latency percentiles on a log axis. A self-contained SVG (no
  * fonts, scripts or stylesheets to fetch) so that GitHub shows it as a file or inside Markdown.
  */
-import type { AnyScenario, ResultRow } from "./scenario.ts";
+import { type AnyScenario, headlineOf, type ResultRow } from "./scenario.ts";
 import type { LatencySummary } from "./stats.ts";
 
 const WIDTH = 900;
@@ -85,7 +85,9 @@ function legend(chart: Chart, top: number): number {
 /** The headline figure as horizontal bars on a linear axis from zero, grouped by case. */
 function headlinePanel(chart: Chart, top: number): number {
   const { headline } = chart.scenario;
-  const values = chart.rows.map((r) => headline.value(r.result)).filter((v) => Number.isFinite(v));
+  const values = chart.rows
+    .map((r) => headlineOf(chart.scenario, r.result))
+    .filter((v) => Number.isFinite(v));
   const ticks = linearTicks(Math.max(0, ...values));
   const end = ticks[ticks.length - 1]!;
   const x = (v: number) => PLOT_START + (Math.max(0, v) / end) * (PLOT_END - PLOT_START);
@@ -95,7 +97,7 @@ function headlinePanel(chart: Chart, top: number): number {
   );
   const gridlines = ticks.map((tick) => ({ x: x(tick), label: formatNumber(tick) }));
   const draw = (row: ResultRow, y: number) => {
-    const value = headline.value(row.result);
+    const value = headlineOf(chart.scenario, row.result);
     const width = Number.isFinite(value) ? x(value) - PLOT_START : 0;
     const invalid = row.result.invalid !== undefined;
     const look = `class="bar${invalid ? " invalid" : ""}" ${dataOf(row)} fill="${chart.colour.get(row.hub)}"`;
@@ -111,7 +113,7 @@ function latencyPanel(chart: Chart, top: number): number {
   if (latency === undefined) return top;
   const summaries = new Map<ResultRow, LatencySummary>();
   for (const row of chart.rows) {
-    const s = latency(row.result);
+    const s = row.result.noFigures ? undefined : latency(row.result);
     // No samples, or none that made a figure: left out rather than drawn as if it were zero.
     if (s !== undefined && s.count > 0 && PERCENTILES.some((p) => Number.isFinite(s[p.key])))
       summaries.set(row, s);
@@ -205,8 +207,8 @@ function ratioText(chart: Chart, row: ResultRow): string {
   const reference = chart.rows.find((r) => r.hub === QUICKSILVER && r.label === row.label);
   if (reference === undefined) return "";
   const { headline } = chart.scenario;
-  const mine = headline.value(row.result);
-  const theirs = headline.value(reference.result);
+  const mine = headlineOf(chart.scenario, row.result);
+  const theirs = headlineOf(chart.scenario, reference.result);
   const ratio = headline.higherIsBetter ? theirs / mine : mine / theirs;
   return Number.isFinite(ratio) ? `QS ${ratio.toFixed(2)}×` : "";
 }

@@ -11,6 +11,8 @@ export interface ScenarioResult<C> {
   readonly case: C;
   /** Set when the run measured its clients or lost events: such a figure is not reported as valid. */
   readonly invalid?: string;
+  /** Set when the hub failed the case outright: there are no figures, only `invalid`'s reason. */
+  readonly noFigures?: true;
 }
 
 /** One hub's result for one case, as the table, the chart and the JSON hold it. */
@@ -57,3 +59,13 @@ export interface Scenario<C, R extends ScenarioResult<C>> {
 /** A scenario whose case and result types are no longer needed (the registry, the runner). */
 // biome-ignore lint/suspicious/noExplicitAny: the runner only passes a scenario's own cases back to it
 export type AnyScenario = Scenario<any, ScenarioResult<any>>;
+
+/** The result of a case a hub failed outright (it refused or stalled): no figures, only why. */
+export function failedResult<C>(c: C, error: unknown): ScenarioResult<C> {
+  return { case: c, invalid: `failed: ${(error as Error).message}`, noFigures: true };
+}
+
+/** The headline figure of a result, NaN for a failed case. */
+export function headlineOf(scenario: AnyScenario, result: ScenarioResult<unknown>): number {
+  return result.noFigures ? Number.NaN : scenario.headline.value(result);
+}
