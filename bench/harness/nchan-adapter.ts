@@ -49,7 +49,9 @@ worker_processes 1;
 worker_rlimit_nofile ${limit};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections ${limit}; }
+# Connection slots, not descriptors: Nchan takes more than one slot per subscriber, and runs out
+# ("worker_connections are not enough") near 19,000 subscribers with one slot per descriptor.
+events { worker_connections ${4 * limit}; }
 http {
   access_log off;
   # Keep every file nginx writes inside the temporary directory.
