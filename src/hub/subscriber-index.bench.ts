@@ -35,72 +35,11 @@
  */
 import { compileMatcher } from "../matching/compile.ts";
 import type { MatcherType, TopicMatcher } from "../matching/matcher.ts";
+import { checksum, keep, measure, percent, roundNs, summarize, type Timing } from "../testing/micro-bench.ts";
 import { Random } from "../testing/seeded-random.ts";
 import { Connection } from "./connection.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
-
-const ROUNDS = 7;
-/** Sum of every measured result, printed at the end so that no measured call is dead code. */
-let checksum = 0;
-
-interface Timing {
-  /** Nanoseconds per call, median of the rounds. */
-  readonly ns: number;
-  /** Half the range of the rounds, relative to the median. */
-  readonly spread: number;
-}
-
-/**
- * Calls made so far: `run` gets a new index on every call, across rounds too (so that cycling
- * through inputs goes on from round to round), wrapping at 2^30 to stay a small integer.
- */
-let calls = 0;
-
-/** Calls `run` `n` times and returns the elapsed nanoseconds. */
-function time(run: (i: number) => number, n: number): number {
-  let sum = 0;
-  const first = calls;
-  const end = first + n;
-  const start = process.hrtime.bigint();
-  for (let i = first; i < end; i++) sum += run(i);
-  const elapsed = Number(process.hrtime.bigint() - start);
-  calls = end & 0x3fffffff;
-  checksum += sum;
-  return elapsed;
-}
-
-// The call in `time` sees many closures: make it megamorphic from the start, so that no figure
-// gets an inlined call that the others do not.
-for (const run of [(i: number) => i, (i: number) => i + 1, (i: number) => i - 1, (i: number) => i & 1]) {
-  time(run, 1000);
-}
-
-/**
- * Nanoseconds per call of `run`: the iteration count doubles until a round takes a quarter of
- * `roundMs` (this is the warm-up: the JIT has optimized `run` by then), is scaled to `roundMs`,
- * runs once more untimed, then ROUNDS timed rounds.
- */
-function measure(run: (i: number) => number, roundMs = 15): Timing {
-  let n = 1;
-  let elapsed = time(run, n);
-  while (elapsed < roundMs * 250_000) {
-    n *= 2;
-    elapsed = time(run, n);
-  }
-  n = Math.max(1, Math.round((n * roundMs * 1e6) / elapsed));
-  time(run, n);
-  return summarize(Array.from({ length: ROUNDS }, () => time(run, n) / n));
-}
-
-function summarize(samples: number[]): Timing {
-  samples.sort((a, b) => a - b);
-  const median = samples[samples.length >> 1]!;
-  return { ns: median, spread: (samples[samples.length - 1]! - samples[0]!) / 2 / median };
-}
-
-const round = (ns: number): number => (ns < 10 ? Math.round(ns * 10) / 10 : Math.round(ns));
-const percent = (spread: number): number => Math.round(spread * 100);
 
 const BASE_URL = "https://hub.example/.well-known/mercure";
 const LIMITS = { maxPatternLength: 2048 };
@@ -180,11 +119,11 @@ for (const count of [1_000, 10_000, 100_000]) {
   const miss = publish(index, misses);
   exactRows.push({
     subscribers: count,
-    "one topic again ns/publish": round(hot.ns),
+    "one topic again ns/publish": roundNs(hot.ns),
     "hot ±%": percent(hot.spread),
-    "hit ns/publish": round(hit.ns),
+    "hit ns/publish": roundNs(hit.ns),
     "±%": percent(hit.spread),
-    "miss ns/publish": round(miss.ns),
+    "miss ns/publish": roundNs(miss.ns),
     "miss ±%": percent(miss.spread),
   });
 }
@@ -198,8 +137,8 @@ const fan = publish(fanOut, [[sharedTopic]], 30);
 const fanRows = [
   {
     subscribers: FAN_OUT,
-    "ns/publish": round(fan.ns),
-    "ns/connection visited": round(fan.ns / FAN_OUT),
+    "ns/publish": roundNs(fan.ns),
+    "ns/connection visited": roundNs(fan.ns / FAN_OUT),
     "±%": percent(fan.spread),
   },
 ];
@@ -235,11 +174,11 @@ for (const [label, type, make, count] of [
   const share = timing.ns - exactOnly;
   patternRows.push({
     patterns: count === 0 ? "none" : `${count} × ${label}`,
-    "new topic ns/publish": round(timing.ns),
+    "new topic ns/publish": roundNs(timing.ns),
     "±%": percent(timing.spread),
-    "patterns' share ns": count === 0 ? "" : round(share),
-    "ns per pattern": count === 0 ? "" : round(share / count),
-    "same topic again ns/publish": round(again.ns),
+    "patterns' share ns": count === 0 ? "" : roundNs(share),
+    "ns per pattern": count === 0 ? "" : roundNs(share / count),
+    "same topic again ns/publish": roundNs(again.ns),
     "again ±%": percent(again.spread),
   });
 }
@@ -284,13 +223,13 @@ for (const [label, connections] of [
   const del = summarize(deletes);
   churnRows.push({
     connections: `${CHURN} × ${label}`,
-    "add ns/connection": round(add.ns),
+    "add ns/connection": roundNs(add.ns),
     "±%": percent(add.spread),
-    "delete ns/connection": round(del.ns),
+    "delete ns/connection": roundNs(del.ns),
     "delete ±%": percent(del.spread),
   });
 }
-checksum += visited;
+keep(visited);
 
 console.log(`Subscriber index (Node ${process.version})`);
 console.log("1. forEachMatch, exact topics, one subscriber per topic");
@@ -303,4 +242,4 @@ console.log(
 console.table(patternRows);
 console.log("4. add and delete, one matcher per connection");
 console.table(churnRows);
-console.log(`checksum ${checksum}`);
+console.log(`checksum ${checksum()}`);

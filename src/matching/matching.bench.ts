@@ -22,68 +22,10 @@
  * figure are the loop and the call. The checksum printed last only keeps the measured calls from
  * being optimized away.
  */
+
+import { checksum, measure, percent, roundNs } from "../testing/micro-bench.ts";
 import { compileMatcher } from "./compile.ts";
 import type { MatcherType } from "./matcher.ts";
-
-const ROUNDS = 7;
-/** Sum of every measured result, printed at the end so that no measured call is dead code. */
-let checksum = 0;
-
-interface Timing {
-  /** Nanoseconds per call, median of the rounds. */
-  readonly ns: number;
-  /** Half the range of the rounds, relative to the median. */
-  readonly spread: number;
-}
-
-/**
- * Calls made so far: `run` gets a new index on every call, across rounds too (so that cycling
- * through inputs goes on from round to round), wrapping at 2^30 to stay a small integer.
- */
-let calls = 0;
-
-/** Calls `run` `n` times and returns the elapsed nanoseconds. */
-function time(run: (i: number) => number, n: number): number {
-  let sum = 0;
-  const first = calls;
-  const end = first + n;
-  const start = process.hrtime.bigint();
-  for (let i = first; i < end; i++) sum += run(i);
-  const elapsed = Number(process.hrtime.bigint() - start);
-  calls = end & 0x3fffffff;
-  checksum += sum;
-  return elapsed;
-}
-
-// The call in `time` sees many closures: make it megamorphic from the start, so that no figure
-// gets an inlined call that the others do not.
-for (const run of [(i: number) => i, (i: number) => i + 1, (i: number) => i - 1, (i: number) => i & 1]) {
-  time(run, 1000);
-}
-
-/**
- * Nanoseconds per call of `run`: the iteration count doubles until a round takes a quarter of
- * `roundMs` (this is the warm-up: the JIT has optimized `run` by then), is scaled to `roundMs`,
- * runs once more untimed, then ROUNDS timed rounds.
- */
-function measure(run: (i: number) => number, roundMs = 15): Timing {
-  let n = 1;
-  let elapsed = time(run, n);
-  while (elapsed < roundMs * 250_000) {
-    n *= 2;
-    elapsed = time(run, n);
-  }
-  n = Math.max(1, Math.round((n * roundMs * 1e6) / elapsed));
-  time(run, n);
-  const perCall: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) perCall.push(time(run, n) / n);
-  perCall.sort((a, b) => a - b);
-  const median = perCall[ROUNDS >> 1]!;
-  return { ns: median, spread: (perCall[ROUNDS - 1]! - perCall[0]!) / 2 / median };
-}
-
-const round = (ns: number): number => (ns < 10 ? Math.round(ns * 10) / 10 : Math.round(ns));
-const percent = (spread: number): number => Math.round(spread * 100);
 
 /** A flat, non-internalized copy, like the strings the form parser hands the hub. */
 const flat = (text: string): string => Buffer.from(text).toString();
@@ -170,10 +112,10 @@ for (const { name, type, pattern, hit, miss } of CASES) {
   matchRows.push({
     matcher: name,
     pattern,
-    "same topic, hit ns": round(sameHit.ns),
-    "same, miss ns": round(sameMiss.ns),
-    "fresh topics, hit ns": round(freshHit.ns),
-    "fresh, miss ns": round(freshMiss.ns),
+    "same topic, hit ns": roundNs(sameHit.ns),
+    "same, miss ns": roundNs(sameMiss.ns),
+    "fresh topics, hit ns": roundNs(freshHit.ns),
+    "fresh, miss ns": roundNs(freshMiss.ns),
     "max ±%": percent(Math.max(sameHit.spread, sameMiss.spread, freshHit.spread, freshMiss.spread)),
   });
 
@@ -185,9 +127,9 @@ for (const { name, type, pattern, hit, miss } of CASES) {
   compileRows.push({
     matcher: name,
     pattern,
-    "compile, new pattern ns": round(compileNew.ns),
+    "compile, new pattern ns": roundNs(compileNew.ns),
     "±%": percent(compileNew.spread),
-    "compile, same pattern ns": round(compileSame.ns),
+    "compile, same pattern ns": roundNs(compileSame.ns),
     "same ±%": percent(compileSame.spread),
   });
 }
@@ -197,7 +139,7 @@ const floor = measure((i) => i & 1);
 matchRows.push({
   matcher: "harness floor",
   pattern: "(empty closure)",
-  "same topic, hit ns": round(floor.ns),
+  "same topic, hit ns": roundNs(floor.ns),
   "max ±%": percent(floor.spread),
 });
 
@@ -205,4 +147,4 @@ console.log(`Topic matching, one matches() call (Node ${process.version})`);
 console.table(matchRows);
 console.log("Building a matcher, compileMatcher()");
 console.table(compileRows);
-console.log(`checksum ${checksum}`);
+console.log(`checksum ${checksum()}`);

