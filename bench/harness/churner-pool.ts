@@ -15,6 +15,7 @@ import {
   type ChurnerMessage,
   type ChurnOptions,
 } from "./churner.ts";
+import { closeAll, sum } from "./load-processes.ts";
 
 /** 127.0.0.2 … 127.0.0.51 all reach `lo`; each source address gives ~28k ephemeral ports. */
 const SOURCE_ADDRESSES = Array.from({ length: 50 }, (_, i) => `127.0.0.${i + 2}`);
@@ -91,17 +92,8 @@ export class ChurnerPool {
     };
   }
 
-  async close(): Promise<void> {
-    await Promise.all(
-      this.#children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.send({ op: "close" } satisfies ChurnerCommand);
-          }),
-      ),
-    );
+  close(): Promise<void> {
+    return closeAll(this.#children);
   }
 
   /** Sends a command and resolves with the churner's report (rejects if it exits first). */
@@ -116,8 +108,4 @@ export class ChurnerPool {
       child.send(command);
     });
   }
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }

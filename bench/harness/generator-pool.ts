@@ -5,6 +5,8 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { GeneratorCommand, GeneratorMessage } from "./generator.ts";
+import { closeAll, sum } from "./load-processes.ts";
+import type { Publisher } from "./publisher.ts";
 
 /** Sockets per generator: the descriptor limit here is 20,000 per process and cannot be raised. */
 export const SOCKETS_PER_GENERATOR = 15_000;
@@ -101,6 +103,20 @@ export class GeneratorPool {
     return done;
   }
 
+  /**
+   * Publishes to `topic` until every subscriber holds an event (a hub may register a stream only
+   * after its head), then starts the counts from zero: no hub is measured while still registering.
+   */
+  async warmUp(publisher: Publisher, topic: string, bytes: number): Promise<void> {
+    let warm = false;
+    for (let attempt = 0; attempt < 10 && !warm; attempt++) {
+      await publisher.publish(topic, 1, bytes, 1);
+      warm = await this.complete(attempt + 1, 2000);
+    }
+    if (!warm) throw new Error("the subscribers did not all receive the warm-up event");
+    await this.report(true);
+  }
+
   /** What the generators counted; `reset` also starts their counts (and CPU) from zero. */
   async report(reset = false): Promise<PoolReport> {
     const op = reset ? "reset" : "report";
@@ -121,17 +137,8 @@ export class GeneratorPool {
     };
   }
 
-  async close(): Promise<void> {
-    await Promise.all(
-      this.#children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.send({ op: "close" } satisfies GeneratorCommand);
-          }),
-      ),
-    );
+  close(): Promise<void> {
+    return closeAll(this.#children);
   }
 
   /** Sends a command and resolves with the generator's answer to it. */
@@ -147,8 +154,4 @@ export class GeneratorPool {
       child.send(command);
     });
   }
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }

@@ -7,6 +7,7 @@ import { type ChildProcess, execFileSync, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { closeAll, sum } from "./load-processes.ts";
 import {
   type PublishClientCommand,
   type PublishClientResult,
@@ -156,17 +157,8 @@ export class PublishClientPool {
     };
   }
 
-  async close(): Promise<void> {
-    await Promise.all(
-      this.#children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once("exit", () => resolve());
-            child.send({ op: "close" } satisfies PublishClientCommand);
-          }),
-      ),
-    );
+  close(): Promise<void> {
+    return closeAll(this.#children);
   }
 }
 
@@ -186,8 +178,4 @@ function ask(child: ChildProcess, command: PublishClientCommand): Promise<Publis
 /** `total` in `parts` near-equal whole shares, the larger ones first. */
 function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }

@@ -115,14 +115,7 @@ async function runChurn(target: Target, c: ChurnCase, rig: Rig): Promise<ChurnRe
   const publisher = new Publisher(target, 1);
   try {
     await openSteady(target, pool, c.steady);
-    // Every steady subscriber registered (a hub may register a stream after its head): one event each.
-    let warm = false;
-    for (let attempt = 0; attempt < 10 && !warm; attempt++) {
-      await publisher.publish(TOPIC, 1, 32, 1);
-      warm = await pool.complete(attempt + 1, 2000);
-    }
-    if (!warm) throw new Error("the steady subscribers did not all receive the warm-up event");
-    await pool.report(true);
+    await pool.warmUp(publisher, TOPIC, 32);
 
     await sleep(c.settleBeforeMs);
     const baseline = sample(target.pid);

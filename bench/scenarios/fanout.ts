@@ -68,14 +68,7 @@ async function runFanout(target: Target, c: FanoutCase, rig: Rig): Promise<Fanou
     throw new Error(`${opened.failed} of ${c.subscribers} subscribers could not connect`);
   const publisher = new Publisher(target, c.inflight);
   try {
-    // Warm up until every subscriber is registered (a hub may register a socket after its headers).
-    let warm = false;
-    for (let attempt = 0; attempt < 10 && !warm; attempt++) {
-      await publisher.publish(TOPIC, 1, c.bytes, 1);
-      warm = await pool.complete(attempt + 1, 2000);
-    }
-    if (!warm) throw new Error("subscribers did not all receive the warm-up event");
-    await pool.report(true);
+    await pool.warmUp(publisher, TOPIC, c.bytes);
 
     const before = sample(target.pid);
     const cpuBefore = process.cpuUsage();

@@ -57,13 +57,7 @@ async function runLatency(target: Target, c: LatencyCase, rig: Rig): Promise<Lat
     throw new Error(`${opened.failed} of ${c.subscribers} subscribers could not connect`);
   const publisher = new Publisher(target, 32);
   try {
-    let warm = false;
-    for (let attempt = 0; attempt < 10 && !warm; attempt++) {
-      await publisher.publish(TOPIC, 1, c.bytes, 1);
-      warm = await pool.complete(attempt + 1, 2000);
-    }
-    if (!warm) throw new Error("subscribers did not all receive the warm-up event");
-    await pool.report(true);
+    await pool.warmUp(publisher, TOPIC, c.bytes);
 
     const events = c.perSecond * c.seconds;
     const before = sample(target.pid);
