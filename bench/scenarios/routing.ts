@@ -50,10 +50,8 @@ export interface RoutingResult extends ScenarioResult<RoutingCase> {
 const topicOf = (i: number) => `https://example.com/bench/routing/items/${i}`;
 /** Publishes per block; the blocks of a phase alternate with as many baseline publishes. */
 const BLOCK = 250;
-/** The baseline's topics: nobody subscribes to them, and all are published once before the phases. */
+/** The baseline's topics (a block's worth): nobody subscribes to them, and all are published once before the phases. */
 const baselineTopicOf = (i: number) => `https://example.com/bench/routing/unsubscribed/${i % BLOCK}`;
-/** Publishes that only warm the hub's publish path up (parsing, authorization, the JIT), untimed. */
-const PUBLISH_WARM_UP = 500;
 /** Patterns that look like the topics but never match one: the hub must rule each out. */
 const patternOf = (j: number) => `https://example.com/bench/routing/groups/${j}/:item`;
 
@@ -135,8 +133,9 @@ async function runRouting(target: Target, c: RoutingCase, rig: Rig): Promise<Rou
     }
     if (!registered) throw new Error("the subscribers were not registered");
     // The publish path warmed up, and every baseline topic seen once: untimed.
-    await paced("warm-up", (i) => `https://example.com/bench/routing/warm-up/${i}`, PUBLISH_WARM_UP);
-    await paced("warm-up", baselineTopicOf, BLOCK);
+    // A second of publishes warms the hub's publish path up (parsing, authorization, the JIT).
+    await paced("warm-up", (i) => `https://example.com/bench/routing/warm-up/${i}`, c.perSecond);
+    await paced("warm-up", baselineTopicOf, Math.min(BLOCK, c.topics));
     await sleep(200);
     await exact.report(true);
     await patternPool.report(true);
