@@ -48,7 +48,13 @@ type ComponentMatcher =
   | { readonly kind: "any" }
   | { readonly kind: "exact"; readonly value: string }
   | { readonly kind: "prefix"; readonly value: string }
-  | { readonly kind: "regexp"; readonly program: RegexpProgram; readonly source: string };
+  | {
+      readonly kind: "regexp";
+      readonly program: RegexpProgram;
+      readonly source: string;
+      /** The fixed text every match begins with (possibly ""): checked before the program runs. */
+      readonly literalPrefix: string;
+    };
 
 /**
  * Compiles `pattern` (absolute, or relative to `baseUrl`, the hub's URL) as
@@ -124,7 +130,7 @@ function compileComponent(
     return text + last.prefix === "" ? { kind: "any" } : { kind: "prefix", value: text + last.prefix };
   }
   const { source } = generateRegexpAndNames(parts, options);
-  return { kind: "regexp", program: compileRegexp(source), source };
+  return { kind: "regexp", program: compileRegexp(source), source, literalPrefix: text };
 }
 
 /** "protocol component matches a special scheme". */
@@ -180,6 +186,12 @@ export class CompiledUrlPattern implements UrlPatternProgram {
       } else if (matcher.kind === "regexp") {
         regexpIndexes.push(index);
         programs.push(matcher.program);
+        // Most topics a pattern sees do not match it, and most of those already differ in this
+        // fixed beginning (`/books/` of `/books/:id`): a string comparison rules them out.
+        if (matcher.literalPrefix !== "") {
+          prefixIndexes.push(index);
+          prefixValues.push(matcher.literalPrefix);
+        }
       }
     });
     this.exactIndexes = exactIndexes;
