@@ -37,7 +37,59 @@ const SELECTORS: [MatcherType, string][] = [
   ["exact", "*"],
 ];
 
+// Topics and URL Patterns built from the same few pieces, so that hosts, path beginnings, case,
+// escapes, relative forms and non-URL topics collide in every way the route index must get right.
+const HOSTS = ["example.com", "EXAMPLE.com", "other.example", "hub.example"];
+const SEGMENTS = ["books", "Books", "b%C3%A9", "bé", "books1", "1", "2", ""];
+const PATTERN_ENDS = [":id", "*", ":id(\\d+)", "{:id}?", "", "x*", ":a/:b", "1"];
+
+function randomTopic(random: Random): string {
+  const roll = random.next();
+  if (roll < 0.1)
+    return random.pick(["urn:uuid:1", "books/1", "/books/1", "mailto:x@example.com", "not a url"]);
+  const path = Array.from({ length: 1 + random.int(3) }, () => random.pick(SEGMENTS)).join("/");
+  return `${random.pick(["https", "http", "HTTPS"])}://${random.pick(HOSTS)}/${path}`;
+}
+
+function randomPattern(random: Random): string {
+  const path = [
+    ...Array.from({ length: random.int(3) }, () => random.pick(SEGMENTS)),
+    random.pick(PATTERN_ENDS),
+  ].join("/");
+  const roll = random.next();
+  if (roll < 0.15) return `/${path}`; // relative: the hub's host
+  if (roll < 0.25) return `https://*.example/${path}`;
+  return `${random.pick(["https", "http"])}://${random.pick(HOSTS)}/${path}`;
+}
+
 describe("SubscriberIndex", () => {
+  it("finds exactly the URL Patterns a topic matches, filed by host and path beginning", () => {
+    const seed = Number(process.env.INDEX_SEED ?? 20261124);
+    const random = new Random(seed);
+    const index = new SubscriberIndex();
+    const live: Connection[] = [];
+    for (let step = 0; step < 4000; step++) {
+      const roll = random.next();
+      if (roll < 0.35 || live.length === 0) {
+        let added: Connection;
+        try {
+          added = connection(["urlpattern", randomPattern(random)]);
+        } catch {
+          continue; // a pattern the standard refuses
+        }
+        index.add(added);
+        live.push(added);
+      } else if (roll < 0.5) {
+        const [removed] = live.splice(random.int(live.length), 1);
+        index.delete(removed!);
+      } else {
+        const topics = [randomTopic(random)];
+        const expected = new Set(live.filter((c) => c.matchesAny(topics)));
+        assert.deepEqual(visited(index, topics), expected, `seed ${seed}, step ${step}, topic ${topics[0]}`);
+      }
+    }
+  });
+
   it("visits exactly the connections whose matchers select a topic, as connections come and go", () => {
     const seed = Number(process.env.INDEX_SEED ?? 20261123);
     const random = new Random(seed);

@@ -1,6 +1,7 @@
 import type { TopicMatcher } from "../matching/matcher.ts";
 import { BoundedCache } from "../matching/urlpattern/bounded-cache.ts";
 import type { Connection } from "./connection.ts";
+import { PatternRoutes } from "./pattern-routes.ts";
 
 /**
  * Topics whose matching patterns are remembered. A topic published again (a dashboard's feed, a
@@ -17,17 +18,22 @@ const NO_PATTERNS: readonly PatternEntry[] = [];
 
 /**
  * Finds the connections whose matchers select a topic without asking every connection: exact
- * topics are a Map lookup, `*` subscribers are kept apart, and each distinct URL Pattern is
- * evaluated once per topic however many connections share it, and the patterns a topic matched
- * are remembered until the set of distinct patterns changes. Patterns are keyed by type too: the
- * same text can be a URL Pattern and a legacy URI Template that match different topics.
+ * topics are a Map lookup, `*` subscribers are kept apart, and each distinct pattern is evaluated
+ * once per topic however many connections share it. URL Patterns that fix their host are filed by
+ * it and by the fixed beginning of their path (see PatternRoutes), so that a new topic is tested
+ * only against those it could match; the patterns a topic matched are remembered until the set of
+ * distinct patterns changes. Patterns are keyed by type too: the same text can be a URL Pattern
+ * and a legacy URI Template that match different topics.
  */
 export class SubscriberIndex {
   readonly #exact = new Map<string, Set<Connection>>();
   readonly #wildcard = new Set<Connection>();
   readonly #patterns = new Map<string, PatternEntry>();
+  /** Every pattern entry is in one of these two. */
+  readonly #routed = new PatternRoutes<PatternEntry>();
+  readonly #unrouted = new Set<PatternEntry>();
   /** Topic → the pattern entries it matches; cleared whenever a pattern comes or goes. */
-  readonly #routes = new BoundedCache<string, readonly PatternEntry[]>(MAX_CACHED_TOPIC_ROUTES);
+  readonly #matched = new BoundedCache<string, readonly PatternEntry[]>(MAX_CACHED_TOPIC_ROUTES);
 
   add(connection: Connection): void {
     for (const matcher of connection.matchers) {
@@ -41,8 +47,11 @@ export class SubscriberIndex {
         const key = patternKey(matcher);
         const entry = this.#patterns.get(key);
         if (entry === undefined) {
-          this.#patterns.set(key, { matcher, connections: new Set([connection]) });
-          this.#routes.clear();
+          const added = { matcher, connections: new Set([connection]) };
+          this.#patterns.set(key, added);
+          if (matcher.route === undefined || !this.#routed.add(matcher.route, added))
+            this.#unrouted.add(added);
+          this.#matched.clear();
         } else {
           entry.connections.add(connection);
         }
@@ -62,7 +71,8 @@ export class SubscriberIndex {
         const entry = this.#patterns.get(key);
         if (entry?.connections.delete(connection) && entry.connections.size === 0) {
           this.#patterns.delete(key);
-          this.#routes.clear();
+          if (!this.#unrouted.delete(entry)) this.#routed.delete(matcher.route!, entry);
+          this.#matched.clear();
         }
       }
     }
@@ -87,13 +97,16 @@ export class SubscriberIndex {
   }
 
   #patternsMatching(topic: string): readonly PatternEntry[] {
-    let matching = this.#routes.get(topic);
+    let matching = this.#matched.get(topic);
     if (matching === undefined) {
       const found: PatternEntry[] = [];
-      for (const entry of this.#patterns.values()) if (entry.matcher.matches(topic)) found.push(entry);
+      for (const entry of this.#unrouted) if (entry.matcher.matches(topic)) found.push(entry);
+      this.#routed.forEachCandidate(topic, (entry) => {
+        if (entry.matcher.matches(topic)) found.push(entry);
+      });
       // Most topics match no pattern: they share one empty array rather than keeping their own.
       matching = found.length === 0 ? NO_PATTERNS : found;
-      this.#routes.set(topic, matching);
+      this.#matched.set(topic, matching);
     }
     return matching;
   }

@@ -53,5 +53,13 @@ export function compileMatcher(
     };
   }
   const program = compileUrlPattern(pattern, baseUrl);
-  return { type, pattern, wildcard: false, literal: false, matches: (topic) => program.test(topic) };
+  const route = program.route();
+  return {
+    type,
+    pattern,
+    wildcard: false,
+    literal: false,
+    ...(route === undefined ? {} : { route }),
+    matches: (topic) => program.test(topic),
+  };
 }

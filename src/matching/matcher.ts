@@ -16,6 +16,16 @@ export type MatchType = (typeof MATCH_TYPES)[number];
 export const LEGACY_TOPIC = "topic";
 export type MatcherType = MatchType | typeof LEGACY_TOPIC;
 
+/**
+ * Where a matcher's topics are, for an index of many matchers: every topic the matcher matches,
+ * parsed as a URL against `baseUrl`, has this host, and a path that begins with `pathPrefix`.
+ */
+export interface TopicRoute {
+  readonly baseUrl: string;
+  readonly hostname: string;
+  readonly pathPrefix: string;
+}
+
 export interface TopicMatcher {
   readonly type: MatcherType;
   /** The pattern exactly as the client gave it. */
@@ -24,6 +34,8 @@ export interface TopicMatcher {
   readonly wildcard: boolean;
   /** True when the matcher matches its pattern and nothing else, so it can be looked up by topic. */
   readonly literal: boolean;
+  /** Set when the matcher's topics all share a host and a beginning of path (see TopicRoute). */
+  readonly route?: TopicRoute;
   matches(topic: string): boolean;
 }
 

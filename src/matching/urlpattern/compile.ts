@@ -1,4 +1,4 @@
-import { InvalidMatcherError } from "../matcher.ts";
+import { InvalidMatcherError, type TopicRoute } from "../matcher.ts";
 import { type CanonicalComponent, encoderFor } from "./canonicalize.ts";
 import { parseConstructorString } from "./constructor-parser.ts";
 import { type ComponentPatterns, processPatternInit } from "./pattern-init.ts";
@@ -39,6 +39,10 @@ export interface UrlPatternProgram {
  * patterns use a few steps per topic character.
  */
 export const STEP_BUDGET = 2_000_000;
+
+/** Indexes of components in `TopicComponents` (and in a compiled pattern's matchers). */
+const HOSTNAME = COMPONENT_NAMES.indexOf("hostname");
+const PATHNAME = COMPONENT_NAMES.indexOf("pathname");
 
 /** The special schemes of the URL Standard, probed to choose the pathname options. */
 const SPECIAL_SCHEMES = ["ftp", "file", "http", "https", "ws", "wss"];
@@ -200,6 +204,19 @@ export class CompiledUrlPattern implements UrlPatternProgram {
     this.prefixValues = prefixValues;
     this.regexpIndexes = regexpIndexes;
     this.programs = programs;
+  }
+
+  /**
+   * The host and the fixed beginning of the path that every matching topic has, when the pattern
+   * fixes its host: what an index needs to find the pattern from a topic without testing it.
+   */
+  route(): TopicRoute | undefined {
+    const hostname = this.matchers[HOSTNAME]!;
+    if (hostname.kind !== "exact") return undefined;
+    const pathname = this.matchers[PATHNAME]!;
+    const pathPrefix =
+      pathname.kind === "any" ? "" : pathname.kind === "regexp" ? pathname.literalPrefix : pathname.value;
+    return { baseUrl: this.baseUrl, hostname: hostname.value, pathPrefix };
   }
 
   /** Total number of engine instructions over all components. */

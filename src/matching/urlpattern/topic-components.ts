@@ -108,3 +108,12 @@ export function parseTopicCached(topic: string, baseUrl: string): TopicComponent
   lastComponents = components;
   return components;
 }
+
+/** A topic's host and path, as URL Patterns see them; undefined when it does not parse as a URL. */
+export function topicHostAndPath(
+  topic: string,
+  baseUrl: string,
+): [hostname: string, pathname: string] | undefined {
+  const components = parseTopicCached(topic, baseUrl);
+  return components === undefined ? undefined : [components[3], components[5]];
+}
