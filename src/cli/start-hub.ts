@@ -24,16 +24,16 @@ export interface RunningHub {
 const DEFAULT_HUB_PATH = "/.well-known/mercure";
 
 /**
- * Starts a hub from a resolved configuration: listens first (so port 0 resolves), then builds the
- * verifier, transport, hub and routes. A configuration the verifier refuses stops the start.
- */
-/**
  * Connections the kernel may hold before the hub accepts them (capped by net.core.somaxconn).
  * Node's 511 overflows when every client of a restarted hub reconnects at once, and a dropped
  * connection attempt is retried only a second later.
  */
 const LISTEN_BACKLOG = 4096;
 
+/**
+ * Starts a hub from a resolved configuration: listens first (so port 0 resolves), then builds the
+ * verifier, transport, hub and routes. A configuration the verifier refuses stops the start.
+ */
 export async function startHub(config: ServeConfig, logger: Logger = silentLogger): Promise<RunningHub> {
   // `*` is fine for CORS (any origin, without credentials) but never for the CSRF defence.
   const corsOrigins = allowlist("cors-origins", config.corsOrigins, true);
