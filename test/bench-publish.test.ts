@@ -70,7 +70,7 @@ describe("the publish scenario", () => {
 
   it("times every publish, and counts what the hub refuses as failed", { timeout: 60_000 }, async () => {
     const target = await ADAPTERS["naive"]!.start();
-    const pool = PublishClientPool.start(2, false);
+    const pool = PublishClientPool.start(2, () => {});
     try {
       const template = publishTemplate(target, PUBLISH_TOPIC, 32);
       const run = await pool.run({ port: target.port, template, connections: 3, count: 50 });

@@ -1,11 +1,8 @@
 /**
  * The coordinator's side of the publish clients (publish-client.ts): builds the raw request from
- * a Target's publishRequest, forks the clients (one per client core), pins them beside the
- * generators, spreads the connections and the publishes over them, and merges what they measured.
+ * a Target's publishRequest, forks the clients (one per client core), has the rig place them, spreads the connections and the publishes over them, and merges what they measured.
  */
-import { type ChildProcess, execFileSync, fork } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { closeAll, sum } from "./load-processes.ts";
 import {
@@ -16,43 +13,12 @@ import {
 } from "./publish-client.ts";
 import type { Target } from "./target.ts";
 
-/** Read at load, before run.ts pins the coordinator (which would shrink availableParallelism). */
-const CORES = availableParallelism();
-/** The cores rig.ts gives the clients: all but core 0, which is the hub's. */
-const CLIENT_CORES = CORES > 1 ? `1-${CORES - 1}` : "0";
-/** How many client processes can each have a core of their own. */
-export const CLIENT_CORE_COUNT = Math.max(1, CORES - 1);
-
 /** At most this many latencies cross IPC per run, all processes together (a uniform sample). */
 const MAX_LATENCIES = 200_000;
 /** Stands in the data for the sequence number: letters and digits, so no encoding alters it. */
 const MARKER = "QSBENCHSEQUENCE0";
 /** Headers the client writes itself. */
 const OWN_HEADERS = new Set(["host", "content-length", "connection", "transfer-encoding"]);
-
-/**
- * Pins `pid` (all its threads) to the client cores, as rig.ts pins the generators; a machine
- * without taskset runs unpinned.
- */
-export function pinToClientCores(pid: number): void {
-  try {
-    execFileSync("taskset", ["-apc", CLIENT_CORES, String(pid)], { stdio: "ignore" });
-  } catch {
-    // taskset missing or the process already gone: the figures are noisier, not wrong.
-  }
-}
-
-/** Whether this process was kept off core 0 (run.ts's pinCoordinator): then the clients are pinned too. */
-export function coordinatorPinned(): boolean {
-  try {
-    const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
-    if (list === undefined) return false;
-    const allowsCore0 = list.split(",").some((range) => range === "0" || range.startsWith("0-"));
-    return !allowsCore0 && CORES > 1;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The publish of `bytes` bytes of data to `topic`, as `target` spells it, cut where each client
@@ -106,14 +72,14 @@ export class PublishClientPool {
     this.#children = children;
   }
 
-  /** Forks `processes` clients, pinned to the client cores when `pinned`. */
-  static start(processes: number, pinned: boolean): PublishClientPool {
+  /** Forks `processes` clients, each handed to `place` (the rig pins it beside the generators). */
+  static start(processes: number, place: (pid: number) => void): PublishClientPool {
     const path = fileURLToPath(new URL("./publish-client.ts", import.meta.url));
     const children = Array.from({ length: Math.max(1, processes) }, () =>
       // Advanced serialization: the latencies cross as a Float64Array, not as JSON text.
       fork(path, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" }),
     );
-    if (pinned) for (const child of children) pinToClientCores(child.pid!);
+    for (const child of children) place(child.pid!);
     return new PublishClientPool(children);
   }
 

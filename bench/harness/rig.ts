@@ -8,8 +8,12 @@ import { GeneratorPool } from "./generator-pool.ts";
 import { processTree } from "./proc-sampler.ts";
 import type { Rig } from "./scenario.ts";
 
+// Read at load, before pinCoordinator shrinks what availableParallelism reports.
+const CORES = availableParallelism();
 const HUB_CORES = "0";
-const CLIENT_CORES = availableParallelism() > 1 ? `1-${availableParallelism() - 1}` : "0";
+const CLIENT_CORES = CORES > 1 ? `1-${CORES - 1}` : "0";
+/** How many client processes can each have a core of their own. */
+export const CLIENT_CORE_COUNT = Math.max(1, CORES - 1);
 
 /** Pins a process and all its threads to `cores`; a machine without taskset runs unpinned. */
 function pin(pid: number, cores: string): void {
@@ -39,6 +43,9 @@ export function createRig(pinned: boolean): Rig & { close(): Promise<void> } {
       if (pinned) for (const pid of pool.pids) pin(pid, CLIENT_CORES);
       pools.push(pool);
       return pool;
+    },
+    placeClient(pid) {
+      if (pinned) pin(pid, CLIENT_CORES);
     },
     async close() {
       await Promise.all(pools.splice(0).map((pool) => pool.close()));

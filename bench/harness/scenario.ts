@@ -27,6 +27,8 @@ export interface ResultRow {
 export interface Rig {
   /** Forks `generators` load generators, pinned away from the hub; closed after the case. */
   startPool(generators: number): GeneratorPool;
+  /** Places a client process the scenario forked itself (pins it away from the hub, when pinned). */
+  placeClient(pid: number): void;
 }
 
 export interface Column<R> {

@@ -6,12 +6,8 @@
  */
 
 import { sample } from "../harness/proc-sampler.ts";
-import {
-  CLIENT_CORE_COUNT,
-  coordinatorPinned,
-  PublishClientPool,
-  publishTemplate,
-} from "../harness/publish-client-pool.ts";
+import { PublishClientPool, publishTemplate } from "../harness/publish-client-pool.ts";
+import { CLIENT_CORE_COUNT } from "../harness/rig.ts";
 import type { Rig, Scenario } from "../harness/scenario.ts";
 import { type LatencySummary, latencySummary, round } from "../harness/stats.ts";
 import type { Target } from "../harness/target.ts";
@@ -70,10 +66,12 @@ export const publish: Scenario<PublishCase, PublishResult> = {
   latency: (r) => r.latency,
 };
 
-async function runPublish(target: Target, c: PublishCase, _rig: Rig): Promise<PublishResult> {
+async function runPublish(target: Target, c: PublishCase, rig: Rig): Promise<PublishResult> {
   const template = publishTemplate(target, PUBLISH_TOPIC, c.bytes);
   // One client per client core: more would only share a core, and the run would be refused anyway.
-  const pool = PublishClientPool.start(Math.min(CLIENT_CORE_COUNT, c.connections), coordinatorPinned());
+  const pool = PublishClientPool.start(Math.min(CLIENT_CORE_COUNT, c.connections), (pid) =>
+    rig.placeClient(pid),
+  );
   try {
     const base = { port: target.port, template, connections: c.connections };
     const warm = c.warmup > 0 ? await pool.run({ ...base, count: c.warmup }) : undefined;
