@@ -86,10 +86,8 @@ export const churn: Scenario<ChurnCase, ChurnResult> = {
   summary: "subscribers connecting and leaving at a steady rate beside steady subscribers",
   cases: (quick) =>
     quick
-      ? [
-          { ...quickCase, rate: 1000, churners: 1 },
-          { ...quickCase, rate: 5000, churners: 1 },
-        ]
+      ? // The target's rate only, so that three hubs take under a minute.
+        [{ ...quickCase, rate: 5000, churners: 1 }]
       : [
           { ...fullCase, rate: 1000, churners: 1 },
           { ...fullCase, rate: 2500, churners: 1 },

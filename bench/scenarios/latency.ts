@@ -34,8 +34,8 @@ export const latency: Scenario<LatencyCase, LatencyResult> = {
   name: "latency",
   summary: "subscribers on one topic, events at a steady rate: publish-to-deliver latency",
   cases: (quick) => [
-    { subscribers: 1000, perSecond: 50, seconds: quick ? 10 : 30, bytes: 100 },
-    { subscribers: 10_000, perSecond: 5, seconds: quick ? 10 : 30, bytes: 100 },
+    { subscribers: 1000, perSecond: 50, seconds: quick ? 6 : 30, bytes: 100 },
+    { subscribers: 10_000, perSecond: 5, seconds: quick ? 6 : 30, bytes: 100 },
   ],
   label: (c) => `${c.subscribers.toLocaleString("en")} subscribers × ${c.perSecond}/s`,
   run: runLatency,

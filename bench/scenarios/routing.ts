@@ -63,7 +63,7 @@ export const routing: Scenario<RoutingCase, RoutingResult> = {
       exactSubscribers: 10_000,
       patternSubscribers: 1000,
       // Fewer topics than subscribers: the last subscriber's topic is the warm-up's.
-      topics: quick ? 2500 : 9000,
+      topics: quick ? 1250 : 9000,
       perSecond: 500,
     },
   ],
