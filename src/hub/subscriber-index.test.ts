@@ -62,55 +62,64 @@ function randomPattern(random: Random): string {
   return `${random.pick(["https", "http"])}://${random.pick(HOSTS)}/${path}`;
 }
 
+/**
+ * Adds connections (from `newConnection`, which may refuse by returning undefined) and removes
+ * them at random, and checks after every other step that the index visits, for topics from
+ * `newTopics`, exactly the live connections that match: brute force is the reference.
+ */
+function explore(
+  seed: number,
+  steps: number,
+  addShare: number,
+  newConnection: (random: Random) => Connection | undefined,
+  newTopics: (random: Random) => string[],
+): void {
+  const random = new Random(seed);
+  const index = new SubscriberIndex();
+  const live: Connection[] = [];
+  for (let step = 0; step < steps; step++) {
+    const roll = random.next();
+    if (roll < addShare || live.length === 0) {
+      const added = newConnection(random);
+      if (added === undefined) continue;
+      index.add(added);
+      live.push(added);
+    } else if (roll < 0.5) {
+      const [removed] = live.splice(random.int(live.length), 1);
+      index.delete(removed!);
+    } else {
+      const topics = newTopics(random);
+      const expected = new Set(live.filter((c) => c.matchesAny(topics)));
+      assert.deepEqual(visited(index, topics), expected, `seed ${seed}, step ${step}, topics ${topics}`);
+    }
+  }
+}
+
 describe("SubscriberIndex", () => {
   it("finds exactly the URL Patterns a topic matches, filed by host and path beginning", () => {
-    const seed = Number(process.env.INDEX_SEED ?? 20261124);
-    const random = new Random(seed);
-    const index = new SubscriberIndex();
-    const live: Connection[] = [];
-    for (let step = 0; step < 4000; step++) {
-      const roll = random.next();
-      if (roll < 0.35 || live.length === 0) {
-        let added: Connection;
+    explore(
+      Number(process.env.INDEX_SEED ?? 20261124),
+      4000,
+      0.35,
+      (random) => {
         try {
-          added = connection(["urlpattern", randomPattern(random)]);
+          return connection(["urlpattern", randomPattern(random)]);
         } catch {
-          continue; // a pattern the standard refuses
+          return undefined; // a pattern the standard refuses
         }
-        index.add(added);
-        live.push(added);
-      } else if (roll < 0.5) {
-        const [removed] = live.splice(random.int(live.length), 1);
-        index.delete(removed!);
-      } else {
-        const topics = [randomTopic(random)];
-        const expected = new Set(live.filter((c) => c.matchesAny(topics)));
-        assert.deepEqual(visited(index, topics), expected, `seed ${seed}, step ${step}, topic ${topics[0]}`);
-      }
-    }
+      },
+      (random) => [randomTopic(random)],
+    );
   });
 
   it("visits exactly the connections whose matchers select a topic, as connections come and go", () => {
-    const seed = Number(process.env.INDEX_SEED ?? 20261123);
-    const random = new Random(seed);
-    const index = new SubscriberIndex();
-    const live: Connection[] = [];
-    for (let step = 0; step < 3000; step++) {
-      const roll = random.next();
-      if (roll < 0.3 || live.length === 0) {
-        const selectors = Array.from({ length: 1 + random.int(2) }, () => random.pick(SELECTORS));
-        const added = connection(...selectors);
-        index.add(added);
-        live.push(added);
-      } else if (roll < 0.5) {
-        const [removed] = live.splice(random.int(live.length), 1);
-        index.delete(removed!);
-      } else {
-        const topics = Array.from({ length: 1 + random.int(2) }, () => random.pick(TOPICS));
-        const expected = new Set(live.filter((c) => c.matchesAny(topics)));
-        assert.deepEqual(visited(index, topics), expected, `seed ${seed}, step ${step}, topics ${topics}`);
-      }
-    }
+    explore(
+      Number(process.env.INDEX_SEED ?? 20261123),
+      3000,
+      0.3,
+      (random) => connection(...Array.from({ length: 1 + random.int(2) }, () => random.pick(SELECTORS))),
+      (random) => Array.from({ length: 1 + random.int(2) }, () => random.pick(TOPICS)),
+    );
   });
 
   it("finds a pattern that arrived after the topic's route was remembered, and forgets one that left", () => {
