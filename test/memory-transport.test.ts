@@ -1,4 +1,7 @@
 import { MemoryTransport } from "../src/transports/memory.ts";
 import { transportContract } from "./transport-contract.ts";
 
-transportContract("memory", (historySize) => new MemoryTransport({ historySize }));
+transportContract(
+  "memory",
+  (historySize, subscriptionHistorySize) => new MemoryTransport({ historySize, subscriptionHistorySize }),
+);

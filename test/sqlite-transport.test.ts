@@ -16,7 +16,8 @@ const freshPath = () => join(directory, `history-${++files}.db`);
 
 transportContract(
   "sqlite",
-  (historySize) => new SqliteTransport({ path: freshPath(), retention: { maxCount: historySize } }),
+  (historySize, subscriptionHistorySize) =>
+    new SqliteTransport({ path: freshPath(), retention: { maxCount: historySize }, subscriptionHistorySize }),
 );
 
 function update(topic: string, fields: Partial<Parameters<typeof createUpdate>[0]> = {}): Update {

@@ -3,22 +3,40 @@ import { describe, it } from "node:test";
 import type { Transport } from "../src/hub/transport.ts";
 import { createUpdate, type Update } from "../src/hub/update.ts";
 
-/** A transport to test, created with room for `historySize` updates. */
-export type TransportFactory = (historySize: number) => Promise<Transport> | Transport;
+/**
+ * A transport to test, created with room for `historySize` updates and, apart from them,
+ * `subscriptionHistorySize` subscription events (the transport's default when undefined).
+ */
+export type TransportFactory = (
+  historySize: number,
+  subscriptionHistorySize?: number,
+) => Promise<Transport> | Transport;
 
-function update(topic: string, id?: string): Update {
+function update(topic: string, id?: string, isPrivate = false): Update {
   return createUpdate({
     topics: [topic],
     data: topic,
     id,
     type: undefined,
     retry: undefined,
-    private: false,
+    private: isPrivate,
   });
 }
 
-async function collect(transport: Transport, cursor: string): Promise<{ anchor: string; ids: string[] }> {
-  const replay = await transport.replay(cursor);
+/** A subscription event, as the hub makes them. */
+function subscriptionEvent(topic: string): Update {
+  return createUpdate(
+    { topics: [topic], data: "{}", id: undefined, type: "mercure", retry: undefined, private: true },
+    "subscription",
+  );
+}
+
+async function collect(
+  transport: Transport,
+  cursor: string,
+  visible?: (update: Pick<Update, "topics" | "private">) => boolean,
+): Promise<{ anchor: string; ids: string[] }> {
+  const replay = await transport.replay(cursor, visible);
   const ids: string[] = [];
   for await (const item of replay.updates) ids.push(item.id);
   return { anchor: replay.anchor, ids };
@@ -142,6 +160,68 @@ export function transportContract(name: string, create: TransportFactory): void 
       const third = update("c");
       for (const u of [first, second, third]) await transport.publish(u);
       assert.deepEqual(await collect(transport, "again"), { anchor: "again", ids: [third.id] });
+      await transport.close();
+    });
+
+    it("keeps subscription events apart: however many, they never push an update out", async () => {
+      const transport = await create(2, 3);
+      const updates = [update("a"), update("b")];
+      await transport.publish(updates[0]!);
+      const events = Array.from({ length: 10 }, (_, i) => subscriptionEvent(`s${i}`));
+      for (const event of events.slice(0, 5)) await transport.publish(event);
+      await transport.publish(updates[1]!);
+      for (const event of events.slice(5)) await transport.publish(event);
+      // Both updates kept, and the three newest events, all in the order they were published.
+      assert.deepEqual(
+        (await collect(transport, "earliest")).ids,
+        [updates[0]!, updates[1]!, ...events.slice(7)].map((u) => u.id),
+      );
+      assert.equal(transport.lastEventId(), updates[1]!.id, "the newest update, not an event");
+      await transport.close();
+    });
+
+    it("replays updates and subscription events in one order, from a cursor naming either", async () => {
+      const transport = await create(10, 10);
+      const sequence = [
+        update("a"),
+        subscriptionEvent("s1"),
+        update("b"),
+        subscriptionEvent("s2"),
+        update("c"),
+      ];
+      const seen: Update[] = [];
+      transport.listen((u) => seen.push(u));
+      for (const u of sequence) await transport.publish(u);
+      assert.deepEqual(
+        seen.map((u) => u.id),
+        sequence.map((u) => u.id),
+        "the listener sees them in publish order",
+      );
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.seq > seen[i - 1]!.seq);
+      for (const [at, cursor] of sequence.entries()) {
+        assert.deepEqual(await collect(transport, cursor.id), {
+          anchor: cursor.id,
+          ids: sequence.slice(at + 1).map((u) => u.id),
+        });
+      }
+      await transport.close();
+    });
+
+    it("answers a cursor the subscriber may not know of as an unknown one", async () => {
+      const transport = await create(10);
+      const updates = [update("a"), update("secret", "hidden", true), update("b")];
+      for (const u of updates) await transport.publish(u);
+      const everything = updates.map((u) => u.id);
+      const mayKnow = (u: Pick<Update, "topics" | "private">) => !u.private;
+      assert.deepEqual(await collect(transport, "hidden", mayKnow), { anchor: "earliest", ids: everything });
+      assert.deepEqual(await collect(transport, "hidden", () => true), {
+        anchor: "hidden",
+        ids: [updates[2]!.id],
+      });
+      assert.deepEqual(await collect(transport, updates[0]!.id, mayKnow), {
+        anchor: updates[0]!.id,
+        ids: everything.slice(1),
+      });
       await transport.close();
     });
   });

@@ -283,6 +283,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: "1000",
   },
   {
+    flag: "subscription-history-size",
+    kind: "integer",
+    description:
+      "most subscription events kept, in memory and apart from update history, for presence clients reconnecting with a cursor",
+    defaultText: "10000",
+  },
+  {
     flag: "log-level",
     kind: "string",
     description: "fatal, error, warn, info, debug or trace",

@@ -7,6 +7,7 @@ import {
   looksLikePem,
   type Role,
 } from "../auth/keys.ts";
+import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "../transports/memory.ts";
 import { issuersFromFile, readConfigFile } from "./config-file.ts";
 import { parseDuration } from "./duration.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
@@ -53,6 +54,8 @@ export interface ServeConfig {
   readonly maxTopicsPerDetail: number;
   readonly subscriptions: boolean;
   readonly maxSubscriptionsListed: number;
+  /** Subscription events kept for presence clients that reconnect, apart from update history. */
+  readonly subscriptionHistorySize: number;
   readonly logLevel: string;
   readonly dev: boolean;
   /** In dev mode without a configured key: the generated secret, to mint the printed tokens. */
@@ -173,6 +176,7 @@ export function resolveServeConfig(
     maxTopicsPerDetail: read.integer("max-topics-per-detail", 256),
     subscriptions: read.boolean("subscriptions", false),
     maxSubscriptionsListed: read.integer("max-subscriptions-listed", 1000),
+    subscriptionHistorySize: read.integer("subscription-history-size", DEFAULT_SUBSCRIPTION_HISTORY_SIZE, 0),
   };
   if (options.maxQueueBytes < 2 * options.maxBodyBytes) {
     throw new UsageError(

@@ -67,7 +67,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
       },
       ...(config.legacy ? { legacy: { ...(config.legacyKeys ? { keys: config.legacyKeys } : {}) } } : {}),
     });
-    const transport = openTransport(config.history);
+    const transport = openTransport(config.history, config.subscriptionHistorySize);
     const hub = new Hub(transport, {
       heartbeatMs: config.heartbeatMs,
       writeTimeoutMs: config.writeTimeoutMs,
@@ -120,15 +120,16 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
 }
 
 /** The one place a transport is chosen. */
-function openTransport(history: ServeConfig["history"]): Transport {
+function openTransport(history: ServeConfig["history"], subscriptionHistorySize: number): Transport {
   switch (history.transport) {
     case "none":
-      return new MemoryTransport({ historySize: 0 });
+      return new MemoryTransport({ historySize: 0, subscriptionHistorySize });
     case "memory":
-      return new MemoryTransport({ historySize: history.maxCount });
+      return new MemoryTransport({ historySize: history.maxCount, subscriptionHistorySize });
     case "sqlite":
       return new SqliteTransport({
         path: history.path,
+        subscriptionHistorySize,
         retention: { maxCount: history.maxCount, maxAgeMs: history.maxAgeMs, maxBytes: history.maxBytes },
         durability: history.durability,
       });

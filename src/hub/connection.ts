@@ -10,7 +10,9 @@ export type CloseReason =
   | "max_lifetime"
   | "slow_consumer"
   | "write_timeout"
-  | "shutdown";
+  | "shutdown"
+  /** Serving the stream threw: it is dropped, and the hub goes on. */
+  | "failed";
 
 export interface ConnectionLimits {
   /** Bytes a connection may have waiting (queued, or held during replay) before it is dropped. */
@@ -147,7 +149,7 @@ export class Connection {
 
   close(reason: CloseReason): void {
     if (this.closed) return;
-    if (reason === "slow_consumer" || reason === "write_timeout") {
+    if (reason === "slow_consumer" || reason === "write_timeout" || reason === "failed") {
       this.#sink.destroy();
     } else if (reason !== "client_left") {
       // A clean end (expiry, lifetime, shutdown) still sends what was queued: fewer events to replay.

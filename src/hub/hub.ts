@@ -76,12 +76,13 @@ export class Hub {
   #closing = false;
   readonly #sweepTimer: NodeJS.Timeout;
   readonly #sweepMs: number;
-  /** The update being dispatched, read by the pre-bound `#offer` (no closure per update). */
+  /** The update being delivered, read by the pre-bound `#offer` (no closure per update). */
   #current: Update | undefined;
+  /** Updates dispatched while another was being delivered, delivered right after it. */
+  readonly #deferred: Update[] = [];
   #lastDispatchedId: string | undefined;
   /** The active subscriptions, when the feature is on. */
   readonly subscriptions: SubscriptionRegistry | undefined;
-  readonly #subscriptionsPrefix: string | undefined;
   /** Subscription events being stored, awaited before the transport closes. */
   readonly #announcing = new Set<Promise<void>>();
 
@@ -93,10 +94,7 @@ export class Hub {
     this.#random = options.random ?? Math.random;
     this.#sweepMs = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs).unref();
-    if (options.subscriptions !== undefined) {
-      this.subscriptions = new SubscriptionRegistry();
-      this.#subscriptionsPrefix = `${subscriptionsPath(options.subscriptions.hubPath)}/`;
-    }
+    if (options.subscriptions !== undefined) this.subscriptions = new SubscriptionRegistry();
     transport.listen((update) => this.#dispatch(update));
   }
 
@@ -170,7 +168,11 @@ export class Hub {
     this.#connections.add(connection);
     this.#index.add(connection);
 
-    const replay = request.cursor === undefined ? undefined : await this.#transport.replay(request.cursor);
+    const grants = request.grants;
+    const replay =
+      request.cursor === undefined
+        ? undefined
+        : await this.#transport.replay(request.cursor, (update) => this.#mayRead(grants, update));
     if (connection.closed) return undefined;
     request.sink.start(replay?.anchor);
     connection.enqueue(KEEP_ALIVE_FRAME); // the stream starts at once
@@ -198,7 +200,7 @@ export class Hub {
 
   /** Publishes a subscription event for each of the connection's matchers. */
   #announce(connection: Connection, active: boolean): void {
-    if (this.#subscriptionsPrefix === undefined) return;
+    if (this.subscriptions === undefined) return;
     if (active) connection.announced = true;
     const hubPath = this.#options.subscriptions!.hubPath;
     for (const matcher of connection.matchers) {
@@ -206,14 +208,17 @@ export class Hub {
       // Private: only tokens granting subscribe on the subscription's topic may see it. Draft-08
       // events carry the reserved type `mercure`; legacy ones carry none, as the old hub sent
       // them, so that old clients receive them in `onmessage`.
-      const update = createUpdate({
-        topics: [document.id],
-        data: JSON.stringify(document),
-        id: undefined,
-        type: matcher.type === LEGACY_TOPIC ? undefined : "mercure",
-        retry: undefined,
-        private: true,
-      });
+      const update = createUpdate(
+        {
+          topics: [document.id],
+          data: JSON.stringify(document),
+          id: undefined,
+          type: matcher.type === LEGACY_TOPIC ? undefined : "mercure",
+          retry: undefined,
+          private: true,
+        },
+        "subscription",
+      );
       const stored = this.#transport.publish(update).catch((error: unknown) => {
         this.#logger.error({ err: error, subscription: document.id }, "storing a subscription event failed");
       });
@@ -222,32 +227,65 @@ export class Hub {
     }
   }
 
-  #mayRead(grants: Grants | undefined, update: Update): boolean {
+  #mayRead(grants: Grants | undefined, update: Pick<Update, "topics" | "private">): boolean {
     // Routing matchers never widen access: a private update needs a subscribe grant on one of its
     // topics, checked against the current token, for replayed updates too (draft, "Subscribers").
     return !update.private || canRead(grants, update.topics);
   }
 
   #dispatch(update: Update): void {
-    this.#lastDispatchedId = update.id;
-    // Publishers cannot use the hub's namespace (publish refuses it), so an update there is a
-    // subscription event from a hub sharing this transport.
-    if (this.subscriptions !== undefined && update.topics[0]!.startsWith(this.#subscriptionsPrefix!)) {
-      this.subscriptions.apply(JSON.parse(update.data) as AnySubscriptionDocument, update.id);
+    // A stream dropped while an update is delivered (a slow consumer) announces its end at once,
+    // from inside that delivery: its event is delivered right after, never in the middle.
+    if (this.#current !== undefined) {
+      this.#deferred.push(update);
+      return;
     }
+    this.#deliver(update);
+    while (this.#deferred.length > 0) this.#deliver(this.#deferred.shift()!);
+  }
+
+  #deliver(update: Update): void {
+    this.#lastDispatchedId = update.id;
+    // Decided by kind, never by topic: only the hub creates subscription events (this one, or one
+    // sharing the transport), and a published update, whatever its topic, is never folded in.
+    if (update.kind === "subscription" && this.subscriptions !== undefined) this.#fold(update);
     this.#current = update;
-    this.#index.forEachMatch(update.topics, this.#offer);
-    this.#current = undefined;
+    try {
+      this.#index.forEachMatch(update.topics, this.#offer);
+    } catch (error) {
+      // An update that cannot be routed costs that update, never the hub.
+      this.#logger.error({ err: error, update: update.id }, "an update could not be delivered");
+    } finally {
+      this.#current = undefined;
+    }
+  }
+
+  #fold(update: Update): void {
+    try {
+      this.subscriptions!.apply(JSON.parse(update.data) as AnySubscriptionDocument, update.id);
+    } catch (error) {
+      this.#logger.error({ err: error, update: update.id }, "a subscription event could not be read");
+    }
   }
 
   readonly #offer = (connection: Connection): void => {
     const update = this.#current!;
     if (connection.stamp === update.seq) return; // already offered through another matcher
     connection.stamp = update.seq;
-    if (!this.#mayRead(connection.grants, update)) return;
-    if (connection.held !== undefined) connection.hold(update);
-    else connection.enqueue(update.frame);
+    try {
+      if (!this.#mayRead(connection.grants, update)) return;
+      if (connection.held !== undefined) connection.hold(update);
+      else connection.enqueue(update.frame);
+    } catch (error) {
+      this.#drop(connection, error);
+    }
   };
+
+  /** A stream that fails costs that stream (its client reconnects with its cursor), never the hub. */
+  #drop(connection: Connection, error: unknown): void {
+    this.#logger.error({ err: error, subscriber: connection.subscriber }, "a subscriber stream failed");
+    connection.close("failed");
+  }
 
   // Bound once for every connection, rather than two closures per connection.
   readonly #schedule = (connection: Connection): void => this.#scheduleFlush(connection);
@@ -268,7 +306,14 @@ export class Hub {
     const pending = this.#pending;
     const end = Math.min(pending.length, this.#flushed + FLUSH_SLICE);
     const now = this.#now();
-    for (let i = this.#flushed; i < end; i++) pending[i]!.flush(now);
+    for (let i = this.#flushed; i < end; i++) {
+      const connection = pending[i]!;
+      try {
+        connection.flush(now);
+      } catch (error) {
+        this.#drop(connection, error);
+      }
+    }
     if (end < pending.length) {
       // Under a steady stream of events the list never empties: drop the written part now and
       // then, so that it holds each waiting connection about once rather than growing.

@@ -30,12 +30,20 @@ export interface Replay {
  * - `replay(cursor)` yields, in order, every update stored after the cursor's earliest occurrence
  *   at the time of the call. An update stored before `replay` is called is either in the replay
  *   or handed to the listener afterwards (or both: the hub drops duplicates by `seq`).
+ * - Subscription events (`kind: "subscription"`) go through `publish`, the listener and `replay`
+ *   like any update, in the same order of seqs, but are kept apart under their own bound: however
+ *   many there are, they never push a published update out of history.
  */
 export interface Transport {
   publish(update: Update): Promise<void>;
   /** Sets the one listener: the hub's dispatcher. */
   listen(listener: (update: Update) => void): void;
-  replay(cursor: string): Replay;
+  /**
+   * `visible` says whether the subscriber may know of an update: a cursor naming one it may not
+   * (a private update it cannot read) is answered as an unknown cursor, so that the anchor never
+   * confirms that such an id exists.
+   */
+  replay(cursor: string, visible?: (update: Pick<Update, "topics" | "private">) => boolean): Replay;
   /** The id of the newest update kept, if any. */
   lastEventId(): string | undefined;
   close(): Promise<void>;

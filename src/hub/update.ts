@@ -3,10 +3,19 @@ import type { PublishFields } from "../protocol/publish-request.ts";
 import { encodeEvent } from "../protocol/sse-encoder.ts";
 
 /**
+ * What an update is. A `subscription` event is one the hub creates itself as a subscription begins
+ * or ends (draft, "Active Subscriptions"); only the hub sets this, never a publisher, so no
+ * published update is ever taken for one, whatever its topic. Transports keep subscription events
+ * apart from published updates, under their own bound: subscribing must never evict history.
+ */
+export type UpdateKind = "update" | "subscription";
+
+/**
  * An update as the hub holds it: immutable fields, its position in history, and its SSE event
  * serialized once. Every subscriber is handed the same `frame` bytes.
  */
 export interface Update {
+  readonly kind: UpdateKind;
   readonly id: string;
   /** The canonical topic first, then the alternate topics. */
   readonly topics: readonly string[];
@@ -24,9 +33,10 @@ export function generateId(): string {
   return `urn:uuid:${randomUUID()}`;
 }
 
-export function createUpdate(fields: PublishFields): Update {
+export function createUpdate(fields: PublishFields, kind: UpdateKind = "update"): Update {
   const id = fields.id ?? generateId();
   return {
+    kind,
     id,
     topics: fields.topics,
     data: fields.data,

@@ -22,6 +22,8 @@ export const UPDATE_COLUMNS = "seq, id, topics, private, frame";
  * they are decoded from it only if asked for, so a replay never pays for them.
  */
 class StoredUpdate implements Update {
+  /** Subscription events are never stored: they describe streams that end with the process. */
+  readonly kind = "update";
   readonly id: string;
   readonly topics: readonly string[];
   readonly private: boolean;

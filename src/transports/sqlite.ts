@@ -3,8 +3,10 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Replay, type Transport, TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
+import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "./memory.ts";
 import { migrate, toUpdate, UPDATE_COLUMNS, type UpdateRow } from "./sqlite-schema.ts";
 import { StoreLock } from "./store-lock.ts";
+import { mergeBySeq, UpdateRing } from "./update-ring.ts";
 
 /**
  * How hard a commit is pushed to disk. `full` (the default) syncs the write-ahead log on every
@@ -27,6 +29,8 @@ export interface SqliteTransportOptions {
   /** The database file; its directory is created if missing. */
   readonly path: string;
   readonly retention: HistoryRetention;
+  /** How many subscription events are kept in memory beside the store (default 10,000). */
+  readonly subscriptionHistorySize?: number;
   readonly durability?: SqliteDurability;
   /** How often age and large excesses are trimmed in the background (ms). */
   readonly trimIntervalMs?: number;
@@ -56,6 +60,11 @@ const TRIM_CHUNK = 1000;
  * Retention by count and size is applied in the publishing transaction for the rows it adds (so
  * history never overshoots), by age and for larger excesses by a background timer in chunks.
  * One transport writes a store at a time (see StoreLock).
+ *
+ * Subscription events are kept in memory, never in the store: they describe streams that end with
+ * this process, so a restart must not replay them, and they must not cost a sync each nor count
+ * against the store's retention. They share the seq counter with stored updates, so a replay is
+ * one ordered merge of both, and a cursor may name either.
  */
 export class SqliteTransport implements Transport {
   readonly #db: DatabaseSync;
@@ -68,6 +77,9 @@ export class SqliteTransport implements Transport {
   readonly #dropOldest: StatementSync;
   readonly #dropOlderThan: StatementSync;
   readonly #trimTimer: NodeJS.Timeout;
+  readonly #subscriptionEvents: UpdateRing;
+  /** The next seq to give: stored updates take theirs at commit, subscription events at once. */
+  #nextSeq: number;
   #listener: (update: Update) => void = () => {};
   #batch: Pending[] = [];
   #flushScheduled = false;
@@ -79,6 +91,9 @@ export class SqliteTransport implements Transport {
   constructor(options: SqliteTransportOptions) {
     this.#retention = options.retention;
     this.#now = options.now ?? Date.now;
+    this.#subscriptionEvents = new UpdateRing(
+      options.subscriptionHistorySize ?? DEFAULT_SUBSCRIPTION_HISTORY_SIZE,
+    );
     try {
       mkdirSync(dirname(options.path), { recursive: true });
     } catch (error) {
@@ -94,9 +109,11 @@ export class SqliteTransport implements Transport {
       this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.durability ?? "full"};`);
       migrate(this.#db);
       this.#insert = this.#db.prepare(
-        "INSERT INTO updates (id, topics, private, frame, size, published_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO updates (seq, id, topics, private, frame, size, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
-      this.#findCursor = this.#db.prepare("SELECT seq FROM updates WHERE id = ? ORDER BY seq LIMIT 1");
+      this.#findCursor = this.#db.prepare(
+        "SELECT seq, topics, private FROM updates WHERE id = ? ORDER BY seq LIMIT 1",
+      );
       this.#page = this.#db.prepare(
         `SELECT ${UPDATE_COLUMNS} FROM updates WHERE seq > ? ORDER BY seq LIMIT ?`,
       );
@@ -118,6 +135,11 @@ export class SqliteTransport implements Transport {
         | { id: string }
         | undefined;
       this.#lastId = last?.id;
+      // AUTOINCREMENT remembers the highest seq ever given, even when those rows were trimmed.
+      const highest = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'updates'").get() as
+        | { seq: number }
+        | undefined;
+      this.#nextSeq = (highest?.seq ?? 0) + 1;
     } catch (error) {
       db?.close();
       this.#lock.release();
@@ -139,6 +161,12 @@ export class SqliteTransport implements Transport {
 
   publish(update: Update): Promise<void> {
     if (this.#closed) return Promise.reject(new TransportError("the history store is closed"));
+    if (update.kind === "subscription") {
+      update.seq = this.#nextSeq++;
+      this.#subscriptionEvents.push(update);
+      this.#listener(update);
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       this.#batch.push({ update, resolve, reject });
       if (this.#flushScheduled) return;
@@ -161,7 +189,9 @@ export class SqliteTransport implements Transport {
         for (const { update } of batch) {
           const topics = JSON.stringify(update.topics);
           const size = update.frame.length + topics.length;
-          const result = this.#insert.run(
+          update.seq = this.#nextSeq++;
+          this.#insert.run(
+            update.seq,
             update.id,
             topics,
             update.private ? 1 : 0,
@@ -169,7 +199,6 @@ export class SqliteTransport implements Transport {
             size,
             publishedAt,
           );
-          update.seq = Number(result.lastInsertRowid);
           added += size;
         }
         this.#count += batch.length;
@@ -244,10 +273,22 @@ export class SqliteTransport implements Transport {
     if (dropped === TRIM_CHUNK) setImmediate(() => this.#trimInBackground());
   }
 
-  replay(cursor: string): Replay {
-    const found =
-      cursor === "earliest" ? undefined : (this.#findCursor.get(cursor) as { seq: number } | undefined);
-    return { anchor: found === undefined ? "earliest" : cursor, updates: this.#rowsAfter(found?.seq ?? 0) };
+  replay(cursor: string, visible?: (update: Pick<Update, "topics" | "private">) => boolean): Replay {
+    const found = cursor === "earliest" ? undefined : this.#find(cursor);
+    const known = found !== undefined && (visible === undefined || visible(found));
+    const after = known ? found.seq : 0;
+    return {
+      anchor: known ? cursor : "earliest",
+      updates: mergeBySeq(this.#rowsAfter(after), this.#subscriptionEvents.after(after)),
+    };
+  }
+
+  /** The earliest occurrence of an id, stored or a subscription event (a publisher may reuse any id). */
+  #find(id: string): Pick<Update, "seq" | "topics" | "private"> | undefined {
+    const row = this.#findCursor.get(id) as { seq: number; topics: string; private: number } | undefined;
+    const event = this.#subscriptionEvents.find(id);
+    if (row === undefined || (event !== undefined && event.seq < row.seq)) return event;
+    return { seq: row.seq, topics: JSON.parse(row.topics) as string[], private: row.private === 1 };
   }
 
   *#rowsAfter(seq: number): Generator<Update> {
