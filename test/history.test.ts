@@ -4,6 +4,7 @@ import { Hub } from "../src/hub/hub.ts";
 import { createUpdate } from "../src/hub/update.ts";
 import { compileMatcher } from "../src/matching/compile.ts";
 import { SseParser } from "../src/protocol/sse-parser.ts";
+import { Random } from "../src/testing/seeded-random.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
 import { openRawStream } from "./helpers/raw-stream.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
@@ -366,6 +367,38 @@ describe("ids outside Latin-1 as cursors", () => {
           ids,
           what,
         );
+      } finally {
+        stream.close();
+      }
+    }
+  });
+
+  it("answers random cursors, in the query or the header, with 200 and the id or earliest", async () => {
+    const topic = f.topic();
+    const ids = await history(topic);
+    const base = subscribeUrl(f.hub.hubUrl, [["match", topic]]);
+    const random = new Random(0x5eed);
+    for (let round = 0; round < 40; round++) {
+      // A known id a quarter of the time; else bytes, half of them 0x80-0xFF (mostly not UTF-8).
+      const known = random.chance(0.25) ? random.pick(ids) : undefined;
+      const bytes =
+        known !== undefined
+          ? Buffer.from(known)
+          : Buffer.from(
+              Array.from({ length: 1 + random.int(24) }, () =>
+                random.chance(0.5) ? 0x80 + random.int(0x80) : 0x21 + random.int(0x5e),
+              ),
+            );
+      const inHeader = random.chance(0.5);
+      const what = `round ${round}: ${bytes.toString("hex")} in the ${inHeader ? "header" : "query"}`;
+      const stream = inHeader
+        ? await openStream(base, { headers: { "Last-Event-ID": bytes.toString("latin1") } })
+        : await openStream(
+            `${base}&last_event_id=${[...bytes].map((byte) => `%${byte.toString(16)}`).join("")}`,
+          );
+      try {
+        assert.equal(stream.status, 200, what);
+        assert.equal(utf8(stream.headers["mercure-last-event-id"]), known ?? "earliest", what);
       } finally {
         stream.close();
       }
