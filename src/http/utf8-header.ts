@@ -20,7 +20,10 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  */
 const FIELD_VALUE = /^(?:[\x21-\x7E\x80-\xFF](?:[\t\x20-\x7E\x80-\xFF]*[\x21-\x7E\x80-\xFF])?)?$/;
 
-/** A request header's value (node:http's one character per byte) decoded as UTF-8; undefined when its bytes are not UTF-8. */
+/**
+ * A request header's value (node:http's one character per byte) decoded as UTF-8; undefined when
+ * its bytes are not UTF-8.
+ */
 export function decodeUtf8Header(value: string): string | undefined {
   try {
     return STRICT_UTF8.decode(Buffer.from(value, "latin1"));
