@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as jose from "jose";
 import { mintToken } from "../src/auth/mint.ts";
+import { nonCanonicalSpellings } from "../src/testing/base64url-spelling.ts";
 import {
   accessClaims,
   detail,
@@ -311,6 +312,27 @@ describe("publish authorization", { timeout: 30_000 }, () => {
         bodies.add(result.body);
       });
     }
+    it("refuses with 401 invalid_token a token whose signature is spelled non-canonically in base64url, before and after its canonical spelling is accepted", async () => {
+      const token = await signJwt({ alg: "HS256", typ: "at+jwt" }, publishAll(), secret);
+      const [header, payload, signature] = token.split(".") as [string, string, string];
+      const spellings = nonCanonicalSpellings(signature).map(
+        (spelling) => `${header}.${payload}.${spelling}`,
+      );
+      assert.ok(spellings.length > 0);
+      const refuse = async (tweaked: string) => {
+        const result = await watcher.nothingDispatchedDuring(() => publishWith(tweaked));
+        assert.equal(result.status, 401, result.body);
+        assertChallenge(hub, result.headers.get("www-authenticate"), "invalid_token");
+        assert.equal(problemCode(result.body), "token_invalid");
+        bodies.add(result.body);
+      };
+      await refuse(spellings[0]!);
+      // The canonical spelling is accepted, and cached: no other spelling may ride on that entry.
+      assert.equal((await publishWith(token)).status, 200);
+      for (const tweaked of spellings) await refuse(tweaked);
+      assert.equal((await publishWith(token)).status, 200);
+    });
+
     it("sends the same body for every kind of bad token", () => {
       assert.equal(bodies.size, 1, [...bodies].join("\n"));
     });

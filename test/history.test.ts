@@ -3,10 +3,20 @@ import { after, before, describe, it } from "node:test";
 import { Hub } from "../src/hub/hub.ts";
 import { createUpdate } from "../src/hub/update.ts";
 import { compileMatcher } from "../src/matching/compile.ts";
+import { SseParser } from "../src/protocol/sse-parser.ts";
+import { Random } from "../src/testing/seeded-random.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
 import { openRawStream } from "./helpers/raw-stream.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub, type TestHub } from "./helpers/test-hub.ts";
+
+/** The id of every event in a stream's body. */
+function eventIds(body: string): string[] {
+  const ids: string[] = [];
+  const parser = new SseParser({ onEvent: (event) => ids.push(event.id) });
+  parser.push(body);
+  return ids;
+}
 
 /** Ties a hub to a publisher token, and closes every stream opened through it. */
 class Fixture {
@@ -259,6 +269,176 @@ describe("history and reconnection", () => {
       );
       await f.expectExactly(stream, [ids.pub, ids.both], pub);
     });
+  });
+});
+
+/** A header value as Node hands it over (one character per byte) read back as UTF-8. */
+function utf8(header: string | string[] | undefined): string | undefined {
+  return typeof header === "string" ? Buffer.from(header, "latin1").toString("utf8") : undefined;
+}
+
+/**
+ * The value of header `name` in a raw response head, as the bytes that went over the wire (the
+ * head is kept one character per byte).
+ */
+function headBytes(head: string, name: string): Buffer | undefined {
+  for (const line of head.split("\r\n").slice(1)) {
+    const colon = line.indexOf(":");
+    if (line.slice(0, colon).toLowerCase() === name.toLowerCase()) {
+      return Buffer.from(line.slice(colon + 1).trim(), "latin1");
+    }
+  }
+  return undefined;
+}
+
+describe("ids outside Latin-1 as cursors", () => {
+  let f: Fixture;
+  before(async () => {
+    f = await Fixture.start();
+  });
+  after(() => f.close());
+
+  /** Ids beyond Latin-1, one beyond the BMP, and one with the characters a quoted-string escapes. */
+  async function history(topic: string): Promise<string[]> {
+    return [
+      await f.send(topic, { id: `日本-${topic}` }),
+      await f.send(topic, { id: `📚 "b\\c" ${topic}` }),
+      await f.send(topic, { id: `日本-${topic}-3` }),
+    ];
+  }
+
+  it("replays what followed last_event_id=日本-1, answering the id's UTF-8 bytes in Mercure-Last-Event-ID", async () => {
+    const topic = f.topic();
+    const ids = await history(topic);
+    const stream = await f.subscribe([
+      ["match", topic],
+      ["last_event_id", ids[0]!],
+    ]);
+    assert.equal(utf8(stream.headers["mercure-last-event-id"]), ids[0]);
+    await f.expectExactly(stream, ids.slice(1), topic);
+  });
+
+  it("replays what followed a Last-Event-ID header sent as the id's UTF-8 bytes, as EventSource sends it", async () => {
+    for (const position of [0, 1]) {
+      const topic = f.topic();
+      const ids = await history(topic);
+      const cursor = ids[position]!;
+      // The raw socket writes the request as UTF-8: the header goes out as the id's UTF-8 bytes.
+      const raw = await openRawStream(subscribeUrl(f.hub.hubUrl, [["match", topic]]), {
+        headers: { "Last-Event-ID": cursor },
+      });
+      try {
+        await raw.until((stream) => stream.head !== undefined);
+        assert.match(raw.head!, /^HTTP\/1\.1 200 /);
+        assert.deepEqual(headBytes(raw.head!, "Mercure-Last-Event-ID"), Buffer.from(cursor, "utf8"));
+        const marker = await f.send(topic);
+        await raw.until((stream) => stream.body().includes(`id: ${marker}\n`));
+        assert.deepEqual(eventIds(raw.body()), [...ids.slice(position + 1), marker]);
+      } finally {
+        raw.close();
+      }
+    }
+  });
+
+  it("never answers 500 to a cursor: bytes that are not UTF-8 are an unknown cursor, answered earliest", async () => {
+    const topic = f.topic();
+    // An id that a lenient decoder would make of any invalid byte: strict decoding must not find it.
+    const replacement = await f.send(topic, { id: "\uFFFD" });
+    const ids = [replacement, ...(await history(topic))];
+    const base = subscribeUrl(f.hub.hubUrl, [["match", topic]]);
+    const cases: [string, string, Record<string, string>][] = [
+      ["a lone surrogate, percent-encoded", `${base}&last_event_id=%ED%A0%80`, {}],
+      ["a byte 0xFF, percent-encoded", `${base}&last_event_id=%FF`, {}],
+      ["a truncated four-byte sequence", `${base}&last_event_id=%F0%9F%93`, {}],
+      ["Latin-1 bytes, percent-encoded", `${base}&last_event_id=%E9t%E9`, {}],
+      // node:http writes header values one byte per character: these go out as bytes 0x80-0xFF.
+      ["header bytes 0x80-0xFF", base, { "Last-Event-ID": "\x80\xff\xc3" }],
+      ["a header holding a lone surrogate's bytes", base, { "Last-Event-ID": "\xed\xa0\x80" }],
+      ["a header holding an overlong encoding", base, { "Last-Event-ID": "\xc0\xaf" }],
+    ];
+    for (const [what, url, headers] of cases) {
+      const stream = await openStream(url, { headers });
+      try {
+        assert.equal(stream.status, 200, `${what}: ${stream.status === 200 ? "" : await stream.body}`);
+        assert.equal(stream.headers["mercure-last-event-id"], "earliest", what);
+        const events = await stream.waitForEvents(ids.length);
+        assert.deepEqual(
+          events.map((event) => event.id),
+          ids,
+          what,
+        );
+      } finally {
+        stream.close();
+      }
+    }
+  });
+
+  it("answers random cursors, in the query or the header, with 200 and the id or earliest", async () => {
+    const topic = f.topic();
+    const ids = await history(topic);
+    const base = subscribeUrl(f.hub.hubUrl, [["match", topic]]);
+    const random = new Random(0x5eed);
+    for (let round = 0; round < 40; round++) {
+      // A known id a quarter of the time; else bytes, half of them 0x80-0xFF (mostly not UTF-8).
+      const known = random.chance(0.25) ? random.pick(ids) : undefined;
+      const bytes =
+        known !== undefined
+          ? Buffer.from(known)
+          : Buffer.from(
+              Array.from({ length: 1 + random.int(24) }, () =>
+                random.chance(0.5) ? 0x80 + random.int(0x80) : 0x21 + random.int(0x5e),
+              ),
+            );
+      const inHeader = random.chance(0.5);
+      const what = `round ${round}: ${bytes.toString("hex")} in the ${inHeader ? "header" : "query"}`;
+      const stream = inHeader
+        ? await openStream(base, { headers: { "Last-Event-ID": bytes.toString("latin1") } })
+        : await openStream(
+            `${base}&last_event_id=${[...bytes].map((byte) => `%${byte.toString(16)}`).join("")}`,
+          );
+      try {
+        assert.equal(stream.status, 200, what);
+        assert.equal(utf8(stream.headers["mercure-last-event-id"]), known ?? "earliest", what);
+      } finally {
+        stream.close();
+      }
+    }
+  });
+
+  it("finds a long id beyond the BMP given as a cursor, in the query and in the header", async () => {
+    const topic = f.topic();
+    // 4.8 kB of UTF-8, 14.4 kB percent-encoded: under max-field-bytes and Node's 16 KiB of headers.
+    const long = `${"🦀".repeat(1200)}-${topic}`;
+    const ids = [await f.send(topic, { id: long }), await f.send(topic)];
+    const query = await f.subscribe([
+      ["match", topic],
+      ["last_event_id", long],
+    ]);
+    assert.equal(utf8(query.headers["mercure-last-event-id"]), long);
+    const header = await f.subscribe([["match", topic]], {
+      lastEventId: Buffer.from(long).toString("latin1"),
+    });
+    assert.equal(utf8(header.headers["mercure-last-event-id"]), long);
+    await f.expectExactly([query, header], ids.slice(1), topic);
+  });
+
+  it("bounds the cursor by the headers' size: a longer one is refused before the hub reads it", async () => {
+    const topic = f.topic();
+    const tooLong = "x".repeat(20 * 1024);
+    for (const [url, headers] of [
+      [
+        subscribeUrl(f.hub.hubUrl, [
+          ["match", topic],
+          ["last_event_id", tooLong],
+        ]),
+        {},
+      ],
+      [subscribeUrl(f.hub.hubUrl, [["match", topic]]), { "Last-Event-ID": tooLong }],
+    ] as const) {
+      const stream = await openStream(url, { headers });
+      assert.equal(stream.status, 431);
+      stream.close();
+    }
   });
 });
 

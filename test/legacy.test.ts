@@ -99,12 +99,16 @@ class Publisher {
   }
 
   /** Publishes and returns the update's id. */
-  async send(topics: string | string[], options: { private?: boolean; data?: string } = {}): Promise<string> {
+  async send(
+    topics: string | string[],
+    options: { private?: boolean; data?: string; id?: string } = {},
+  ): Promise<string> {
     const fields: [string, string][] = (Array.isArray(topics) ? topics : [topics]).map((topic) => [
       "topic",
       topic,
     ]);
     fields.push(["data", options.data ?? "x"]);
+    if (options.id !== undefined) fields.push(["id", options.id]);
     if (options.private === true) fields.push(["private", "on"]);
     const result = await publish(this.hub, fields, { token: this.#token });
     assert.equal(result.status, 200, result.body);
@@ -846,6 +850,50 @@ describe("the legacy cursor", { timeout: 30_000 }, () => {
     assert.equal(stream.headers["mercure-last-event-id"], ids[1]);
     assert.equal(stream.headers["last-event-id"], ids[1]);
     assert.deepEqual(await replayed(stream), ids.slice(2));
+    stream.close();
+  });
+
+  it("reads an id outside Latin-1 from lastEventID and from the header's UTF-8 bytes, answering its UTF-8 bytes", async () => {
+    const topic = `https://example.com/history/${++topicCount}`;
+    const ids = [
+      await publisher.send(topic, { id: `日本-${topic}` }),
+      await publisher.send(topic, { id: `📚-${topic}` }),
+      await publisher.send(topic),
+    ];
+    // node:http writes header values one byte per character: this is the id's UTF-8, as a browser sends it.
+    const utf8Bytes = (id: string) => Buffer.from(id, "utf8").toString("latin1");
+    for (const [what, parameters, headers, rest] of [
+      ["lastEventID", [["lastEventID", ids[0]!]], {}, ids.slice(1)],
+      ["the Last-Event-ID header", [], { "Last-Event-ID": utf8Bytes(ids[1]!) }, ids.slice(2)],
+    ] as [string, [string, string][], Record<string, string>, string[]][]) {
+      const stream = await opened(
+        await subscribe(hub, [["topic", topic], ["topic", MARKER], ...parameters], {
+          ...bearer(await legacyToken({})),
+          ...headers,
+        }),
+      );
+      const anchor = utf8Bytes(ids[ids.length - rest.length - 1]!);
+      assert.equal(stream.headers["mercure-last-event-id"], anchor, what);
+      assert.equal(stream.headers["last-event-id"], anchor, what);
+      assert.deepEqual(await replayed(stream), rest, what);
+      stream.close();
+    }
+  });
+
+  it("answers a lastEventID that is not UTF-8 as an unknown cursor, earliest", async () => {
+    const { topic, ids } = await history();
+    const url = `${hubWith(hub, [
+      ["topic", topic],
+      ["topic", MARKER],
+    ])}&lastEventID=%ED%A0%80`;
+    const stream = await opened(await openStream(url, { headers: bearer(await legacyToken({})) }));
+    assert.equal(stream.headers["mercure-last-event-id"], "earliest");
+    assert.equal(stream.headers["last-event-id"], "earliest");
+    const replay = await replayed(stream);
+    assert.deepEqual(
+      replay.filter((id) => ids.includes(id)),
+      ids,
+    );
     stream.close();
   });
 

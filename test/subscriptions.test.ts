@@ -88,7 +88,8 @@ interface MercureLink {
 
 /** The `rel="mercure"` link, which must carry exactly the attributes the draft shows, in order. */
 function mercureLink(headers: Headers): MercureLink {
-  const link = headers.get("link") ?? "";
+  // A header is a ByteString, one character per byte: the hub writes ids as UTF-8 bytes.
+  const link = Buffer.from(headers.get("link") ?? "", "latin1").toString("utf8");
   const found =
     /<([^>]*)>; rel="mercure"; last-event-id="((?:[^"\\]|\\.)*)"; type="mercure"; content-type="application\/json"/.exec(
       link,
@@ -845,6 +846,21 @@ describe("the subscription API", { timeout: 60_000 }, () => {
       const listed = await f.get(SUBS, { token });
       assert.match(listed.headers.get("etag") ?? "", /^"[\x21\x23-\x7E]*"$/);
       assert.match(listed.headers.get("cache-control") ?? "", /must-revalidate|no-cache/);
+    });
+  });
+
+  it("writes a last event id outside Latin-1 in the Link header as its UTF-8 bytes, escaped in the quoted-string", async () => {
+    await withFixture({}, async (f) => {
+      const token = await f.watcherToken();
+      for (const id of ["日本-1", '📚 "quoted" and \\ back\\slashed \\"', "ascii-only"]) {
+        assert.equal(await f.send("https://example.com/app", { id }), id);
+        const listed = await f.get(SUBS, { token });
+        assert.equal(listed.status, 200, listed.text);
+        assert.deepEqual(mercureLink(listed.headers), { hub: f.hub.hubUrl, lastEventId: id });
+        const one = await f.get(`${SUBS}/exact/none/none`, { token });
+        assert.equal(one.status, 404, one.text);
+        assert.deepEqual(mercureLink(one.headers), { hub: f.hub.hubUrl, lastEventId: id });
+      }
     });
   });
 

@@ -46,6 +46,7 @@ export class ConfigError extends Error {
 export type InvalidTokenCode =
   | "token_too_large"
   | "token_malformed"
+  | "token_noncanonical"
   | "header_forbidden"
   | "issuer_missing"
   | "issuer_unknown"

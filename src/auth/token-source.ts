@@ -36,7 +36,9 @@ const NO_LEGACY: LegacyTokenSources = { enabled: false, queryTokens: [] };
 
 /**
  * A JWS in compact serialization: three base64url parts (checked for the header; the verifier
- * checks it again whatever the source). The signature part may be empty so that
+ * checks it again, strictly, whatever the source: see jws-shape.ts). A token of this shape that
+ * the strict check refuses (a non-canonical spelling) is `invalid_token`, not a malformed
+ * request: only its issuer can mint it again. The signature part may be empty so that
  * an unsecured (`alg: none`) token reaches the verifier and is refused there as `invalid_token`
  * rather than as a malformed request.
  */

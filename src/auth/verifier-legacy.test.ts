@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as jose from "jose";
+import { nonCanonicalSpellings } from "../testing/base64url-spelling.ts";
 import { MERCURE_DETAIL_TYPE } from "./authorization-details.ts";
 import { canPublish, canRead, payloadFor } from "./grants.ts";
 import {
@@ -124,6 +125,19 @@ describe("verify: legacy tokens", () => {
     const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
     const unsigned = `${part({ alg: "none" })}.${part({ mercure: { publish: ["*"] } })}.`;
     await assertRejected(verifier.verify(unsigned, "publisher"), "verification_failed");
+  });
+
+  it("refuses a legacy token whose signature is spelled non-canonically in base64url", async () => {
+    const verifier = await legacyVerifier();
+    const token = await sign({ mercure: { publish: ["*"] } });
+    await verifier.verify(token, "publisher");
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    for (const spelling of nonCanonicalSpellings(signature)) {
+      await assertRejected(
+        verifier.verify(`${header}.${payload}.${spelling}`, "publisher"),
+        "token_noncanonical",
+      );
+    }
   });
 
   it("verifies a legacy token naming a configured issuer with that issuer's key only", async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as jose from "jose";
+import { nonCanonicalSpellings } from "../testing/base64url-spelling.ts";
 import { MERCURE_DETAIL_TYPE } from "./authorization-details.ts";
 import { canPublish, canRead } from "./grants.ts";
 import {
@@ -424,6 +425,94 @@ describe("verify: token shape and size", () => {
   it("refuses a token whose parts do not decode to JSON", async () => {
     const verifier = await hmacVerifier();
     await assertRejected(verifier.verify("aGVsbG8.d29ybGQ.c2ln", "publisher"), "token_malformed");
+  });
+});
+
+describe("verify: base64url spelling", () => {
+  /** The token with segment `index` (0 header, 1 payload, 2 signature) replaced by `segment`. */
+  function withSegment(token: string, index: number, segment: string): string {
+    const segments = token.split(".");
+    segments[index] = segment;
+    return segments.join(".");
+  }
+
+  /**
+   * A token each of whose segments has unused bits: the header and payload get a parameter whose
+   * length puts their base64url in groups of two or three characters at the end.
+   */
+  async function tokenWithUnusedBitsEverywhere(): Promise<string> {
+    for (let headerPad = 0; headerPad < 3; headerPad++) {
+      for (let payloadPad = 0; payloadPad < 3; payloadPad++) {
+        const token = await sign(secret(SECRET_256), "HS256", claims({ jti: "j".repeat(payloadPad + 1) }), {
+          kid: "k".repeat(headerPad + 1),
+        });
+        if (token.split(".").every((segment) => nonCanonicalSpellings(segment).length > 0)) return token;
+      }
+    }
+    throw new Error("no padding gave every segment unused bits");
+  }
+
+  it("refuses an HS256 signature whose last character sets unused bits, though it decodes to the same bytes", async () => {
+    const verifier = await hmacVerifier();
+    const token = await sign(secret(SECRET_256), "HS256");
+    const signature = token.split(".")[2]!;
+    // 32 bytes in 43 characters: the last one carries 4 bits of the signature and 2 unused ones.
+    assert.equal(signature.length, 43);
+    const spellings = nonCanonicalSpellings(signature);
+    assert.equal(spellings.length, 3);
+    for (const spelling of spellings) {
+      assert.deepEqual(Buffer.from(spelling, "base64url"), Buffer.from(signature, "base64url"));
+      await assertRejected(
+        verifier.verify(withSegment(token, 2, spelling), "publisher"),
+        "token_noncanonical",
+      );
+    }
+    await verifier.verify(token, "publisher");
+  });
+
+  it("refuses a non-canonical spelling in any of the three segments, for each role", async () => {
+    const verifier = await hmacVerifier();
+    const token = await tokenWithUnusedBitsEverywhere();
+    for (const index of [0, 1, 2]) {
+      for (const spelling of nonCanonicalSpellings(token.split(".")[index]!)) {
+        for (const role of ["publisher", "subscriber"] as const) {
+          await assertRejected(
+            verifier.verify(withSegment(token, index, spelling), role),
+            "token_noncanonical",
+          );
+        }
+      }
+    }
+  });
+
+  it("refuses padding, a length no base64url has, and characters outside the base64url alphabet", async () => {
+    const verifier = await hmacVerifier();
+    const token = await sign(secret(SECRET_256), "HS256");
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    for (const variant of [
+      `${header}.${payload}.${signature}=`,
+      `${header}.${payload}.${signature}AA`,
+      `${header}.${payload}.${signature.slice(0, -4)}`,
+      `${header}.${payload}.${signature.replaceAll("-", "+").replaceAll("_", "/")}+/`,
+      `${header}.${payload}.${signature.slice(0, 10)} ${signature.slice(10)}`,
+      `${header}=.${payload}.${signature}`,
+      `${header}.${payload}A.${signature}`,
+      `${header}.${payload}.${signature}\n`,
+    ]) {
+      await assertRejected(verifier.verify(variant, "publisher"));
+    }
+  });
+
+  it("never lets the cache answer for another spelling of a token it verified", async () => {
+    const verifier = await hmacVerifier();
+    const token = await sign(secret(SECRET_256), "HS256");
+    const [spelling] = nonCanonicalSpellings(token.split(".")[2]!);
+    await verifier.verify(token, "publisher");
+    await assertRejected(
+      verifier.verify(withSegment(token, 2, spelling!), "publisher"),
+      "token_noncanonical",
+    );
+    await verifier.verify(token, "publisher");
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Verifies access tokens per the draft ("Token Validation") and turns them into grants.
  *
- * The order matters: bound the size first (CWE-400), read `iss` from the unverified payload only
+ * The order matters: bound the size first (CWE-400), check the token's shape strictly (one
+ * spelling per token, see jws-shape.ts), read `iss` from the unverified payload only
  * to pick that issuer's key material for the role (never a pool spanning issuers, or issuer A's
  * key would vouch for a token claiming issuer B), then let jose check the signature with exactly
  * that material's algorithms, then `typ`, `aud`, `iss`, `exp` and `nbf`.
@@ -16,6 +17,7 @@ import type { AuthorizationDetailsLimits } from "./authorization-details.ts";
 import { DEFAULT_CACHE_MAX_AGE_MS, DEFAULT_MAX_CACHED_TOKENS, VerifiedTokenCache } from "./cache.ts";
 import { ConfigError, InvalidTokenError } from "./errors.ts";
 import type { Grants } from "./grants.ts";
+import { checkJwsShape } from "./jws-shape.ts";
 import {
   type IssuerConfig,
   type JwksOptions,
@@ -25,7 +27,6 @@ import {
   type VerificationMaterial,
 } from "./keys.ts";
 import { DRAFT_08_PROFILE, LEGACY_PROFILE, type ProfileContext } from "./profile.ts";
-import { isJwsCompact } from "./token-source.ts";
 
 export type { ConfigErrorCode, InvalidTokenCode } from "./errors.ts";
 export type { IssuerConfig, KeyConfig, Role } from "./keys.ts";
@@ -145,12 +146,12 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
         `the token is ${token.length} bytes long; the limit (maxTokenBytes) is ${limits.maxTokenBytes}`,
       );
     }
+    // Before the cache, which recognizes a token by its text: one token, one spelling.
+    checkJwsShape(token);
     // A token found in the cache is one that passed every check below (the same string).
     const cacheKey = `${role} ${token}`;
     const cached = cache.get(cacheKey);
     if (cached !== undefined) return cached;
-    if (!isJwsCompact(token))
-      throw new InvalidTokenError("token_malformed", "not a JWS compact serialization");
 
     const { header, claims } = peek(token);
     for (const name of FORBIDDEN_HEADERS) {

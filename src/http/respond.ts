@@ -17,11 +17,13 @@ export function sendProblem(
     return;
   }
   const { status, title } = PROBLEMS[code];
-  const body = JSON.stringify({ type: `urn:quicksilver:problem:${code}`, title, status, detail, code });
+  const body = utf8Body(
+    JSON.stringify({ type: `urn:quicksilver:problem:${code}`, title, status, detail, code }),
+  );
   res.writeHead(status, {
     ...headers,
     "Content-Type": "application/problem+json",
-    "Content-Length": Buffer.byteLength(body),
+    "Content-Length": body.length,
     "Cache-Control": "no-store",
   });
   res.end(body);
@@ -33,11 +35,20 @@ export function sendJson(
   value: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const body = JSON.stringify(value);
+  const body = utf8Body(JSON.stringify(value));
   res.writeHead(status, {
     ...headers,
     "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(body),
+    "Content-Length": body.length,
   });
   res.end(body);
+}
+
+/**
+ * The body as bytes. Given a string, node:http writes the head in the body's encoding, UTF-8, so
+ * a header holding UTF-8 bytes (an id beyond ASCII, see utf8-header.ts) would be encoded twice;
+ * given a buffer, it writes the head one byte per character, as it should.
+ */
+function utf8Body(text: string): Buffer {
+  return Buffer.from(text, "utf8");
 }

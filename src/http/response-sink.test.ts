@@ -52,6 +52,30 @@ describe("responseSink", () => {
     assert.doesNotMatch(received, /0\r\n\r\n$/, "a cut stream must not look ended cleanly");
   });
 
+  it("writes the anchor as its UTF-8 bytes, and earliest for one no header can carry", async () => {
+    for (const [anchor, expected, legacy] of [
+      ["日本-1", Buffer.from("日本-1"), true],
+      ['📚 "q"', Buffer.from('📚 "q"'), false],
+      ["a\r\nSet-Cookie: evil=1", Buffer.from("earliest"), true],
+      [" spaced ", Buffer.from("earliest"), false],
+      ["\uD800", Buffer.from("earliest"), false],
+    ] as const) {
+      const received = await exchange(GET, (req, res) => {
+        const sink = responseSink(req, res, {}, { legacyAnchorHeader: legacy });
+        sink.start(anchor);
+        sink.end();
+      });
+      const head = Buffer.from(received.split("\r\n\r\n", 1)[0]!, "latin1");
+      assert.ok(
+        head.includes(
+          Buffer.concat([Buffer.from("\r\nMercure-Last-Event-ID: "), expected, Buffer.from("\r\n")]),
+        ),
+      );
+      assert.equal(head.includes(Buffer.concat([Buffer.from("\r\nLast-Event-ID: "), expected])), legacy);
+      assert.doesNotMatch(received, /Set-Cookie/);
+    }
+  });
+
   it("refuses a header value that would split the response", async () => {
     let thrown: unknown;
     await exchange(GET, (req, res) => {

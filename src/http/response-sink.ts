@@ -6,6 +6,8 @@ import {
 } from "node:http";
 import type { Socket } from "node:net";
 import type { StreamSink } from "../hub/stream-sink.ts";
+import { EARLIEST } from "../protocol/cursor.ts";
+import { encodeUtf8Header } from "./utf8-header.ts";
 
 const STREAM_HEADERS = {
   "Content-Type": "text/event-stream",
@@ -91,8 +93,12 @@ class ResponseSink implements StreamSink {
     const head: Record<string, string> = { ...this.#headers, ...STREAM_HEADERS };
     this.#headers = undefined;
     if (anchor !== undefined) {
-      head["Mercure-Last-Event-ID"] = anchor;
-      if (this.#legacyAnchorHeader) head["Last-Event-ID"] = anchor;
+      // The id's UTF-8 bytes, as EventSource sends it back. An id no header can carry (publishing
+      // refuses control characters, but not spaces at its ends) is answered `earliest`: the
+      // subscriber may believe it missed updates, never that it missed none when it might have.
+      const value = encodeUtf8Header(anchor) ?? EARLIEST;
+      head["Mercure-Last-Event-ID"] = value;
+      if (this.#legacyAnchorHeader) head["Last-Event-ID"] = value;
     }
     if (this.#chunked) head["Transfer-Encoding"] = "chunked";
     // The stream is the connection's last response: node:http never sees it finish, so the

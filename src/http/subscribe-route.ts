@@ -16,7 +16,7 @@ import {
 } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
-import { headerValues } from "./header-values.ts";
+import { lastEventIdHeader } from "./last-event-id-header.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
 import { sendProblem } from "./respond.ts";
 import { ownSocket, responseSink } from "./response-sink.ts";
@@ -107,10 +107,8 @@ export async function subscribeRoute(
     else context.streamsPerClient.set(client, left);
   });
 
-  // The header wins over the query parameter (draft, "Reconciliation"). An empty header is no
-  // cursor (EventSource never sends one): it must not override the query's cursor and replay all.
-  const header = headerValues(req, "last-event-id")?.[0];
-  const cursor = header !== undefined && header !== "" ? header : parameters.lastEventId;
+  // The header wins over the query parameter (draft, "Reconciliation").
+  const cursor = lastEventIdHeader(req) ?? parameters.lastEventId;
   // Old clients read the replay anchor from Last-Event-ID, the name the header had before draft-08.
   const legacy =
     parameters.legacy ||

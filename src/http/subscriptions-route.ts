@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { canRead } from "../auth/grants.ts";
 import { isMatchType } from "../matching/matcher.ts";
+import { EARLIEST } from "../protocol/cursor.ts";
 import {
   LEGACY_CONTEXT,
   legacySubscriptionsPath,
@@ -19,6 +20,7 @@ import {
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { sendJson, sendProblem } from "./respond.ts";
+import { encodeUtf8Header } from "./utf8-header.ts";
 
 /**
  * GET {hub}/subscriptions[/{match_type}/{match}[/{subscriber}]] (draft, "Subscription API"), and
@@ -73,10 +75,14 @@ export async function subscriptionsRoute(
     return;
   }
 
-  const cursor = hub.lastDispatchedId ?? "earliest";
-  const link = legacy
-    ? `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(cursor)}`
-    : `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(cursor)}; type="mercure"; content-type="application/json"`;
+  const cursor = hub.lastDispatchedId ?? EARLIEST;
+  const mercureLink = (linkCursor: string) =>
+    legacy
+      ? `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(linkCursor)}`
+      : `<${options.hubUrl}>; rel="mercure"; last-event-id=${quoted(linkCursor)}; type="mercure"; content-type="application/json"`;
+  // The cursor's UTF-8 bytes, as in Mercure-Last-Event-ID. One that no header can carry is given
+  // as `earliest`: subscribing from there misses nothing.
+  const link = encodeUtf8Header(mercureLink(cursor)) ?? mercureLink(EARLIEST);
   // Read in the same synchronous run as the cursor: the list and the cursor describe one moment.
   // The ETag names the list's state, not the cursor (see SubscriptionRegistry.version).
   const headers: Record<string, string> = {
@@ -194,7 +200,7 @@ function pageLimit(url: URL, maximum: number): number {
   return Number.isSafeInteger(requested) && requested > 0 ? Math.min(requested, maximum) : maximum;
 }
 
-/** An RFC 8288 quoted-string. */
+/** An RFC 9110 quoted-string (RFC 8288 link parameters use it): `"` and `\` escaped. */
 function quoted(value: string): string {
   return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }

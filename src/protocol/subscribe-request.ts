@@ -1,3 +1,4 @@
+import { UNDECODABLE_CURSOR } from "./cursor.ts";
 import { ProtocolError } from "./problems.ts";
 
 /** The draft's matcher types, and `topic` for the legacy dialect's `topic=` selectors. */
@@ -29,6 +30,8 @@ export interface SubscribeContext {
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const LENIENT_UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
+/** The parameters that carry a reconnection cursor. */
+const CURSOR_PARAMETERS = new Set(["last_event_id", "lastEventID"]);
 
 /** Whether a parameter name is in the reserved `match` namespace (ASCII case-insensitive prefix). */
 function inMatchNamespace(name: string): boolean {
@@ -40,8 +43,9 @@ function inMatchNamespace(name: string): boolean {
  * as `URLSearchParams` does, with one difference: a matcher parameter whose name or value does
  * not decode as UTF-8 is refused with `matcher_characters` (draft, "Subscription": matcher values
  * MUST be valid UTF-8). `URLSearchParams` would silently turn the bad bytes into U+FFFD, so
- * `match=%FF` would subscribe to the topic "\uFFFD". Other parameters keep the lenient decoding
- * the standard prescribes.
+ * `match=%FF` would subscribe to the topic "\uFFFD". A cursor (`last_event_id`, `lastEventID`)
+ * that does not decode is `UNDECODABLE_CURSOR`, an unknown cursor, for the same reason. Other
+ * parameters keep the lenient decoding the standard prescribes.
  */
 export function parseQueryPairs(query: string): [string, string][] {
   const pairs: [string, string][] = [];
@@ -54,6 +58,10 @@ export function parseQueryPairs(query: string): [string, string][] {
     const value = decodeComponent(rawValue);
     if ((inMatchNamespace(name.text) || name.text === "topic") && (!name.valid || !value.valid)) {
       throw new ProtocolError("matcher_characters", `the ${name.text} parameter is not valid UTF-8`);
+    }
+    if (CURSOR_PARAMETERS.has(name.text) && !value.valid) {
+      pairs.push([name.text, UNDECODABLE_CURSOR]);
+      continue;
     }
     pairs.push([name.text, value.text]);
   }
