@@ -243,6 +243,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: "1024",
   },
   {
+    flag: "max-pipelined-requests",
+    kind: "integer",
+    description:
+      "most requests one connection may send ahead of the answers it is waiting for (the connection is closed above)",
+    defaultText: "16",
+  },
+  {
     flag: "max-queue-bytes",
     kind: "integer",
     description: "bytes waiting for one subscriber before it is dropped as a slow consumer",

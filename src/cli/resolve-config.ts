@@ -48,6 +48,7 @@ export interface ServeConfig {
   readonly maxPatternLength: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerClient: number;
+  readonly maxPipelinedRequests: number;
   readonly maxQueueBytes: number;
   readonly maxTokenBytes: number;
   readonly maxAuthorizationDetails: number;
@@ -170,6 +171,7 @@ export function resolveServeConfig(
     maxPatternLength: read.integer("max-pattern-length", 2048),
     maxConnections: read.integer("max-connections", 16_384),
     maxConnectionsPerClient: read.integer("max-connections-per-client", 1024),
+    maxPipelinedRequests: read.integer("max-pipelined-requests", 16),
     maxQueueBytes: read.integer("max-queue-bytes", 4 * 1024 * 1024),
     maxTokenBytes: read.integer("max-token-bytes", 16 * 1024),
     maxAuthorizationDetails: read.integer("max-authorization-details", 64),

@@ -95,6 +95,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
         maxConnections: config.maxConnections,
         maxConnectionsPerClient: config.maxConnectionsPerClient,
         maxSubscriptionsListed: config.maxSubscriptionsListed,
+        maxPipelinedRequests: config.maxPipelinedRequests,
       },
       logger,
     };

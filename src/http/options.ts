@@ -20,6 +20,8 @@ export interface HttpLimits {
   readonly maxConnectionsPerClient: number;
   /** Most subscriptions in one page of the subscription API. */
   readonly maxSubscriptionsListed: number;
+  /** Most requests one connection may have waiting behind the one being answered (pipelining). */
+  readonly maxPipelinedRequests: number;
 }
 
 /** What the HTTP adapter needs, resolved and validated by the CLI (or by an embedding program). */
@@ -57,4 +59,5 @@ export const DEFAULT_LIMITS: HttpLimits = {
   maxConnections: 16_384,
   maxConnectionsPerClient: 1024,
   maxSubscriptionsListed: 1000,
+  maxPipelinedRequests: 16,
 };

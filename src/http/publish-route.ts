@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { canPublish } from "../auth/grants.ts";
 import { parsePublishForm } from "../protocol/publish-request.ts";
 import { authenticate, insufficientScope, missingToken, sendAuthFailure } from "./authenticate.ts";
+import { canAnswer, logDropped } from "./connection-turn.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
@@ -67,6 +68,14 @@ export async function publishRoute(
     return;
   }
 
+  // The last moment before anything changes. The connection may have failed while the body was
+  // read or the token verified: bytes after this request that are not HTTP get a 400 from
+  // node:http, which then closes. A client that read that 400, or left, must not find the update
+  // published after all.
+  if (!canAnswer(req, res)) {
+    logDropped(context.logger, req);
+    return;
+  }
   const published = await context.hub.publish(update);
   const body = Buffer.from(published.id);
   res.writeHead(200, { ...cors, "Content-Type": "text/plain; charset=utf-8", "Content-Length": body.length });

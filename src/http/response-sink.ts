@@ -19,24 +19,6 @@ const STREAM_HEADERS = {
 const CRLF = Buffer.from("\r\n");
 const LAST_CHUNK = "0\r\n\r\n";
 
-/**
- * Resolves once the response owns its socket: a request pipelined behind another whose response
- * is not finished gets its socket only then. Resolves too if the client leaves first (the caller
- * then finds `req.socket.destroyed`).
- */
-export function ownSocket(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (res.socket !== null || req.socket.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("socket", done);
-      req.socket.off("close", done);
-      resolve();
-    };
-    res.once("socket", done);
-    req.socket.once("close", done);
-  });
-}
-
 export interface ResponseSinkOptions {
   /** Send the replay anchor as `Last-Event-ID` too, as the legacy dialect did. */
   readonly legacyAnchorHeader?: boolean;
@@ -58,7 +40,7 @@ export function isStreaming(res: ServerResponse): boolean {
  * the hub ended from one that was cut; an HTTP/1.0 client gets a body that ends with the
  * connection.
  *
- * The response must own its socket already (see `ownSocket`). ServerResponse never learns that
+ * The response must own its socket already (see connection-turn.ts). ServerResponse never learns that
  * a head was sent: `isStreaming` tells the error path not to answer again.
  */
 export function responseSink(

@@ -4,6 +4,7 @@ import type { Hub } from "../hub/hub.ts";
 import { silentLogger } from "../hub/logger.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import { parseSubscriptionsPath, subscriptionsPath } from "../protocol/subscription-resource.ts";
+import { logDropped, waitForTurn } from "./connection-turn.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders, preflightHeaders } from "./cors.ts";
 import { metadataRoute } from "./metadata-route.ts";
@@ -38,11 +39,14 @@ export function createContext(hub: Hub, verifier: TokenVerifier, options: HttpOp
   };
 }
 
-/** The request handler: routes to publish, subscribe and metadata, and turns errors into problems. */
+/**
+ * The request handler: routes to publish, subscribe and metadata, and turns errors into problems.
+ * A request pipelined behind another is handled in its turn (see connection-turn.ts).
+ */
 export function createRequestHandler(
   context: HttpContext,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+  const run = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res, context).catch((error: unknown) => {
       if (error instanceof ProtocolError) {
         // A refused body may still be arriving: do not keep this connection for another request.
@@ -56,6 +60,27 @@ export function createRequestHandler(
       sendProblem(res, "internal_error", "the hub failed to handle the request");
     });
   };
+  const maxWaiting = context.options.limits.maxPipelinedRequests;
+  return (req, res) => {
+    // The usual request owns its connection already: no promise, no tick.
+    if (res.socket !== null) {
+      run(req, res);
+      return;
+    }
+    // Parsed from bytes that came along with others after the connection was closed: nothing to do.
+    if (req.socket.destroyed) return;
+    // Read now: a closed socket forgets its address.
+    const remote = req.socket.remoteAddress;
+    void waitForTurn(req, res, maxWaiting).then((turn) => {
+      if (turn === "ready") run(req, res);
+      else if (turn === "overflow") {
+        context.logger.info(
+          { remote, maxPipelinedRequests: maxWaiting },
+          "connection closed: too many pipelined requests (maxPipelinedRequests)",
+        );
+      } else logDropped(context.logger, req);
+    });
+  };
 }
 
 function pathOf(req: IncomingMessage): string {
@@ -64,8 +89,21 @@ function pathOf(req: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+/**
+ * The request target as a URL. node:http passes on any target without spaces or control
+ * characters, `GET http://[::1/` included: the URL parser's refusal is the client's error, not the
+ * hub's (a 500 and a stack trace in the log for each such request).
+ */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? "/", "http://hub.invalid");
+  } catch {
+    throw new ProtocolError("request_target_invalid", "the request target is not a valid URL or path");
+  }
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, context: HttpContext): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://hub.invalid");
+  const url = requestUrl(req);
   const path = url.pathname;
   if (path === context.hubPath) {
     if (context.hub.closing) {

@@ -14,12 +14,13 @@ import {
   missingToken,
   sendAuthFailure,
 } from "./authenticate.ts";
+import { canAnswer, logDropped } from "./connection-turn.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { lastEventIdHeader } from "./last-event-id-header.ts";
 import { isFormRequest, readForm } from "./read-form.ts";
 import { sendProblem } from "./respond.ts";
-import { ownSocket, responseSink } from "./response-sink.ts";
+import { responseSink } from "./response-sink.ts";
 
 const NOTHING_UNBOUNDED = new Set<string>();
 
@@ -81,10 +82,13 @@ export async function subscribeRoute(
     return;
   }
 
-  await ownSocket(req, res);
   // The client may have left while the body was read or the token verified: its response has
-  // already emitted 'close', so nothing would ever release a slot or a stream registered for it.
-  if (res.closed || req.socket.destroyed) return;
+  // already emitted 'close', so nothing would ever release a slot or a stream registered for it,
+  // and a subscription it no longer knows of would be announced to others.
+  if (!canAnswer(req, res)) {
+    logDropped(context.logger, req);
+    return;
+  }
   const clientStreams = context.streamsPerClient.get(client) ?? 0;
   if (hub.connectionCount >= options.limits.maxConnections) {
     sendProblem(res, "too_many_connections", "the hub holds as many streams as it may (maxConnections)", {

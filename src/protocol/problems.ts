@@ -41,6 +41,7 @@ export const PROBLEMS = {
   insufficient_scope: { status: 403, title: "The access token does not grant this operation" },
   origin_refused: { status: 403, title: "A cookie-authenticated publish must come from an allowed origin" },
   // The rest.
+  request_target_invalid: { status: 400, title: "The request target is not a valid URL" },
   not_found: { status: 404, title: "Not found" },
   subscription_not_found: { status: 404, title: "No such active subscription" },
   method_not_allowed: { status: 405, title: "Method not allowed" },

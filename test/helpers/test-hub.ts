@@ -1,6 +1,7 @@
 import { mintToken } from "../../src/auth/mint.ts";
 import { resolveServeConfig, type ServeConfig } from "../../src/cli/resolve-config.ts";
 import { type RunningHub, startHub } from "../../src/cli/start-hub.ts";
+import type { Logger } from "../../src/hub/logger.ts";
 
 export const ISSUER = "https://app.test";
 export const SECRET = "test-secret-that-is-long-enough-for-hs256!";
@@ -26,9 +27,13 @@ export interface TokenGrants {
 
 /**
  * Starts a real hub on 127.0.0.1, port 0, with an HMAC issuer. `flags` take the CLI's flag
- * names (`{ anonymous: true, "history-size": "10" }`), so tests configure it as users do.
+ * names (`{ anonymous: true, "history-size": "10" }`), so tests configure it as users do. The hub
+ * logs to `logger` (see captured-log.ts), and nowhere by default.
  */
-export async function startTestHub(flags: Record<string, string | boolean> = {}): Promise<TestHub> {
+export async function startTestHub(
+  flags: Record<string, string | boolean> = {},
+  logger?: Logger,
+): Promise<TestHub> {
   const config: ServeConfig = resolveServeConfig(
     {
       listen: "127.0.0.1:0",
@@ -40,7 +45,7 @@ export async function startTestHub(flags: Record<string, string | boolean> = {})
     },
     {},
   );
-  const running = await startHub(config);
+  const running = await startHub(config, logger);
   const address = running.server.address() as { port: number };
   return Object.assign(Object.create(null), running, {
     close: running.close,
