@@ -193,6 +193,26 @@ describe("a browser subscribing with a cookie", { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it("lets an allowed origin's fetch read Mercure-Last-Event-ID, to tell a gap from none", async () => {
+    const id = await send(TOPIC, "before the reconnection");
+    const page = await openPage(allowed, TOPIC);
+    const anchors = await page.evaluate(
+      async ({ hub, topic, id }) => {
+        const anchor = async (cursor: string) => {
+          const url = `${hub}?${new URLSearchParams({ match: topic, last_event_id: cursor })}`;
+          const response = await fetch(url, { credentials: "include" });
+          await response.body?.cancel();
+          return response.headers.get("Mercure-Last-Event-ID");
+        };
+        return { known: await anchor(id), unknown: await anchor("urn:uuid:never-published") };
+      },
+      { hub: hubUrl, topic: TOPIC, id },
+    );
+    // The unknown cursor is answered with earliest: the script can see it may have missed updates.
+    assert.deepEqual(anchors, { known: id, unknown: "earliest" });
+    await page.close();
+  });
+
   describe("publishing with the cookie (CSRF)", () => {
     let watcher: Stream;
 

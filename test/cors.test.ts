@@ -71,6 +71,25 @@ describe("CORS", { timeout: 30_000 }, () => {
     assertCors(result.headers, APP);
   });
 
+  it("exposes Mercure-Last-Event-ID, with Link, on a stream that answers a cursor", async () => {
+    const published = await publishFrom(undefined);
+    assert.equal(published.status, 200, published.body);
+    for (const cursor of [published.body, "urn:uuid:never-published"]) {
+      const result = await rawRequest(
+        subscribeUrl(hub.hubUrl, [
+          ["match", "*"],
+          ["last_event_id", cursor],
+        ]),
+        { headers: { Origin: APP, Authorization: `Bearer ${subscriber}` } },
+      );
+      assert.equal(result.status, 200);
+      assert.equal(result.headers["mercure-last-event-id"], cursor === published.body ? cursor : "earliest");
+      const exposed = listOf(result.headers, "access-control-expose-headers");
+      assert.ok(exposed.includes("mercure-last-event-id"), exposed.join(", "));
+      assert.ok(exposed.includes("link"), exposed.join(", "));
+    }
+  });
+
   it("answers an allowed origin's publish with CORS headers", async () => {
     const result = await publishFrom(APP);
     assert.equal(result.status, 200, result.body);

@@ -366,6 +366,12 @@ describe("legacy topic= selectors", { timeout: 30_000 }, () => {
     const result = await get(hub, [["topic", "*"]]);
     assert.equal(result.status, 401, result.body);
   });
+
+  it("refuses with 406 not_acceptable a subscriber whose Accept excludes text/event-stream", async () => {
+    const result = await get(hub, [["topic", "*"]], { ...bearer(reader), Accept: "application/ld+json" });
+    assert.equal(result.status, 406, result.body);
+    assert.equal(problemOf(result.body).code, "not_acceptable");
+  });
 });
 
 describe("legacy tokens", { timeout: 30_000 }, () => {

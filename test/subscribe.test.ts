@@ -496,6 +496,52 @@ describe("subscribe", () => {
     });
   });
 
+  describe("the Accept header", () => {
+    const url = () => subscribeUrl(hub.hubUrl, [["match", "https://example.com/accept"]]);
+    const acceptable = [
+      undefined,
+      "text/event-stream",
+      "*/*",
+      "text/*",
+      "application/json, text/event-stream",
+      "application/json;q=1, */*;q=0.1",
+      "Text/Event-Stream; charset=utf-8",
+    ];
+    for (const accept of acceptable) {
+      it(`opens a stream for Accept: ${accept ?? "(none)"}`, async () => {
+        const answer = await rawRequest(url(), accept === undefined ? {} : { headers: { Accept: accept } });
+        assert.equal(answer.status, 200, answer.body);
+        assert.equal(answer.contentType, "text/event-stream");
+      });
+    }
+
+    const excluding = [
+      "application/json",
+      "text/html, application/xhtml+xml",
+      "text/event-stream;q=0",
+      "*/*, text/event-stream;q=0",
+      "text/*;q=0",
+    ];
+    for (const accept of excluding) {
+      it(`refuses with 406 not_acceptable Accept: ${accept}`, async () => {
+        const answer = await rawRequest(url(), { headers: { Accept: accept } });
+        assert.equal(answer.status, 406, answer.body);
+        assert.equal(answer.contentType, "application/problem+json");
+        assert.equal(JSON.parse(answer.body).code, "not_acceptable");
+      });
+    }
+
+    it("refuses a QUERY subscription whose Accept excludes text/event-stream too", async () => {
+      const answer = await rawRequest(hub.hubUrl, {
+        method: "QUERY",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+        body: "match=https%3A%2F%2Fexample.com%2Faccept",
+      });
+      assert.equal(answer.status, 406, answer.body);
+      assert.equal(JSON.parse(answer.body).code, "not_acceptable");
+    });
+  });
+
   describe("the QUERY method", () => {
     function query(
       parameters: [string, string][],
@@ -535,6 +581,27 @@ describe("subscribe", () => {
       );
     });
 
+    it("refuses a body without a Content-Type with 400 content_type_missing", async () => {
+      const url = subscribeUrl(hub.hubUrl, [["match", "https://example.com/q/untyped"]]);
+      const sized = await rawRequest(url, { method: "QUERY", body: "match=https%3A%2F%2Fexample.com%2Fq" });
+      assert.equal(sized.status, 400, sized.body);
+      assert.equal(JSON.parse(sized.body).code, "content_type_missing");
+      const chunked = await rawRequest(url, {
+        method: "QUERY",
+        headers: { "Transfer-Encoding": "chunked" },
+        body: "match=https%3A%2F%2Fexample.com%2Fq",
+      });
+      assert.equal(chunked.status, 400, chunked.body);
+      assert.equal(JSON.parse(chunked.body).code, "content_type_missing");
+    });
+
+    it("takes a QUERY without a body and without a Content-Type", async () => {
+      const url = subscribeUrl(hub.hubUrl, [["match", "https://example.com/q/bodiless"]]);
+      assert.equal((await rawRequest(url, { method: "QUERY" })).status, 200);
+      const empty = await rawRequest(url, { method: "QUERY", headers: { "Content-Length": "0" } });
+      assert.equal(empty.status, 200, empty.body);
+    });
+
     it("refuses a body that is not a form with 415", async () => {
       const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "https://example.com/q/json"]]), {
         method: "QUERY",
@@ -543,6 +610,19 @@ describe("subscribe", () => {
       });
       assert.equal(stream.status, 415);
       assert.equal(JSON.parse(await stream.body).code, "unsupported_media_type");
+      for (const contentType of [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencodedx",
+      ]) {
+        const answer = await rawRequest(hub.hubUrl, {
+          method: "QUERY",
+          headers: { "Content-Type": contentType },
+          body: "match=https%3A%2F%2Fexample.com%2Fq",
+        });
+        assert.equal(answer.status, 415, contentType);
+        assert.equal(JSON.parse(answer.body).code, "unsupported_media_type");
+      }
     });
 
     it("uses the query's last_event_id over the body's, and the body's when alone", async () => {

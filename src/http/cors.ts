@@ -76,6 +76,11 @@ function parseOrigin(text: string, entry: string): URL {
   return url;
 }
 
+/**
+ * What a script on another origin may read. Mercure-Last-Event-ID is required (draft, since
+ * September 2026): a fetch-based client compares it with the cursor it sent to detect a gap.
+ * Last-Event-ID is the same anchor for legacy clients; Link carries the subscription API's cursor.
+ */
 const EXPOSED = "Link, Mercure-Last-Event-ID, Last-Event-ID, WWW-Authenticate, Content-Type, ETag";
 
 /**

@@ -14,6 +14,16 @@ export function isFormRequest(req: IncomingMessage): boolean {
 }
 
 /**
+ * Whether the request carries a body: a Content-Length above zero, or any Transfer-Encoding
+ * (node:http refuses a request with both). Decided from the headers, before a byte is read.
+ */
+export function hasBody(req: IncomingMessage): boolean {
+  if (req.headers["transfer-encoding"] !== undefined) return true;
+  const length = req.headers["content-length"];
+  return length !== undefined && Number(length) > 0;
+}
+
+/**
  * Reads an urlencoded body, enforcing the body and field limits as bytes arrive: an oversized
  * request is refused without being buffered whole. Throws a ProtocolError.
  */

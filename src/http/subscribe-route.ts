@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { compileMatcher } from "../matching/compile.ts";
 import { InvalidMatcherError, type TopicMatcher } from "../matching/matcher.ts";
+import { acceptsEventStream } from "../protocol/accept.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import {
   parseQueryPairs,
@@ -18,16 +19,18 @@ import { canAnswer, logDropped } from "./connection-turn.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { lastEventIdHeader } from "./last-event-id-header.ts";
-import { isFormRequest, readForm } from "./read-form.ts";
+import { hasBody, isFormRequest, readForm } from "./read-form.ts";
 import { sendProblem } from "./respond.ts";
 import { responseSink } from "./response-sink.ts";
 
 const NOTHING_UNBOUNDED = new Set<string>();
 
 /**
- * GET (or QUERY) {hub}: validate the matchers, authenticate, then hand the stream to the hub.
- * With QUERY the body's form parameters are added to the query's (the query's come first, so
- * its `last_event_id` wins).
+ * GET (or QUERY) {hub}: check the request's form (Accept, then a QUERY body's Content-Type),
+ * validate the matchers, authenticate, then hand the stream to the hub. With QUERY the body's
+ * form parameters are added to the query's (the query's come first, so its `last_event_id`
+ * wins). A refusal of the request's form comes before authentication: it says nothing about
+ * the token or the topics.
  */
 export async function subscribeRoute(
   req: IncomingMessage,
@@ -43,6 +46,24 @@ export async function subscribeRoute(
   // Not url.searchParams: it turns bytes that are not UTF-8 into U+FFFD, and a matcher must be
   // refused for them instead. url.search is the parsed URL's query, non-ASCII already escaped.
   const pairs = parseQueryPairs(url.search.slice(1));
+  // A subscription has one representation: a client that cannot take it gets an answer it can
+  // act on rather than a stream it would discard.
+  if (!acceptsEventStream(req.headers.accept)) {
+    sendProblem(res, "not_acceptable", "a subscription is answered with text/event-stream: accept it", {
+      ...cors,
+      ...(req.complete ? {} : { Connection: "close" }),
+    });
+    return;
+  }
+  // A QUERY body without a Content-Type cannot be read as anything: guessing a form would give
+  // meaning to bytes the client may have meant otherwise. A QUERY without a body needs none.
+  if (req.method === "QUERY" && req.headers["content-type"] === undefined && hasBody(req)) {
+    sendProblem(res, "content_type_missing", "send QUERY parameters as application/x-www-form-urlencoded", {
+      ...cors,
+      Connection: "close",
+    });
+    return;
+  }
   if (req.method === "QUERY" && req.headers["content-type"] !== undefined) {
     if (!isFormRequest(req)) {
       sendProblem(

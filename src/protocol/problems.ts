@@ -14,12 +14,14 @@ export const PROBLEMS = {
   retry_invalid: { status: 400, title: "retry must be ASCII digits" },
   form_invalid_utf8: { status: 400, title: "The form is not valid UTF-8" },
   unsupported_media_type: { status: 415, title: "Publish with application/x-www-form-urlencoded" },
+  content_type_missing: { status: 400, title: "A request body needs a Content-Type" },
   // Publish: limits.
   body_too_large: { status: 413, title: "The request body is too large" },
   form_field_too_long: { status: 413, title: "A form field is too long" },
   form_too_many_fields: { status: 413, title: "The form has too many fields" },
   too_many_topics: { status: 413, title: "The update has too many topics" },
   // Subscribe.
+  not_acceptable: { status: 406, title: "The subscriber does not accept text/event-stream" },
   matcher_missing: { status: 400, title: "No topic matcher was given" },
   matcher_unknown_type: { status: 400, title: "Unknown topic matcher parameter" },
   matcher_characters: { status: 400, title: "A topic matcher contains a forbidden character" },
