@@ -43,9 +43,6 @@ export async function subscribeRoute(
   // an empty address would never be given back to the client it belongs to.
   const client = req.socket.remoteAddress ?? "";
   const cors = corsHeaders(req.headers.origin, options.corsOrigins);
-  // Not url.searchParams: it turns bytes that are not UTF-8 into U+FFFD, and a matcher must be
-  // refused for them instead. url.search is the parsed URL's query, non-ASCII already escaped.
-  const pairs = parseQueryPairs(url.search.slice(1));
   // A subscription has one representation: a client that cannot take it gets an answer it can
   // act on rather than a stream it would discard.
   if (!acceptsEventStream(req.headers.accept)) {
@@ -55,28 +52,23 @@ export async function subscribeRoute(
     });
     return;
   }
-  // A QUERY body without a Content-Type cannot be read as anything: guessing a form would give
-  // meaning to bytes the client may have meant otherwise. A QUERY without a body needs none.
-  if (req.method === "QUERY" && req.headers["content-type"] === undefined && hasBody(req)) {
-    sendProblem(res, "content_type_missing", "send QUERY parameters as application/x-www-form-urlencoded", {
-      ...cors,
-      Connection: "close",
-    });
+  // A QUERY body is a form. One without a Content-Type cannot be read as anything: guessing a
+  // form would give meaning to bytes the client may have meant otherwise. A QUERY without a body
+  // needs none. The body is not read: the connection is closed after the refusal.
+  const contentType = req.headers["content-type"];
+  if (req.method === "QUERY" && (contentType === undefined ? hasBody(req) : !isFormRequest(req))) {
+    sendProblem(
+      res,
+      contentType === undefined ? "content_type_missing" : "unsupported_media_type",
+      "send QUERY parameters as application/x-www-form-urlencoded",
+      { ...cors, Connection: "close" },
+    );
     return;
   }
-  if (req.method === "QUERY" && req.headers["content-type"] !== undefined) {
-    if (!isFormRequest(req)) {
-      sendProblem(
-        res,
-        "unsupported_media_type",
-        "send QUERY parameters as application/x-www-form-urlencoded",
-        {
-          ...cors,
-          Connection: "close",
-        },
-      );
-      return;
-    }
+  // Not url.searchParams: it turns bytes that are not UTF-8 into U+FFFD, and a matcher must be
+  // refused for them instead. url.search is the parsed URL's query, non-ASCII already escaped.
+  const pairs = parseQueryPairs(url.search.slice(1));
+  if (req.method === "QUERY" && contentType !== undefined) {
     pairs.push(...(await readForm(req, options.limits, NOTHING_UNBOUNDED)));
   }
   const parameters = parseSubscribeParameters(pairs, {

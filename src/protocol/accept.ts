@@ -15,7 +15,8 @@
 // - A member that is not a media range, or whose weight is not a number from 0 to 1, names no type
 //   and so accepts nothing; the rest of the list still counts.
 export function acceptsEventStream(header: string | undefined): boolean {
-  if (header === undefined) return true;
+  // What EventSource sends, and the absent header: no parsing.
+  if (header === undefined || header === "text/event-stream") return true;
   let listed = false;
   // 3: text/event-stream, 2: text/*, 1: */*; 0 until a range covers the stream.
   let specificity = 0;
