@@ -10,8 +10,11 @@ export interface LogEntry {
 export interface CapturedLog {
   readonly logger: Logger;
   readonly entries: LogEntry[];
-  /** Resolves with the first entry (logged so far or later) that `predicate` accepts. */
-  waitFor(predicate: (entry: LogEntry) => boolean): Promise<LogEntry>;
+  /**
+   * Resolves with the first entry that `predicate` accepts, among those logged from index `since`
+   * of `entries` on (all of them by default), already or later.
+   */
+  waitFor(predicate: (entry: LogEntry) => boolean, since?: number): Promise<LogEntry>;
 }
 
 export function captureLog(): CapturedLog {
@@ -33,10 +36,10 @@ export function captureLog(): CapturedLog {
       error: capture("error"),
     },
     entries,
-    waitFor: (predicate) =>
+    waitFor: (predicate, since = 0) =>
       new Promise((resolve) => {
         const check = () => {
-          const found = entries.find(predicate);
+          const found = entries.slice(since).find(predicate);
           if (found !== undefined) resolve(found);
           else waiters.push(check);
         };
