@@ -67,7 +67,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
       },
       ...(config.legacy ? { legacy: { ...(config.legacyKeys ? { keys: config.legacyKeys } : {}) } } : {}),
     });
-    const transport = openTransport(config.history);
+    const transport = openTransport(config.history, logger);
     const hub = new Hub(transport, {
       heartbeatMs: config.heartbeatMs,
       writeTimeoutMs: config.writeTimeoutMs,
@@ -120,7 +120,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
 }
 
 /** The one place a transport is chosen. */
-function openTransport(history: ServeConfig["history"]): Transport {
+function openTransport(history: ServeConfig["history"], logger: Logger): Transport {
   switch (history.transport) {
     case "none":
       return new MemoryTransport({ historySize: 0 });
@@ -131,6 +131,7 @@ function openTransport(history: ServeConfig["history"]): Transport {
         path: history.path,
         retention: { maxCount: history.maxCount, maxAgeMs: history.maxAgeMs, maxBytes: history.maxBytes },
         durability: history.durability,
+        logger,
       });
   }
 }
