@@ -269,7 +269,7 @@ describe("a store whose files are removed or replaced under a running hub", () =
       renameSync(db!, moved);
       renameSync(wal!, `${moved}-wal`);
       renameSync(shm!, `${moved}-shm`);
-      writeFileSync(path, "another file");
+      for (const file of storeFiles(path)) writeFileSync(file, `another ${file}`);
       await refusedAsUnavailable(await publish(hub, "refused"));
       const unhealthy = await health(hub);
       assert.equal(unhealthy.status, 503);
@@ -277,7 +277,8 @@ describe("a store whose files are removed or replaced under a running hub", () =
     } finally {
       await stopped(hub);
     }
-    assert.equal(readFileSync(path, "utf8"), "another file");
+    // Stopping neither checkpointed into the new files nor deleted them.
+    for (const file of storeFiles(path)) assert.equal(readFileSync(file, "utf8"), `another ${file}`);
     // The store that was moved away holds what was acknowledged, and not the refused update.
     const movedInfo = storeInfo(moved);
     assert.equal(movedInfo.count, 1);
@@ -345,6 +346,27 @@ describe("a store file that cannot be written", { skip: immutableUnsupported() }
       await stopped(hub);
     }
     assert.equal(storeInfo(path).count, 2);
+  });
+
+  it("stops cleanly while the -shm is immutable, keeping what it acknowledged", async () => {
+    const path = join(directory, "immutable-shm-stop", "history.db");
+    const shm = `${path}-shm`;
+    const hub = await spawnHub(["--transport", `sqlite:${path}`]);
+    const exited = new Promise<[number | null, string | null]>((resolve) =>
+      hub.process.once("exit", (code, signal) => resolve([code, signal])),
+    );
+    try {
+      await publishIds(hub, ["kept"]);
+      chattr("+i", shm);
+      writeBack(shm);
+      // Closing the store checkpoints its log, which writes to the -shm.
+      hub.process.kill("SIGTERM");
+      assert.deepEqual(await exited, [0, null]);
+    } finally {
+      chattr("-i", shm);
+      await stopped(hub);
+    }
+    assert.equal(storeInfo(path).newest?.id, "kept");
   });
 
   it("refuses publishes while the write-ahead log is immutable, naming it", async () => {

@@ -145,13 +145,13 @@ export class StoreFiles {
   }
 
   /**
-   * Closes the connection, unless its files are lost or cannot be written. Closing checkpoints the
-   * log into the database and then deletes `-wal` and `-shm` by name: names that may be another
-   * store's now, and a wal-index whose write would crash the process. What was committed is in the
-   * log either way, and the next start recovers it.
+   * Closes the connection, unless the `-shm` cannot be written: closing checkpoints the log, which
+   * writes to the mapped wal-index and would crash the process. The log keeps what was committed,
+   * and the next start recovers it. (SQLite itself neither checkpoints into a database file that
+   * was moved or removed, nor deletes the `-wal` and `-shm` that now bear its names.)
    */
   close(db: DatabaseSync): void {
-    if (this.check() === undefined) db.close();
+    if (unwritable(filesOf(this.#path)[2], { missingIsFine: true }) === undefined) db.close();
     else abandoned.add(db);
   }
 
