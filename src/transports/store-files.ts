@@ -1,12 +1,23 @@
-import { accessSync, type BigIntStats, constants, statSync } from "node:fs";
+import { accessSync, type BigIntStats, constants, realpathSync, statSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../hub/logger.ts";
 import { TransportError } from "../hub/transport.ts";
 
-/** The files SQLite keeps for a store in WAL mode: the database, its log and the log's index. */
-function filesOf(path: string): readonly [string, string, string] {
-  return [path, `${path}-wal`, `${path}-shm`];
+type StoreFileNames = readonly [database: string, log: string, logIndex: string];
+
+/**
+ * The files SQLite keeps for a store in WAL mode: the database, and its log and the log's index,
+ * which SQLite names after the database's real path (a symbolic link resolved).
+ */
+function filesOf(path: string): StoreFileNames {
+  let real = path;
+  try {
+    real = realpathSync(path);
+  } catch {
+    // Not created yet: neither are its log and index.
+  }
+  return [path, `${real}-wal`, `${real}-shm`];
 }
 
 interface Identity {
@@ -44,6 +55,8 @@ const abandoned = new Set<DatabaseSync>();
  */
 export class StoreFiles {
   readonly #path: string;
+  /** The names of the files, as they were when the store was opened. */
+  readonly #files: StoreFileNames;
   readonly #opened: ReadonlyMap<string, Identity>;
   readonly #logger: Logger | undefined;
   /** Why the store is lost for good (a file removed or replaced), once it is. */
@@ -53,8 +66,14 @@ export class StoreFiles {
   /** The failure last logged, so that each is logged once. */
   #reported: FileFailure | undefined;
 
-  private constructor(path: string, opened: ReadonlyMap<string, Identity>, logger: Logger | undefined) {
+  private constructor(
+    path: string,
+    files: StoreFileNames,
+    opened: ReadonlyMap<string, Identity>,
+    logger: Logger | undefined,
+  ) {
     this.#path = path;
+    this.#files = files;
     this.#opened = opened;
     this.#logger = logger;
   }
@@ -65,7 +84,8 @@ export class StoreFiles {
    * read-only and fail at the first publish.
    */
   static assertWritable(path: string): void {
-    for (const file of [dirname(path), ...filesOf(path), `${path}.lock`]) {
+    const files = filesOf(path);
+    for (const file of [dirname(path), dirname(files[1]), ...files, `${path}.lock`]) {
       const failure = unwritable(file, { missingIsFine: true });
       if (failure !== undefined) {
         throw new TransportError(`cannot open the history store ${path}: ${failure.file} ${failure.what}`);
@@ -75,12 +95,13 @@ export class StoreFiles {
 
   /** Records the files of a store just opened (SQLite has created all three by then). */
   static watch(path: string, logger?: Logger): StoreFiles {
+    const files = filesOf(path);
     const opened = new Map<string, Identity>();
-    for (const file of filesOf(path)) {
+    for (const file of files) {
       const { dev, ino } = statSync(file, { bigint: true });
       opened.set(file, { dev, ino });
     }
-    return new StoreFiles(path, opened, logger);
+    return new StoreFiles(path, files, opened, logger);
   }
 
   /** Why the store cannot take updates now, naming the file but not its directory; or undefined. */
@@ -101,7 +122,7 @@ export class StoreFiles {
    * those files, for the replays of this run) and a TransportError thrown.
    */
   assertCommitKept(takeBack: () => void): void {
-    const [db, wal] = filesOf(this.#path);
+    const [db, wal] = this.#files;
     this.#lost ??= this.#moved(db) ?? this.#moved(wal);
     if (this.#lost === undefined) return;
     this.#report();
@@ -119,7 +140,7 @@ export class StoreFiles {
    * written, can still be read.
    */
   assertReadable(): void {
-    const failure = unwritable(filesOf(this.#path)[2]);
+    const failure = unwritable(this.#files[2]);
     if (failure === undefined) return;
     this.#unwritable = failure;
     this.#report();
@@ -128,10 +149,9 @@ export class StoreFiles {
 
   /** Checks every file, and logs a change: a new failure at error level, once, or its end. */
   check(): string | undefined {
-    const files = filesOf(this.#path);
-    for (const file of files) this.#lost ??= this.#moved(file);
+    for (const file of this.#files) this.#lost ??= this.#moved(file);
     this.#unwritable = undefined;
-    for (const file of files) this.#unwritable ??= unwritable(file);
+    for (const file of this.#files) this.#unwritable ??= unwritable(file);
     this.#report();
     return this.failure;
   }
@@ -151,7 +171,7 @@ export class StoreFiles {
    * was moved or removed, nor deletes the `-wal` and `-shm` that now bear its names.)
    */
   close(db: DatabaseSync): void {
-    if (unwritable(filesOf(this.#path)[2], { missingIsFine: true }) === undefined) db.close();
+    if (unwritable(this.#files[2], { missingIsFine: true }) === undefined) db.close();
     else abandoned.add(db);
   }
 
