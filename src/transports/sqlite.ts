@@ -92,7 +92,7 @@ export class SqliteTransport implements Transport {
         cause: error,
       });
     }
-    StoreFiles.assertWritable(options.path);
+    StoreFiles.assertOpenable(options.path);
     this.#lock = StoreLock.acquire(options.path, "stop it, or give this hub another store");
     let db: DatabaseSync | undefined;
     try {

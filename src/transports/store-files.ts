@@ -83,7 +83,7 @@ export class StoreFiles {
    * write and could not, and what to do about it. SQLite would otherwise open such a store
    * read-only and fail at the first publish.
    */
-  static assertWritable(path: string): void {
+  static assertOpenable(path: string): void {
     const files = filesOf(path);
     for (const file of [dirname(path), dirname(files[1]), ...files, `${path}.lock`]) {
       const failure = unwritable(file, { missingIsFine: true });
