@@ -205,7 +205,9 @@ function storeInfo(path: string): { count: number; newest: { id: string } | unde
 }
 
 describe("a store whose files are removed or replaced under a running hub", () => {
-  it("refuses publishes once the store is removed, and says so in its health and, once, in its log", async () => {
+  it("refuses publishes once the store is removed, and says so in its health and, once, in its log", {
+    timeout: 30_000,
+  }, async () => {
     const path = join(directory, "removed", "history.db");
     const hub = await spawnHub(["--transport", `sqlite:${path}`]);
     const log = hubLog(hub);
