@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -189,6 +189,25 @@ describe("sqlite transport", () => {
       [accepted.id],
     );
     await transport.close();
+  });
+
+  it("keeps a store whose path is a symbolic link, its log beside the file linked to", async () => {
+    const real = join(directory, "linked-to");
+    mkdirSync(real);
+    const path = freshPath();
+    symlinkSync(join(real, "store.db"), path);
+    const first = new SqliteTransport({ path, retention: { maxCount: 10 } });
+    const kept = update("kept");
+    await first.publish(kept);
+    assert.deepEqual(readdirSync(real).sort(), ["store.db", "store.db-shm", "store.db-wal"]);
+    assert.equal(first.storeFailure(), undefined);
+    await first.close();
+    const second = new SqliteTransport({ path, retention: { maxCount: 10 } });
+    assert.deepEqual(
+      (await replayed(second, "earliest")).map((u) => u.id),
+      [kept.id],
+    );
+    await second.close();
   });
 
   it("lets one transport at a time write a store", async () => {

@@ -67,7 +67,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
       },
       ...(config.legacy ? { legacy: { ...(config.legacyKeys ? { keys: config.legacyKeys } : {}) } } : {}),
     });
-    const transport = openTransport(config.history, config.subscriptionHistorySize);
+    const transport = openTransport(config.history, config.subscriptionHistorySize, logger);
     const hub = new Hub(transport, {
       heartbeatMs: config.heartbeatMs,
       writeTimeoutMs: config.writeTimeoutMs,
@@ -121,7 +121,11 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
 }
 
 /** The one place a transport is chosen. */
-function openTransport(history: ServeConfig["history"], subscriptionHistorySize: number): Transport {
+function openTransport(
+  history: ServeConfig["history"],
+  subscriptionHistorySize: number,
+  logger: Logger,
+): Transport {
   switch (history.transport) {
     case "none":
       return new MemoryTransport({ historySize: 0, subscriptionHistorySize });
@@ -133,6 +137,7 @@ function openTransport(history: ServeConfig["history"], subscriptionHistorySize:
         subscriptionHistorySize,
         retention: { maxCount: history.maxCount, maxAgeMs: history.maxAgeMs, maxBytes: history.maxBytes },
         durability: history.durability,
+        logger,
       });
   }
 }

@@ -155,8 +155,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
     return;
   }
   if (path === "/healthz" && req.method === "GET") {
-    sendJson(res, context.hub.closing ? 503 : 200, {
-      status: context.hub.closing ? "closing" : "ok",
+    const storeFailure = context.hub.closing ? undefined : context.hub.storeFailure;
+    const status = context.hub.closing ? "closing" : storeFailure === undefined ? "ok" : "store_unavailable";
+    sendJson(res, status === "ok" ? 200 : 503, {
+      status,
+      ...(storeFailure === undefined ? {} : { store: storeFailure }),
       streams: context.hub.connectionCount,
     });
     return;

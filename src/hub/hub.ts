@@ -14,7 +14,7 @@ import { type Logger, silentLogger } from "./logger.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
 import { SubscriptionRegistry } from "./subscription-registry.ts";
-import { type Transport, TransportError } from "./transport.ts";
+import { type Replay, type Transport, TransportError } from "./transport.ts";
 import { createUpdate, type Update } from "./update.ts";
 
 export interface HubOptions {
@@ -110,6 +110,11 @@ export class Hub {
     return this.#transport.lastEventId();
   }
 
+  /** What keeps the transport from storing updates now, if anything (see Transport). */
+  get storeFailure(): string | undefined {
+    return this.#transport.storeFailure?.();
+  }
+
   /** The id of the last update this hub dispatched: the cursor that goes with `subscriptions`. */
   get lastDispatchedId(): string | undefined {
     return this.#lastDispatchedId;
@@ -123,7 +128,9 @@ export class Hub {
       await this.#transport.publish(update);
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
-      this.#logger.error({ err: error }, "an update could not be stored");
+      // A lasting failure the transport reports (and logs once) is not logged again per publish.
+      const level = this.storeFailure === undefined ? "error" : "debug";
+      this.#logger[level]({ err: error }, "an update could not be stored");
       throw new ProtocolError("store_unavailable", "the update could not be stored; it was not published");
     }
     return update;
@@ -168,11 +175,8 @@ export class Hub {
     this.#connections.add(connection);
     this.#index.add(connection);
 
-    const grants = request.grants;
     const replay =
-      request.cursor === undefined
-        ? undefined
-        : await this.#transport.replay(request.cursor, (update) => this.#mayRead(grants, update));
+      request.cursor === undefined ? undefined : await this.#replay(request.cursor, request.grants);
     if (connection.closed) return undefined;
     request.sink.start(replay?.anchor);
     connection.enqueue(KEEP_ALIVE_FRAME); // the stream starts at once
@@ -196,6 +200,15 @@ export class Hub {
     }
     this.#announce(connection, true);
     return connection;
+  }
+
+  async #replay(cursor: string, grants: Grants | undefined): Promise<Replay> {
+    try {
+      return await this.#transport.replay(cursor, (update) => this.#mayRead(grants, update));
+    } catch (error) {
+      if (!(error instanceof TransportError)) throw error;
+      throw new ProtocolError("history_unavailable", "history cannot be read now; the hub log says why");
+    }
   }
 
   /** Publishes a subscription event for each of the connection's matchers. */

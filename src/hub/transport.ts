@@ -47,4 +47,10 @@ export interface Transport {
   /** The id of the newest update kept, if any. */
   lastEventId(): string | undefined;
   close(): Promise<void>;
+  /**
+   * Optional, for a transport with a store that can fail while it runs: what keeps it from storing
+   * updates now (a sentence that names no directory), or undefined while it can. The hub's health
+   * reports it.
+   */
+  storeFailure?(): string | undefined;
 }

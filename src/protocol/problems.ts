@@ -50,6 +50,7 @@ export const PROBLEMS = {
   too_many_connections: { status: 429, title: "Too many connections" },
   shutting_down: { status: 503, title: "The hub is shutting down" },
   store_unavailable: { status: 503, title: "The update could not be stored" },
+  history_unavailable: { status: 503, title: "History cannot be read now" },
   internal_error: { status: 500, title: "Internal error" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,10 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Logger } from "../hub/logger.ts";
 import { type Replay, type Transport, TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
 import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "./memory.ts";
 import { migrate, toUpdate, UPDATE_COLUMNS, type UpdateRow } from "./sqlite-schema.ts";
+import { StoreFiles } from "./store-files.ts";
 import { StoreLock } from "./store-lock.ts";
 import { mergeBySeq, UpdateRing } from "./update-ring.ts";
 
@@ -35,6 +37,8 @@ export interface SqliteTransportOptions {
   /** How often age and large excesses are trimmed in the background (ms). */
   readonly trimIntervalMs?: number;
   readonly now?: () => number;
+  /** Where a store that becomes unusable (its files removed, replaced, unwritable) is reported. */
+  readonly logger?: Logger;
 }
 
 interface Pending {
@@ -69,6 +73,7 @@ const TRIM_CHUNK = 1000;
 export class SqliteTransport implements Transport {
   readonly #db: DatabaseSync;
   readonly #lock: StoreLock;
+  readonly #files: StoreFiles;
   readonly #retention: HistoryRetention;
   readonly #now: () => number;
   readonly #insert: StatementSync;
@@ -76,6 +81,7 @@ export class SqliteTransport implements Transport {
   readonly #page: StatementSync;
   readonly #dropOldest: StatementSync;
   readonly #dropOlderThan: StatementSync;
+  readonly #withdraw: StatementSync;
   readonly #trimTimer: NodeJS.Timeout;
   readonly #subscriptionEvents: UpdateRing;
   /** The next seq to give: stored updates take theirs at commit, subscription events at once. */
@@ -101,6 +107,7 @@ export class SqliteTransport implements Transport {
         cause: error,
       });
     }
+    StoreFiles.assertOpenable(options.path);
     this.#lock = StoreLock.acquire(options.path, "stop it, or give this hub another store");
     let db: DatabaseSync | undefined;
     try {
@@ -108,6 +115,7 @@ export class SqliteTransport implements Transport {
       this.#db = db;
       this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${options.durability ?? "full"};`);
       migrate(this.#db);
+      this.#files = StoreFiles.watch(options.path, options.logger);
       this.#insert = this.#db.prepare(
         "INSERT INTO updates (seq, id, topics, private, frame, size, published_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
@@ -123,6 +131,7 @@ export class SqliteTransport implements Transport {
       this.#dropOlderThan = this.#db.prepare(
         "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) AND published_at < ? RETURNING size",
       );
+      this.#withdraw = this.#db.prepare("DELETE FROM updates WHERE seq >= ?");
       const totals = this.#db
         .prepare("SELECT COUNT(*) AS count, TOTAL(size) AS bytes FROM updates")
         .get() as {
@@ -184,6 +193,7 @@ export class SqliteTransport implements Transport {
     const publishedAt = this.#now();
     let added = 0;
     try {
+      this.#files.assertWritable();
       this.#db.exec("BEGIN IMMEDIATE");
       try {
         for (const { update } of batch) {
@@ -206,6 +216,10 @@ export class SqliteTransport implements Transport {
         // Bounded by the batch: what this transaction added, and as much again of older excess.
         this.#trimExcess(2 * batch.length + 16);
         this.#db.exec("COMMIT");
+        // After the COMMIT, before anything is acknowledged or dispatched: a commit into files the
+        // path no longer names is lost at the next start, so it is refused, and taken back so that
+        // no replay sends it either.
+        this.#files.assertCommitKept(() => this.#withdraw.run(batch[0]!.update.seq));
       } catch (error) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
         this.#count -= batch.length;
@@ -213,7 +227,7 @@ export class SqliteTransport implements Transport {
         throw error;
       }
     } catch (error) {
-      const failure = new TransportError(`cannot write to the history store: ${(error as Error).message}`, {
+      const failure = new TransportError(`cannot write to the history store: ${this.#files.explain(error)}`, {
         cause: error,
       });
       for (const pending of batch) pending.reject(failure);
@@ -251,7 +265,8 @@ export class SqliteTransport implements Transport {
 
   /** Age, and excesses larger than a batch (a lowered limit), one chunk per turn of the loop. */
   #trimInBackground(): void {
-    if (this.#closed) return;
+    // Also the periodic check of the store's files, so that health reports a failure unprompted.
+    if (this.#closed || this.#files.check() !== undefined) return;
     let dropped = 0;
     try {
       this.#db.exec("BEGIN IMMEDIATE");
@@ -274,6 +289,7 @@ export class SqliteTransport implements Transport {
   }
 
   replay(cursor: string, visible?: (update: Pick<Update, "topics" | "private">) => boolean): Replay {
+    this.#files.assertReadable();
     const found = cursor === "earliest" ? undefined : this.#find(cursor);
     const known = found !== undefined && (visible === undefined || visible(found));
     const after = known ? found.seq : 0;
@@ -295,6 +311,7 @@ export class SqliteTransport implements Transport {
     let after = seq;
     for (;;) {
       if (this.#closed) return;
+      this.#files.assertReadable();
       const rows = this.#page.all(after, REPLAY_PAGE) as unknown as UpdateRow[];
       for (const row of rows) {
         yield toUpdate(row);
@@ -308,13 +325,17 @@ export class SqliteTransport implements Transport {
     return this.#lastId;
   }
 
+  storeFailure(): string | undefined {
+    return this.#closed ? undefined : this.#files.check();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     // Whatever was accepted before close is committed (and acknowledged) first.
     if (this.#batch.length > 0) this.#flush();
     this.#closed = true;
     clearInterval(this.#trimTimer);
-    this.#db.close();
+    this.#files.close(this.#db);
     this.#lock.release();
   }
 }
