@@ -48,10 +48,12 @@ export class UpdateRing {
    */
   *after(seq: number): Generator<Update> {
     let last = seq;
+    let index = this.#indexAfter(last);
     for (;;) {
-      const index = this.#indexAfter(last);
+      // The next offset, unless updates were dropped meanwhile: then it is searched for again.
+      if (index > this.#size || (index > 0 && this.#at(index - 1).seq > last)) index = this.#indexAfter(last);
       if (index === this.#size) return;
-      const update = this.#at(index);
+      const update = this.#at(index++);
       yield update;
       last = update.seq;
     }
