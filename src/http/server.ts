@@ -15,6 +15,13 @@ import { subscriptionsRoute } from "./subscriptions-route.ts";
 
 const HUB_METHODS = "GET, POST, QUERY, OPTIONS";
 
+/** The health check: answered even on a connection past the socket limits. */
+export function isHealthCheck(req: IncomingMessage): boolean {
+  return req.method === "GET" && pathOf(req) === HEALTH_PATH;
+}
+
+const HEALTH_PATH = "/healthz";
+
 /** The path of the hub URL, without a trailing slash. */
 export function hubPathOf(hubUrl: string): string {
   const path = new URL(hubUrl).pathname;
@@ -116,7 +123,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
     metadataRoute(res, context);
     return;
   }
-  if (path === "/healthz" && req.method === "GET") {
+  if (path === HEALTH_PATH && req.method === "GET") {
     sendJson(res, context.hub.closing ? 503 : 200, {
       status: context.hub.closing ? "closing" : "ok",
       streams: context.hub.connectionCount,
