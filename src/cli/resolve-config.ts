@@ -127,7 +127,7 @@ export function resolveServeConfig(
   flags: Readonly<Record<string, string | boolean | undefined>>,
   env: Readonly<Record<string, string | undefined>>,
   /** The process's descriptor limit (`ulimit -n`), undefined when unknown. */
-  descriptors: number | undefined = descriptorLimit(),
+  system: { readonly descriptors: number | undefined } = { descriptors: descriptorLimit() },
 ): ServeConfig {
   const configPath = (flags.config as string | undefined) || env[envName("config")] || undefined;
   const file = configPath === undefined ? {} : readConfigFile(configPath);
@@ -175,7 +175,7 @@ export function resolveServeConfig(
     maxTopics: read.integer("max-topics", 64),
     maxMatchers: read.integer("max-matchers", 64),
     maxPatternLength: read.integer("max-pattern-length", 2048),
-    ...resolveConnectionLimits(read, descriptors),
+    ...resolveConnectionLimits(read, system.descriptors),
     headersTimeoutMs: read.duration("headers-timeout", 10_000),
     shutdownTimeoutMs: read.duration("shutdown-timeout", 10_000),
     maxQueueBytes: read.integer("max-queue-bytes", 4 * 1024 * 1024),
