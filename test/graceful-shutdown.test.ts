@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { BENCH_ISSUER, BENCH_SECRET, type BenchHub, spawnHub } from "../bench/spawn-hub.ts";
 import { mintToken } from "../src/auth/mint.ts";
+import { openRawStream } from "./helpers/raw-stream.ts";
 import { openStream, subscribeUrl } from "./helpers/sse-client.ts";
 
 // SIGTERM in the middle of a publish burst: every publish written to a socket gets a whole answer,
@@ -131,12 +132,16 @@ async function storedIds(path: string): Promise<string[]> {
 }
 
 describe("SIGTERM during a publish burst", () => {
-  it("answers every publish already sent, 200 and stored or 503, and resets none", async (t) => {
+  it("answers every publish already sent, 200 and stored or 503, resets none, and ends streams cleanly", async (t) => {
     const path = join(directory, "history.db");
     const hub = await spawnHub(["--transport", `sqlite:${path}`]);
     const url = new URL(hub.hubUrl);
     const bearer = await token(hub, "publish");
     const exited = new Promise<number | null>((resolve) => hub.process.once("exit", resolve));
+    const subscriber = await openRawStream(subscribeUrl(hub.hubUrl, [["match", TOPIC]]), {
+      headers: { Authorization: `Bearer ${await token(hub, "subscribe")}` },
+    });
+    await subscriber.until((stream) => stream.head !== undefined);
     const outcomes = new Map<string, Outcome>();
     let acknowledged = 0;
     let signalled = false;
@@ -176,6 +181,11 @@ describe("SIGTERM during a publish burst", () => {
     await Promise.all(lanes);
     if (!signalled) hub.process.kill("SIGTERM");
     assert.equal(await exited, 0, "the hub exits cleanly");
+    await subscriber.closed;
+    assert.ok(
+      Buffer.concat(subscriber.reads).toString("latin1").endsWith("\r\n0\r\n\r\n"),
+      "the stream was ended with its last chunk, not cut",
+    );
 
     const answered = [...outcomes.values()].filter((outcome) => outcome.kind === "answered");
     t.diagnostic(
