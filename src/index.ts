@@ -18,6 +18,8 @@ export {
 } from "./auth/verifier.ts";
 export { resolveServeConfig, type ServeConfig, UsageError } from "./cli/resolve-config.ts";
 export { type RunningHub, startHub } from "./cli/start-hub.ts";
+export { ConnectionDrain } from "./http/connection-drain.ts";
+export { ConnectionGuard, type SocketLimits } from "./http/connection-guard.ts";
 export { OriginAllowlist } from "./http/cors.ts";
 export { DEFAULT_LIMITS, type HttpLimits, type HttpOptions } from "./http/options.ts";
 export { createContext, createRequestHandler } from "./http/server.ts";

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as jose from "jose";
+import { descriptorLimit } from "../src/cli/descriptor-limit.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "../src/cli/resolve-config.ts";
 
 const BIN = fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url));
@@ -806,5 +807,51 @@ describe("quicksilver serve: where history lives", () => {
         (error: unknown) => error instanceof UsageError && message.test(error.message),
       );
     }
+  });
+});
+
+describe("quicksilver serve: connection limits follow the descriptor limit", () => {
+  const keys = { issuer: "https://app.test", "publisher-key": SECRET, transport: "memory" };
+  const resolve = (flags: Record<string, string>, descriptors: number | undefined) =>
+    resolveServeConfig({ ...keys, ...flags }, {}, { descriptors });
+
+  it("keeps sockets, their refusal band and reserved descriptors under ulimit -n", () => {
+    for (const descriptors of [256, 1024, 20_000, 1_048_576]) {
+      const config = resolve({}, descriptors);
+      const band = Math.max(16, Math.ceil(config.maxSockets / 16));
+      assert.ok(config.maxSockets + band + Math.max(64, descriptors / 20) <= descriptors, `${descriptors}`);
+      assert.ok(config.maxConnections < config.maxSockets, "streams leave sockets for publishers");
+      assert.ok(config.maxConnectionsPerClient <= config.maxSocketsPerClient);
+      assert.ok(config.maxSocketsPerClient <= config.maxSockets);
+    }
+    assert.equal(resolve({}, 1_048_576).maxConnections, 16_384);
+    assert.equal(resolve({}, 1_048_576).maxSocketsPerClient, 1024 + 256);
+  });
+
+  it("assumes 1024 descriptors where the limit cannot be read", () => {
+    assert.equal(descriptorLimit(join(tmpdir(), "no-such-limits-file")), undefined);
+    if (process.platform === "linux") assert.ok((descriptorLimit() ?? 0) > 0, "read from /proc/self/limits");
+    assert.deepEqual(resolve({}, undefined).maxSockets, resolve({}, 1024).maxSockets);
+    // An explicit value is not checked against a guess.
+    assert.equal(resolve({ "max-sockets": "50000" }, undefined).maxSockets, 50_000);
+  });
+
+  it("refuses limits the descriptors or the socket limits cannot hold", () => {
+    assert.throws(() => resolve({ "max-sockets": "20000" }, 20_000), /--max-sockets 20000 .*ulimit -n/);
+    assert.throws(
+      () => resolve({ "max-sockets": "100", "max-connections": "200" }, 20_000),
+      /--max-connections 200 is more than --max-sockets 100/,
+    );
+    assert.throws(
+      () => resolve({ "max-sockets-per-client": "10", "max-connections-per-client": "20" }, 20_000),
+      /--max-connections-per-client 20 is more than --max-sockets-per-client 10/,
+    );
+    assert.throws(() => resolve({ "headers-timeout": "31s" }, 20_000), /--headers-timeout/);
+  });
+
+  it("lowers the stream defaults to lower socket limits", () => {
+    const config = resolve({ "max-sockets": "100", "max-sockets-per-client": "10" }, 20_000);
+    assert.equal(config.maxConnections, 90);
+    assert.equal(config.maxConnectionsPerClient, 10);
   });
 });

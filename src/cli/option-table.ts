@@ -233,14 +233,41 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "max-connections",
     kind: "integer",
-    description: "most open streams in this process (429 above)",
-    defaultText: "16384",
+    description:
+      "most open streams in this process (429 above); a stream is a socket, so at most max-sockets",
+    defaultText: "16384, at most nine tenths of max-sockets",
   },
   {
     flag: "max-connections-per-client",
     kind: "integer",
-    description: "most open streams from one client address (429 above)",
-    defaultText: "1024",
+    description: "most open streams from one client address (429 above); at most max-sockets-per-client",
+    defaultText: "1024, at most max-connections",
+  },
+  {
+    flag: "max-sockets",
+    kind: "integer",
+    description:
+      "most TCP connections served, whatever they carry (503 hub_at_capacity above, /healthz still answered; a band past it is answered, more are closed at once)",
+    defaultText: "what ulimit -n leaves after 5% (at least 64) for files and the band past the limit",
+  },
+  {
+    flag: "max-sockets-per-client",
+    kind: "integer",
+    description: "most TCP connections served from one client address (429 too_many_connections above)",
+    defaultText: "max-connections-per-client + 256, at most max-sockets",
+  },
+  {
+    flag: "headers-timeout",
+    kind: "duration",
+    description: "time a connection has to send a request's headers; one that sends none is closed after it",
+    defaultText: "10s",
+  },
+  {
+    flag: "shutdown-timeout",
+    kind: "duration",
+    description:
+      "on SIGTERM, time requests already received have to be answered before their connections are closed",
+    defaultText: "10s",
   },
   {
     flag: "max-pipelined-requests",

@@ -9,6 +9,8 @@ import {
 } from "../auth/keys.ts";
 import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "../transports/memory.ts";
 import { issuersFromFile, readConfigFile } from "./config-file.ts";
+import { resolveConnectionLimits } from "./connection-limits.ts";
+import { descriptorLimit } from "./descriptor-limit.ts";
 import { parseDuration } from "./duration.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
 import { aliasOrigin, camelName, envName, type OptionSpec, SERVE_OPTIONS } from "./option-table.ts";
@@ -49,6 +51,10 @@ export interface ServeConfig {
   readonly maxConnections: number;
   readonly maxConnectionsPerClient: number;
   readonly maxPipelinedRequests: number;
+  readonly maxSockets: number;
+  readonly maxSocketsPerClient: number;
+  readonly headersTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
   readonly maxQueueBytes: number;
   readonly maxTokenBytes: number;
   readonly maxAuthorizationDetails: number;
@@ -77,6 +83,8 @@ export type HistoryConfig =
     };
 
 export const DEV_ISSUER = "quicksilver-dev";
+/** The time a whole request (headers and body) may take to arrive. */
+export const REQUEST_TIMEOUT_MS = 30_000;
 const LOCALHOST_ORIGINS = [
   "http://localhost:*",
   "http://127.0.0.1:*",
@@ -122,6 +130,8 @@ interface Found {
 export function resolveServeConfig(
   flags: Readonly<Record<string, string | boolean | undefined>>,
   env: Readonly<Record<string, string | undefined>>,
+  /** The process's descriptor limit (`ulimit -n`), undefined when unknown. */
+  system: { readonly descriptors: number | undefined } = { descriptors: descriptorLimit() },
 ): ServeConfig {
   const configPath = (flags.config as string | undefined) || env[envName("config")] || undefined;
   const file = configPath === undefined ? {} : readConfigFile(configPath);
@@ -169,9 +179,10 @@ export function resolveServeConfig(
     maxTopics: read.integer("max-topics", 64),
     maxMatchers: read.integer("max-matchers", 64),
     maxPatternLength: read.integer("max-pattern-length", 2048),
-    maxConnections: read.integer("max-connections", 16_384),
-    maxConnectionsPerClient: read.integer("max-connections-per-client", 1024),
+    ...resolveConnectionLimits(read, system.descriptors),
     maxPipelinedRequests: read.integer("max-pipelined-requests", 16),
+    headersTimeoutMs: read.duration("headers-timeout", 10_000),
+    shutdownTimeoutMs: read.duration("shutdown-timeout", 10_000),
     maxQueueBytes: read.integer("max-queue-bytes", 4 * 1024 * 1024),
     maxTokenBytes: read.integer("max-token-bytes", 16 * 1024),
     maxAuthorizationDetails: read.integer("max-authorization-details", 64),
@@ -186,6 +197,11 @@ export function resolveServeConfig(
     );
   }
   if (options.heartbeatMs < 100) throw new UsageError("--heartbeat must be at least 100ms");
+  if (options.headersTimeoutMs < 100 || options.headersTimeoutMs > REQUEST_TIMEOUT_MS) {
+    throw new UsageError(
+      `--headers-timeout must be between 100ms and ${REQUEST_TIMEOUT_MS / 1000}s, the time a whole request may take`,
+    );
+  }
 
   // The legacy dialect: asked for, or implied by a 0.x configuration (never in dev mode).
   const keysWithoutIssuer = keys !== undefined && issuerNames.length === 0;

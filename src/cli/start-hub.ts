@@ -1,15 +1,17 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createVerifier } from "../auth/verifier.ts";
-import { OriginAllowlist } from "../http/cors.ts";
+import { ConnectionDrain } from "../http/connection-drain.ts";
+import { ConnectionGuard } from "../http/connection-guard.ts";
+import { corsHeaders, OriginAllowlist } from "../http/cors.ts";
 import type { HttpOptions } from "../http/options.ts";
-import { createContext, createRequestHandler, hubPathOf } from "../http/server.ts";
+import { createContext, createRequestHandler, hubPathOf, isHealthCheck } from "../http/server.ts";
 import { Hub } from "../hub/hub.ts";
 import { type Logger, silentLogger } from "../hub/logger.ts";
 import type { Transport } from "../hub/transport.ts";
 import { MemoryTransport } from "../transports/memory.ts";
 import { SqliteTransport } from "../transports/sqlite.ts";
-import { type ServeConfig, UsageError } from "./resolve-config.ts";
+import { REQUEST_TIMEOUT_MS, type ServeConfig, UsageError } from "./resolve-config.ts";
 
 export interface RunningHub {
   /** The hub URL subscribers and publishers use. */
@@ -17,7 +19,12 @@ export interface RunningHub {
   readonly resourceIdentifier: string;
   readonly server: Server;
   readonly hub: Hub;
-  /** Ends every stream, stops listening, and closes the transport. */
+  /** The server's TCP connections, counted against the socket limits. */
+  readonly connections: ConnectionGuard;
+  /**
+   * Stops listening, ends every stream, answers the requests already received (publishes are
+   * stored, or refused with 503), closes the transport, then every connection.
+   */
   close(): Promise<void>;
 }
 
@@ -30,6 +37,9 @@ const DEFAULT_HUB_PATH = "/.well-known/mercure";
  */
 const LISTEN_BACKLOG = 4096;
 
+/** Sockets past a socket limit have this long to send their headers, if less than headers-timeout. */
+const REFUSAL_HEADERS_MS = 1000;
+
 /**
  * Starts a hub from a resolved configuration: listens first (so port 0 resolves), then builds the
  * verifier, transport, hub and routes. A configuration the verifier refuses stops the start.
@@ -38,11 +48,36 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
   // `*` is fine for CORS (any origin, without credentials) but never for the CSRF defence.
   const corsOrigins = allowlist("cors-origins", config.corsOrigins, true);
   const publishOrigins = allowlist("publish-origins", config.publishOrigins, false);
-  let handler: Parameters<typeof createServer>[1] = (_req, res) => {
+  // Until the hub is built, requests are asked to come back.
+  let route: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.writeHead(503, { "Retry-After": "1" });
     res.end();
   };
-  const server = createServer({ requestTimeout: 30_000 }, (req, res) => handler!(req, res));
+  const server = createServer({
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    headersTimeout: config.headersTimeoutMs,
+    // Expired headers are only noticed at this interval (Node checks every 30 s by default):
+    // a tenth of the timeout, at most a second, so a silent socket is closed close to it.
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(config.headersTimeoutMs / 10)),
+  });
+  // Attached before listening, so that every connection is counted from its first moment.
+  const connections = new ConnectionGuard(server, {
+    maxSockets: config.maxSockets,
+    maxSocketsPerClient: config.maxSocketsPerClient,
+    headersTimeoutMs: config.headersTimeoutMs,
+    refusalHeadersMs: Math.min(REFUSAL_HEADERS_MS, config.headersTimeoutMs),
+  });
+  const drain = new ConnectionDrain(server);
+  server.on(
+    "request",
+    drain.track(
+      connections.guard(
+        (req, res) => route(req, res),
+        isHealthCheck,
+        (req) => corsHeaders(req.headers.origin, corsOrigins),
+      ),
+    ),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
@@ -99,19 +134,19 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
       },
       logger,
     };
-    handler = createRequestHandler(createContext(hub, verifier, options));
+    route = createRequestHandler(createContext(hub, verifier, options));
     logStartupWarnings(config, logger);
     return {
       hubUrl,
       resourceIdentifier,
       server,
       hub,
+      connections,
       async close() {
+        // Listening stops first, so no connection arrives that could not be served.
+        const closed = drain.close(config.shutdownTimeoutMs);
         await hub.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        await closed;
       },
     };
   } catch (error) {

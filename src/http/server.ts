@@ -16,6 +16,13 @@ import { subscriptionsRoute } from "./subscriptions-route.ts";
 
 const HUB_METHODS = "GET, POST, QUERY, OPTIONS";
 
+/** The health check: answered even on a connection past the socket limits. */
+export function isHealthCheck(req: IncomingMessage): boolean {
+  return req.method === "GET" && pathOf(req) === HEALTH_PATH;
+}
+
+const HEALTH_PATH = "/healthz";
+
 /** The path of the hub URL, without a trailing slash. */
 export function hubPathOf(hubUrl: string): string {
   const path = new URL(hubUrl).pathname;
@@ -154,7 +161,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
     metadataRoute(res, context);
     return;
   }
-  if (path === "/healthz" && req.method === "GET") {
+  if (path === HEALTH_PATH && req.method === "GET") {
     const storeFailure = context.hub.closing ? undefined : context.hub.storeFailure;
     const status = context.hub.closing ? "closing" : storeFailure === undefined ? "ok" : "store_unavailable";
     sendJson(res, status === "ok" ? 200 : 503, {

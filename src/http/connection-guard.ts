@@ -1,0 +1,166 @@
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { sendProblem } from "./respond.ts";
+
+/** Bounds on the TCP sockets the HTTP server holds, whatever they carry (streams, publishes, nothing). */
+export interface SocketLimits {
+  /** Most sockets served normally. */
+  readonly maxSockets: number;
+  /** Most sockets served normally from one client address. */
+  readonly maxSocketsPerClient: number;
+  /** How long a new socket has to send its first request's headers, in milliseconds. */
+  readonly headersTimeoutMs: number;
+  /** The same for a socket past a limit: shorter, so that the band past the limits is renewed quickly. */
+  readonly refusalHeadersMs: number;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Which limit a socket was past when it was accepted. */
+type Refusal = "total" | "client";
+
+/**
+ * Sockets past a limit one client address may hold at once, waiting for their refusal: more are
+ * closed at once, so that one address cannot fill the band where health checks are answered.
+ */
+const REFUSED_PER_CLIENT = 8;
+
+/** Sent with every refusal: long enough for streams or sockets to be given back. */
+const RETRY_AFTER_SECONDS = "5";
+
+/**
+ * The sockets past a limit that are still accepted, to be answered instead of reset: at least 16,
+ * and a sixteenth of the limit on a large hub. Past `maxSockets` plus this band the kernel's
+ * connection is closed as soon as it is accepted, so the process never runs out of descriptors.
+ */
+export function refusalBand(maxSockets: number): number {
+  return Math.max(16, Math.ceil(maxSockets / 16));
+}
+
+/**
+ * Counts the server's TCP sockets, in total and per client address, from 'connection' to 'close',
+ * and closes a socket that sends no request within the headers timeout.
+ * A socket within the limits is served as usual. A socket past one is still accepted and parsed,
+ * but must send its headers within `refusalHeadersMs`; its request is refused with 503
+ * `hub_at_capacity` (total) or 429 `too_many_connections` (per client), with `Retry-After` and
+ * `Connection: close`, except a health check, which is answered as usual so that an orchestrator
+ * still sees a live hub while it is under attack. Idle bare sockets would otherwise take every
+ * descriptor, after which even /healthz is reset (CWE-400, CWE-770).
+ */
+export class ConnectionGuard {
+  readonly #limits: SocketLimits;
+  /** Sockets served normally, per client address. */
+  readonly #admitted = new Map<string, number>();
+  /** Sockets past a limit, per client address. */
+  readonly #refused = new Map<string, number>();
+  readonly #refusals = new WeakMap<Socket, Refusal>();
+  /** Until a socket's first request arrived: when it is closed if none does. */
+  readonly #deadlines = new WeakMap<Socket, NodeJS.Timeout>();
+  #admittedTotal = 0;
+  #refusedTotal = 0;
+
+  constructor(server: Server, limits: SocketLimits) {
+    this.#limits = limits;
+    // The hard ceiling: Node closes a connection past it before emitting 'connection'.
+    server.maxConnections = limits.maxSockets + refusalBand(limits.maxSockets);
+    server.on("connection", (socket: Socket) => this.#accept(socket));
+  }
+
+  /** Sockets open now, served or waiting for their refusal. */
+  get open(): number {
+    return this.#admittedTotal + this.#refusedTotal;
+  }
+
+  /** Sockets open now from one client address. */
+  openFrom(address: string): number {
+    return (this.#admitted.get(address) ?? 0) + (this.#refused.get(address) ?? 0);
+  }
+
+  /**
+   * Wraps the request handler: requests on a socket past a limit are refused, health checks
+   * (`isExempt`) excepted; `headers` adds headers to a refusal (CORS, so a browser can read it).
+   */
+  guard(
+    handler: Handler,
+    isExempt: (req: IncomingMessage) => boolean,
+    headers: (req: IncomingMessage) => Record<string, string>,
+  ): Handler {
+    return (req, res) => {
+      clearTimeout(this.#deadlines.get(req.socket));
+      const refusal = this.#refusals.get(req.socket);
+      if (refusal === undefined) {
+        handler(req, res);
+        return;
+      }
+      // One answer per socket past a limit: its slot is not kept for another request.
+      res.setHeader("Connection", "close");
+      if (isExempt(req)) {
+        handler(req, res);
+        return;
+      }
+      const refusalHeaders = { ...headers(req), "Retry-After": RETRY_AFTER_SECONDS, Connection: "close" };
+      if (refusal === "total") {
+        sendProblem(
+          res,
+          "hub_at_capacity",
+          "the hub holds as many connections as it may (max-sockets)",
+          refusalHeaders,
+        );
+      } else {
+        sendProblem(
+          res,
+          "too_many_connections",
+          "this client holds too many connections (max-sockets-per-client)",
+          refusalHeaders,
+        );
+      }
+    };
+  }
+
+  #accept(socket: Socket): void {
+    // Read now: a socket forgets its address once closed, and the count must go back where it came.
+    const address = socket.remoteAddress ?? "";
+    const refusal = this.#refusalFor(address);
+    if (refusal !== undefined && (this.#refused.get(address) ?? 0) >= REFUSED_PER_CLIENT) {
+      socket.destroy();
+      return;
+    }
+    const counts = refusal === undefined ? this.#admitted : this.#refused;
+    increment(counts, address);
+    if (refusal === undefined) this.#admittedTotal++;
+    else {
+      this.#refusedTotal++;
+      this.#refusals.set(socket, refusal);
+    }
+    // Node's headers timeout starts with a request's first byte: a socket that never sends one
+    // would be kept until it closes. This deadline covers the first request; Node's headers
+    // timeout and keep-alive timeout cover the later ones.
+    const deadline = setTimeout(
+      () => socket.destroy(),
+      refusal === undefined ? this.#limits.headersTimeoutMs : this.#limits.refusalHeadersMs,
+    );
+    this.#deadlines.set(socket, deadline);
+    socket.once("close", () => {
+      clearTimeout(deadline);
+      decrement(counts, address);
+      if (refusal === undefined) this.#admittedTotal--;
+      else this.#refusedTotal--;
+    });
+  }
+
+  #refusalFor(address: string): Refusal | undefined {
+    if (this.#admittedTotal >= this.#limits.maxSockets) return "total";
+    if ((this.#admitted.get(address) ?? 0) >= this.#limits.maxSocketsPerClient) return "client";
+    return undefined;
+  }
+}
+
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left <= 0) counts.delete(key);
+  else counts.set(key, left);
+}
