@@ -836,8 +836,21 @@ describe("quicksilver serve: connection limits follow the descriptor limit", () 
     assert.equal(resolve({ "max-sockets": "50000" }, undefined).maxSockets, 50_000);
   });
 
-  it("refuses limits the descriptors or the socket limits cannot hold", () => {
-    assert.throws(() => resolve({ "max-sockets": "20000" }, 20_000), /--max-sockets 20000 .*ulimit -n/);
+  it("warns of limits the descriptors or the socket limits cannot hold, and refuses contradictions", () => {
+    const beyond = resolve({ "max-sockets": "20000" }, 20_000);
+    assert.equal(beyond.maxSockets, 20_000, "an explicit figure is the operator's choice");
+    assert.ok(beyond.warnings.some((warning) => /--max-sockets 20000 .*ulimit -n/.test(warning)));
+    const streamsOnly = resolve(
+      { "max-connections": "1000000", "max-connections-per-client": "1000000" },
+      20_000,
+    );
+    assert.equal(streamsOnly.maxConnections, 1_000_000);
+    assert.ok(
+      streamsOnly.warnings.some((warning) =>
+        /--max-connections 1000000 is more than --max-sockets/.test(warning),
+      ),
+      "a configuration written before the socket limits still starts, and is told what bounds it",
+    );
     assert.throws(
       () => resolve({ "max-sockets": "100", "max-connections": "200" }, 20_000),
       /--max-connections 200 is more than --max-sockets 100/,

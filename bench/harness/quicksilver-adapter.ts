@@ -21,10 +21,16 @@ export const quicksilverAdapter: Adapter = {
       // Durable history as `serve` keeps it by default (sqlite, full durability), or none at all.
       dataDir === undefined ? "none" : `sqlite:${join(dataDir, "history.db")}`,
       ...(options.heartbeatSeconds === undefined ? [] : ["--heartbeat", `${options.heartbeatSeconds}s`]),
+      // Every descriptor for streams: the scenarios hold up to 19,000 subscribers, more than the
+      // default socket limit keeps clear of the descriptor limit (20,000 here).
+      "--max-sockets",
+      "19900",
+      "--max-sockets-per-client",
+      "19900",
       "--max-connections-per-client",
-      "1000000",
+      "19900",
       "--max-connections",
-      "1000000",
+      "19900",
     ]);
     const url = new URL(hubUrl);
     const port = Number(url.port);

@@ -15,6 +15,8 @@ interface IntegerReader {
   integer(flag: string, fallback: number): number;
   /** Undefined when the option was not given. */
   source(flag: string): unknown;
+  /** Said once at startup. */
+  readonly warnings: string[];
 }
 
 /** The stream limits' defaults, lowered when the socket limits are lower. */
@@ -45,22 +47,20 @@ export function resolveConnectionLimits(
   const available = limit - reservedDescriptors(limit);
   const maxSockets = read.integer("max-sockets", largestWithin(available));
   const ceiling = maxSockets + refusalBand(maxSockets);
+  // An explicit figure is the operator's to choose (a benchmark holding every descriptor does):
+  // said at startup, since past the descriptors connections are reset rather than answered.
   if (descriptors !== undefined && ceiling > available) {
-    throw new UsageError(
+    read.warnings.push(
       `--max-sockets ${maxSockets} may hold ${ceiling} sockets (${refusalBand(maxSockets)} past the limit, to answer them), ` +
         `but the process may open ${descriptors} descriptors (ulimit -n) and keeps ${reservedDescriptors(limit)} for files: ` +
-        `lower --max-sockets to ${largestWithin(available)} or raise ulimit -n`,
+        `once they run out, new connections, health checks included, are reset; lower --max-sockets to ${largestWithin(available)} or raise ulimit -n`,
     );
   }
   const maxConnections = read.integer(
     "max-connections",
     Math.max(1, Math.min(STREAMS, maxSockets - Math.ceil(maxSockets / 10))),
   );
-  if (maxConnections > maxSockets) {
-    throw new UsageError(
-      `--max-connections ${maxConnections} is more than --max-sockets ${maxSockets}: every stream is a socket`,
-    );
-  }
+  checkStreamsFit(read, "max-connections", maxConnections, "max-sockets", maxSockets);
   const socketsPerClientAsked =
     read.source("max-sockets-per-client") === undefined
       ? undefined
@@ -71,12 +71,34 @@ export function resolveConnectionLimits(
   );
   const maxSocketsPerClient =
     socketsPerClientAsked ?? Math.min(maxSockets, maxConnectionsPerClient + SOCKETS_BESIDE_STREAMS);
-  if (maxConnectionsPerClient > maxSocketsPerClient) {
-    throw new UsageError(
-      `--max-connections-per-client ${maxConnectionsPerClient} is more than --max-sockets-per-client ${maxSocketsPerClient}: every stream is a socket`,
-    );
-  }
+  checkStreamsFit(
+    read,
+    "max-connections-per-client",
+    maxConnectionsPerClient,
+    "max-sockets-per-client",
+    maxSocketsPerClient,
+  );
   return { maxSockets, maxSocketsPerClient, maxConnections, maxConnectionsPerClient };
+}
+
+/**
+ * A stream is a socket: a stream limit above its socket limit is a contradiction when both were
+ * given, and refused. When only the stream limit was (as configurations written before the socket
+ * limits did), the socket limit bounds the streams too, and the startup says so.
+ */
+function checkStreamsFit(
+  read: IntegerReader,
+  streamsFlag: string,
+  streams: number,
+  socketsFlag: string,
+  sockets: number,
+): void {
+  if (streams <= sockets) return;
+  const message = `--${streamsFlag} ${streams} is more than --${socketsFlag} ${sockets}: every stream is a socket`;
+  if (read.source(socketsFlag) !== undefined) throw new UsageError(message);
+  read.warnings.push(
+    `${message}, so at most ${sockets} streams are served; set --${socketsFlag} to allow more`,
+  );
 }
 
 /** The largest `max-sockets` whose refusal band still fits in `available` descriptors. */
