@@ -186,7 +186,9 @@ export class Hub {
       for await (const update of replay.updates) {
         if (connection.closed) return undefined;
         if (++scanned % REPLAY_SCAN_SLICE === 0) await new Promise(setImmediate);
-        if (connection.matchesAny(update.topics) && this.#mayRead(connection.grants, update)) {
+        // Grants first: they come from the token's issuer, the patterns from the subscriber, who
+        // must not make the hub evaluate them against private updates it may not read.
+        if (this.#mayRead(connection.grants, update) && connection.matchesAny(update.topics)) {
           connection.enqueue(update.frame);
           if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
             connection.flush(this.#now());
@@ -264,7 +266,7 @@ export class Hub {
     if (update.kind === "subscription" && this.subscriptions !== undefined) this.#fold(update);
     this.#current = update;
     try {
-      this.#index.forEachMatch(update.topics, this.#offer);
+      this.#index.forEachMatch(update.topics, this.#offer, update.private ? this.#mayReceive : undefined);
     } catch (error) {
       // An update that cannot be routed costs that update, never the hub.
       this.#logger.error({ err: error, update: update.id }, "an update could not be delivered");
@@ -280,6 +282,10 @@ export class Hub {
       this.#logger.error({ err: error, update: update.id }, "a subscription event could not be read");
     }
   }
+
+  /** Whether a connection may read the update being delivered (only asked of private ones). */
+  readonly #mayReceive = (connection: Connection): boolean =>
+    this.#mayRead(connection.grants, this.#current!);
 
   readonly #offer = (connection: Connection): void => {
     const update = this.#current!;
