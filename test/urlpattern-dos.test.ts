@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { compileUrlPattern } from "../src/matching/urlpattern/compile.ts";
+import { MAX_PROGRAM_SIZE } from "../src/matching/urlpattern/regexp-engine.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub, type TestHub } from "./helpers/test-hub.ts";
 
@@ -297,5 +299,61 @@ describe("URL Pattern denial of service", { timeout: 20_000 }, () => {
     // Neither near miss ends with "b": whatever the evaluation budget says, they must not match.
     for (const id of ids) assert.ok(!text.includes(`id: ${id}\n`));
     await reader.cancel();
+  });
+});
+
+describe("the matching work one subscription may hold", { timeout: 20_000 }, () => {
+  let hub: TestHub;
+  before(async () => {
+    hub = await startTestHub({ anonymous: true });
+  });
+  after(async () => {
+    await hub.close();
+  });
+
+  /**
+   * Each pattern's automaton is bounded (MAX_PROGRAM_SIZE instructions), but a topic costs every
+   * distinct pattern its length × its size: 64 tiny patterns with counted repetitions, each within
+   * the bound, had every publish of a 100-character topic take some 60 million engine steps.
+   */
+  it("refuses patterns that together compile to more instructions than one pattern may", async () => {
+    const patterns = Array.from({ length: 64 }, (_, i) => `/:x((?:a{0,12}){0,12})-${i}`);
+    const sizes = patterns.map((pattern) => compileUrlPattern(pattern, hub.hubUrl).programSize);
+    assert.ok(Math.max(...sizes) < MAX_PROGRAM_SIZE, "each pattern alone is accepted");
+    const total = sizes.reduce((sum, size) => sum + size, 0);
+    assert.ok(total > MAX_PROGRAM_SIZE, `together they are too large (${total})`);
+    for (const method of ["GET", "QUERY"]) {
+      const parameters = patterns.map((pattern): [string, string] => ["match_urlpattern", pattern]);
+      const response =
+        method === "GET"
+          ? await fetch(subscribeUrl(hub.hubUrl, parameters))
+          : await fetch(hub.hubUrl, {
+              method,
+              headers: { "Content-Type": "application/x-www-form-urlencoded" },
+              body: new URLSearchParams(parameters).toString(),
+            });
+      if (response.status === 200) {
+        await response.body!.cancel();
+        assert.fail(`${method}: the subscription was accepted`);
+      }
+      const body = await response.text();
+      assert.equal(response.status, 400, `${method}: ${body}`);
+      assert.equal(JSON.parse(body).code, "matchers_too_complex", method);
+    }
+  });
+
+  it("accepts as many ordinary patterns as a subscription may have", async () => {
+    const patterns = Array.from(
+      { length: 64 },
+      (_, i) => `https://example.com/users/:id/notifications/:kind(\\d+)-${i}{/*}?`,
+    );
+    const stream = await openStream(
+      subscribeUrl(
+        hub.hubUrl,
+        patterns.map((pattern): [string, string] => ["match_urlpattern", pattern]),
+      ),
+    );
+    assert.equal(stream.status, 200, stream.status === 200 ? "" : await stream.body);
+    stream.close();
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { compileMatcher } from "../matching/compile.ts";
 import { InvalidMatcherError, type TopicMatcher } from "../matching/matcher.ts";
+import { MAX_PROGRAM_SIZE } from "../matching/urlpattern/regexp-engine.ts";
 import { acceptsEventStream } from "../protocol/accept.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import {
@@ -24,6 +25,16 @@ import { sendProblem } from "./respond.ts";
 import { responseSink } from "./response-sink.ts";
 
 const NOTHING_UNBOUNDED = new Set<string>();
+
+/**
+ * Most automaton instructions one subscription's matchers may compile to, all together: as many
+ * as a single automaton may (MAX_PROGRAM_SIZE). Every published topic costs each distinct pattern its
+ * length × its instructions, and counted repetitions make a short pattern large
+ * (`/:x((?:a{0,12}){0,12})` is some 300): without a bound on the sum, one subscription of 64 such
+ * patterns made each publish run tens of millions of steps. Ordinary patterns take tens of
+ * instructions, and fixed text or a trailing `*` none.
+ */
+export const MAX_SUBSCRIPTION_INSTRUCTIONS = MAX_PROGRAM_SIZE;
 
 /**
  * GET (or QUERY) {hub}: check the request's form (Accept, then a QUERY body's Content-Type),
@@ -75,7 +86,7 @@ export async function subscribeRoute(
     maxMatchers: options.limits.maxMatchers,
     legacy: options.legacy,
   });
-  const matchers = parameters.matchers.map((requested) => compile(requested, context));
+  const matchers = compileAll(parameters.matchers, context);
 
   const auth = await authenticate(req, "subscriber", context);
   if (auth.kind === "refused") {
@@ -136,6 +147,25 @@ export async function subscribeRoute(
     cursor,
     sink: responseSink(req, res, cors, { legacyAnchorHeader: legacy }),
   });
+}
+
+/** Compiles the matchers, refusing them as soon as together they exceed the instruction bound. */
+function compileAll(requested: readonly RequestedMatcher[], context: HttpContext): TopicMatcher[] {
+  const matchers: TopicMatcher[] = [];
+  let instructions = 0;
+  for (const matcher of requested) {
+    const compiled = compile(matcher, context);
+    instructions += compiled.instructions;
+    if (instructions > MAX_SUBSCRIPTION_INSTRUCTIONS) {
+      throw new ProtocolError(
+        "matchers_too_complex",
+        `the matchers compile to more than ${MAX_SUBSCRIPTION_INSTRUCTIONS} instructions together; ` +
+          "use fewer patterns, fewer parameters or smaller repetition counts",
+      );
+    }
+    matchers.push(compiled);
+  }
+  return matchers;
 }
 
 function compile(requested: RequestedMatcher, context: HttpContext): TopicMatcher {

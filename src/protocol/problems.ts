@@ -27,6 +27,7 @@ export const PROBLEMS = {
   matcher_characters: { status: 400, title: "A topic matcher contains a forbidden character" },
   matcher_too_long: { status: 400, title: "A topic matcher is too long" },
   too_many_matchers: { status: 400, title: "Too many topic matchers" },
+  matchers_too_complex: { status: 400, title: "The topic matchers compile to too large an automaton" },
   urlpattern_syntax: { status: 400, title: "A URL Pattern is malformed" },
   urlpattern_unsupported: { status: 400, title: "A URL Pattern uses an unsupported regular expression" },
   uritemplate_syntax: { status: 400, title: "A URI Template is malformed" },
