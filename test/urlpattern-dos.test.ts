@@ -342,6 +342,41 @@ describe("the matching work one subscription may hold", { timeout: 20_000 }, () 
     }
   });
 
+  it("lets other requests in while it replays history through costly patterns", async () => {
+    const token = await hub.token({ publish: ["*"] });
+    // 200 updates: fewer than a replay used to examine between two turns of the event loop.
+    for (let i = 0; i < 200; i++) {
+      const result = await publish(hub, { topic: `/${a(100)}${i}` }, { token });
+      assert.equal(result.status, 200);
+    }
+    const marker = await publish(hub, { topic: MARKER }, { token });
+    // Some 9,800 instructions together, within the bound, each live on every "a": about a million
+    // engine steps for each update replayed.
+    const patterns = Array.from({ length: 32 }, (_, i) => `/:x((?:a{0,12}){0,12})-${i}`);
+    const replaying = await openStream(hub.hubUrl, {
+      method: "QUERY",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams([
+        ...patterns.map((pattern): [string, string] => ["match_urlpattern", pattern]),
+        ["match", MARKER],
+        ["last_event_id", "earliest"],
+      ]).toString(),
+    });
+    assert.equal(replaying.status, 200, replaying.status === 200 ? "" : await replaying.body);
+    // Sent once the replay has begun; the last update replayed is the marker.
+    const order: string[] = [];
+    const health = fetch(new URL("/healthz", hub.origin)).then(async (response) => {
+      await response.text();
+      order.push("healthz");
+    });
+    const [event] = await replaying.waitForEvents(1);
+    order.push("replay done");
+    await health;
+    assert.equal(event!.id, marker.body);
+    assert.deepEqual(order, ["healthz", "replay done"]);
+    replaying.close();
+  });
+
   it("accepts as many ordinary patterns as a subscription may have", async () => {
     const patterns = Array.from(
       { length: 64 },

@@ -52,6 +52,13 @@ const REPLAY_SLICE_BYTES = 64 * 1024;
  * few of a long history would otherwise scan all of it in one turn, stalling every other stream.
  */
 const REPLAY_SCAN_SLICE = 256;
+/**
+ * Matching work a replay does before it lets the event loop run other work, in topic characters
+ * × automaton instructions (a bound on engine steps, to within a small factor): the subscriber
+ * chooses its patterns, and within their bound they may cost a million steps per update, so a
+ * count of updates alone would let one replay hold the hub for seconds.
+ */
+const REPLAY_MATCHING_SLICE = 1_000_000;
 /** Sockets written per turn of the event loop when many have something queued. */
 const FLUSH_SLICE = 1024;
 /** Written entries the pending list may keep before it is compacted. */
@@ -183,16 +190,23 @@ export class Hub {
     if (replay !== undefined) {
       let lastSeq = 0;
       let scanned = 0;
+      let matching = 0;
       for await (const update of replay.updates) {
         if (connection.closed) return undefined;
-        if (++scanned % REPLAY_SCAN_SLICE === 0) await new Promise(setImmediate);
+        if (++scanned % REPLAY_SCAN_SLICE === 0 || matching >= REPLAY_MATCHING_SLICE) {
+          matching = 0;
+          await new Promise(setImmediate);
+        }
         // Grants first: they come from the token's issuer, the patterns from the subscriber, who
         // must not make the hub evaluate them against private updates it may not read.
-        if (this.#mayRead(connection.grants, update) && connection.matchesAny(update.topics)) {
-          connection.enqueue(update.frame);
-          if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
-            connection.flush(this.#now());
-            if (connection.unwritableSince !== 0) await connection.writable();
+        if (this.#mayRead(connection.grants, update)) {
+          matching += connection.instructions * topicsLength(update.topics);
+          if (connection.matchesAny(update.topics)) {
+            connection.enqueue(update.frame);
+            if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
+              connection.flush(this.#now());
+              if (connection.unwritableSince !== 0) await connection.writable();
+            }
           }
         }
         lastSeq = update.seq;
@@ -383,6 +397,12 @@ export class Hub {
     await Promise.all(this.#announcing);
     await this.#transport.close();
   }
+}
+
+function topicsLength(topics: readonly string[]): number {
+  let length = 0;
+  for (const topic of topics) length += topic.length;
+  return length;
 }
 
 /** A subscription's document: the draft's shape, or the old hub's for a legacy `topic=` selector. */
