@@ -24,7 +24,10 @@ export interface HubOptions {
   readonly writeTimeoutMs: number;
   /** Streams are closed after this long (less up to 10%, so clients do not reconnect in one wave). */
   readonly maxLifetimeMs: number;
-  /** Bytes a subscriber may have waiting before it is dropped as a slow consumer. */
+  /**
+   * Bytes a subscriber may have waiting before it is dropped as a slow consumer. An update whose
+   * event is larger than half of it is refused.
+   */
   readonly maxQueueBytes: number;
   /**
    * Active subscriptions (draft, "Active Subscriptions"): when set, the hub publishes an event as
@@ -131,6 +134,17 @@ export class Hub {
   async publish(fields: PublishFields): Promise<Update> {
     if (this.#closing) throw new ProtocolError("shutting_down", "the hub is shutting down");
     const update = createUpdate(fields);
+    // Each line of data costs its `data: ` prefix, so an event can be seven times the body that
+    // brought it. Bounded as the configuration bounds a body, to half of a subscriber's queue: a
+    // larger one would cut every stream it reached, and every reconnection that replayed it.
+    const largest = Math.floor(this.#options.maxQueueBytes / 2);
+    if (update.frame.length > largest) {
+      throw new ProtocolError(
+        "update_too_large",
+        `the update's event is ${update.frame.length} bytes, more than half of maxQueueBytes (${largest}); ` +
+          "send its data in fewer lines or in several updates",
+      );
+    }
     try {
       await this.#transport.publish(update);
     } catch (error) {

@@ -20,6 +20,7 @@ export const PROBLEMS = {
   form_field_too_long: { status: 413, title: "A form field is too long" },
   form_too_many_fields: { status: 413, title: "The form has too many fields" },
   too_many_topics: { status: 413, title: "The update has too many topics" },
+  update_too_large: { status: 413, title: "The update's event is too large for a subscriber's queue" },
   // Subscribe.
   not_acceptable: { status: 406, title: "The subscriber does not accept text/event-stream" },
   matcher_missing: { status: 400, title: "No topic matcher was given" },
