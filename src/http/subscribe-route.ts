@@ -80,7 +80,12 @@ export async function subscribeRoute(
   // refused for them instead. url.search is the parsed URL's query, non-ASCII already escaped.
   const pairs = parseQueryPairs(url.search.slice(1));
   if (req.method === "QUERY" && contentType !== undefined) {
-    pairs.push(...(await readForm(req, options.limits, NOTHING_UNBOUNDED)));
+    const body = await readForm(req, options.limits, NOTHING_UNBOUNDED);
+    if (body === undefined) {
+      logDropped(context.logger, req);
+      return;
+    }
+    pairs.push(...body);
   }
   const parameters = parseSubscribeParameters(pairs, {
     maxMatchers: options.limits.maxMatchers,
