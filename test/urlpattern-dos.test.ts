@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { compileUrlPattern } from "../src/matching/urlpattern/compile.ts";
+import { CompiledUrlPattern, compileUrlPattern } from "../src/matching/urlpattern/compile.ts";
 import { MAX_PROGRAM_SIZE } from "../src/matching/urlpattern/regexp-engine.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub, type TestHub } from "./helpers/test-hub.ts";
@@ -375,6 +375,41 @@ describe("the matching work one subscription may hold", { timeout: 20_000 }, () 
     assert.equal(event!.id, marker.body);
     assert.deepEqual(order, ["healthz", "replay done"]);
     replaying.close();
+  });
+
+  it("lets the event loop run while it compiles many long patterns", async () => {
+    // Fixed text, no automaton: within every bound, yet compiling 64 of them takes a while.
+    const patterns = Array.from({ length: 64 }, (_, i) => `/${"é".repeat(2000)}${i}*`);
+    // Each compiled URL Pattern is asked its route once, as it is compiled (the hub runs in this
+    // process): note the turn of the event loop in which each one is compiled.
+    let turn = 0;
+    const turns = new Set<number>();
+    const originalRoute = CompiledUrlPattern.prototype.route;
+    CompiledUrlPattern.prototype.route = function (this: CompiledUrlPattern) {
+      turns.add(turn);
+      return originalRoute.call(this);
+    };
+    let ticking = true;
+    const tick = () => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      const stream = await openStream(hub.hubUrl, {
+        method: "QUERY",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(
+          patterns.map((pattern): [string, string] => ["match_urlpattern", pattern]),
+        ).toString(),
+      });
+      assert.equal(stream.status, 200, stream.status === 200 ? "" : await stream.body);
+      stream.close();
+    } finally {
+      ticking = false;
+      CompiledUrlPattern.prototype.route = originalRoute;
+    }
+    assert.ok(turns.size > 1, "the 64 patterns were compiled in one turn of the event loop");
   });
 
   it("accepts as many ordinary patterns as a subscription may have", async () => {
