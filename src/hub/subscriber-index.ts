@@ -123,19 +123,25 @@ export class SubscriberIndex {
   }
 
   /**
-   * The entries matching `topic` among those with a connection that may receive the update. Not
-   * remembered: the entries skipped were not evaluated. A remembered answer is used as it is.
+   * The entries matching `topic` among those with a connection that may receive the update. A
+   * remembered answer is used as it is; a new one is remembered only when no entry was skipped
+   * (then it is the whole answer), so a topic that keeps receiving private updates for readers of
+   * every pattern it matches is evaluated once, as a public one is.
    */
   #patternsReaching(topic: string, mayReceive: (connection: Connection) => boolean): readonly PatternEntry[] {
     const remembered = this.#matched.get(topic);
     if (remembered !== undefined) return remembered;
     const found: PatternEntry[] = [];
+    let skipped = false;
     const test = (entry: PatternEntry) => {
-      if (reachesAny(entry.connections, mayReceive) && entry.matcher.matches(topic)) found.push(entry);
+      if (!reachesAny(entry.connections, mayReceive)) skipped = true;
+      else if (entry.matcher.matches(topic)) found.push(entry);
     };
     for (const entry of this.#unrouted) test(entry);
     this.#routed.forEachCandidate(topic, test);
-    return found;
+    const matching = found.length === 0 ? NO_PATTERNS : found;
+    if (!skipped) this.#matched.set(topic, matching);
+    return matching;
   }
 }
 
