@@ -339,3 +339,50 @@ describe("publish", () => {
     both.close();
   });
 });
+
+describe("publish: an update every subscriber can take", () => {
+  let hub: TestHub;
+  before(async () => {
+    hub = await startTestHub({ anonymous: true, "max-body-bytes": "32768", "max-queue-bytes": "65536" });
+  });
+  after(async () => {
+    await hub.close();
+  });
+
+  /**
+   * Each line of data costs its `data: ` prefix in the event, so a body of line breaks makes an
+   * event seven times its size. One larger than a subscriber's queue bound is more than any
+   * subscriber may have waiting: it cut every stream it reached, and again each reconnection that
+   * replayed it, for as long as history kept it.
+   */
+  it("refuses with 413 update_too_large an update whose event is larger than max-queue-bytes", async () => {
+    const token = await hub.token({ publish: ["https://example.com/mine"] });
+    const everything = await openStream(subscribeUrl(hub.hubUrl, [["match", "*"]]));
+    await everything.waitForComments(1);
+    const lineBreaks = "\n".repeat(10_000); // 10 KB of body, 70 KB of event
+    const response = await fetch(hub.hubUrl, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
+      body: `topic=https://example.com/mine&data=${lineBreaks}`,
+    });
+    const body = await response.text();
+    assert.equal(response.status, 413, body);
+    assert.equal(JSON.parse(body).code, "update_too_large");
+    // The stream is still there, and the refused update is not in history.
+    const marker = await publish(hub, { topic: "https://example.com/mine", data: "after" }, { token });
+    assert.equal(marker.status, 200);
+    assert.deepEqual(
+      (await everything.waitForEvents(1)).map((event) => event.data),
+      ["after"],
+    );
+    const replay = await openStream(subscribeUrl(hub.hubUrl, [["match", "*"]]), {
+      headers: { "Last-Event-ID": "earliest" },
+    });
+    assert.deepEqual(
+      (await replay.waitForEvents(1)).map((event) => event.id),
+      [marker.body],
+    );
+    replay.close();
+    everything.close();
+  });
+});

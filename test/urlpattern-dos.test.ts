@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { CompiledUrlPattern, compileUrlPattern } from "../src/matching/urlpattern/compile.ts";
+import { MAX_PROGRAM_SIZE } from "../src/matching/urlpattern/regexp-engine.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub, type TestHub } from "./helpers/test-hub.ts";
 
@@ -297,5 +299,131 @@ describe("URL Pattern denial of service", { timeout: 20_000 }, () => {
     // Neither near miss ends with "b": whatever the evaluation budget says, they must not match.
     for (const id of ids) assert.ok(!text.includes(`id: ${id}\n`));
     await reader.cancel();
+  });
+});
+
+describe("the matching work one subscription may hold", { timeout: 20_000 }, () => {
+  let hub: TestHub;
+  before(async () => {
+    hub = await startTestHub({ anonymous: true });
+  });
+  after(async () => {
+    await hub.close();
+  });
+
+  /**
+   * Each pattern's automaton is bounded (MAX_PROGRAM_SIZE instructions), but a topic costs every
+   * distinct pattern its length × its size: 64 tiny patterns with counted repetitions, each within
+   * the bound, had every publish of a 100-character topic take some 60 million engine steps.
+   */
+  it("refuses patterns that together compile to more instructions than one pattern may", async () => {
+    const patterns = Array.from({ length: 64 }, (_, i) => `/:x((?:a{0,12}){0,12})-${i}`);
+    const sizes = patterns.map((pattern) => compileUrlPattern(pattern, hub.hubUrl).programSize);
+    assert.ok(Math.max(...sizes) < MAX_PROGRAM_SIZE, "each pattern alone is accepted");
+    const total = sizes.reduce((sum, size) => sum + size, 0);
+    assert.ok(total > MAX_PROGRAM_SIZE, `together they are too large (${total})`);
+    for (const method of ["GET", "QUERY"]) {
+      const parameters = patterns.map((pattern): [string, string] => ["match_urlpattern", pattern]);
+      const response =
+        method === "GET"
+          ? await fetch(subscribeUrl(hub.hubUrl, parameters))
+          : await fetch(hub.hubUrl, {
+              method,
+              headers: { "Content-Type": "application/x-www-form-urlencoded" },
+              body: new URLSearchParams(parameters).toString(),
+            });
+      if (response.status === 200) {
+        await response.body!.cancel();
+        assert.fail(`${method}: the subscription was accepted`);
+      }
+      const body = await response.text();
+      assert.equal(response.status, 400, `${method}: ${body}`);
+      assert.equal(JSON.parse(body).code, "matchers_too_complex", method);
+    }
+  });
+
+  it("lets other requests in while it replays history through costly patterns", async () => {
+    const token = await hub.token({ publish: ["*"] });
+    // 200 updates: fewer than a replay used to examine between two turns of the event loop.
+    for (let i = 0; i < 200; i++) {
+      const result = await publish(hub, { topic: `/${a(100)}${i}` }, { token });
+      assert.equal(result.status, 200);
+    }
+    const marker = await publish(hub, { topic: MARKER }, { token });
+    // Some 9,800 instructions together, within the bound, each live on every "a": about a million
+    // engine steps for each update replayed.
+    const patterns = Array.from({ length: 32 }, (_, i) => `/:x((?:a{0,12}){0,12})-${i}`);
+    const replaying = await openStream(hub.hubUrl, {
+      method: "QUERY",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams([
+        ...patterns.map((pattern): [string, string] => ["match_urlpattern", pattern]),
+        ["match", MARKER],
+        ["last_event_id", "earliest"],
+      ]).toString(),
+    });
+    assert.equal(replaying.status, 200, replaying.status === 200 ? "" : await replaying.body);
+    // Sent once the replay has begun; the last update replayed is the marker.
+    const order: string[] = [];
+    const health = fetch(new URL("/healthz", hub.origin)).then(async (response) => {
+      await response.text();
+      order.push("healthz");
+    });
+    const [event] = await replaying.waitForEvents(1);
+    order.push("replay done");
+    await health;
+    assert.equal(event!.id, marker.body);
+    assert.deepEqual(order, ["healthz", "replay done"]);
+    replaying.close();
+  });
+
+  it("lets the event loop run while it compiles many long patterns", async () => {
+    // Fixed text, no automaton: within every bound, yet compiling 64 of them takes a while.
+    const patterns = Array.from({ length: 64 }, (_, i) => `/${"é".repeat(2000)}${i}*`);
+    // Each compiled URL Pattern is asked its route once, as it is compiled (the hub runs in this
+    // process): note the turn of the event loop in which each one is compiled.
+    let turn = 0;
+    const turns = new Set<number>();
+    const originalRoute = CompiledUrlPattern.prototype.route;
+    CompiledUrlPattern.prototype.route = function (this: CompiledUrlPattern) {
+      turns.add(turn);
+      return originalRoute.call(this);
+    };
+    let ticking = true;
+    const tick = () => {
+      turn++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      const stream = await openStream(hub.hubUrl, {
+        method: "QUERY",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(
+          patterns.map((pattern): [string, string] => ["match_urlpattern", pattern]),
+        ).toString(),
+      });
+      assert.equal(stream.status, 200, stream.status === 200 ? "" : await stream.body);
+      stream.close();
+    } finally {
+      ticking = false;
+      CompiledUrlPattern.prototype.route = originalRoute;
+    }
+    assert.ok(turns.size > 1, "the 64 patterns were compiled in one turn of the event loop");
+  });
+
+  it("accepts as many ordinary patterns as a subscription may have", async () => {
+    const patterns = Array.from(
+      { length: 64 },
+      (_, i) => `https://example.com/users/:id/notifications/:kind(\\d+)-${i}{/*}?`,
+    );
+    const stream = await openStream(
+      subscribeUrl(
+        hub.hubUrl,
+        patterns.map((pattern): [string, string] => ["match_urlpattern", pattern]),
+      ),
+    );
+    assert.equal(stream.status, 200, stream.status === 200 ? "" : await stream.body);
+    stream.close();
   });
 });

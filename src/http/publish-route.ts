@@ -31,6 +31,10 @@ export async function publishRoute(
     return;
   }
   const fields = await readForm(req, options.limits, UNBOUNDED_FIELDS);
+  if (fields === undefined) {
+    logDropped(context.logger, req);
+    return;
+  }
   const update = parsePublishForm(fields, {
     hubUrl: options.hubUrl,
     hubPath: context.hubPath,

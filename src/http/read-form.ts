@@ -25,13 +25,16 @@ export function hasBody(req: IncomingMessage): boolean {
 
 /**
  * Reads an urlencoded body, enforcing the body and field limits as bytes arrive: an oversized
- * request is refused without being buffered whole. Throws a ProtocolError.
+ * request is refused without being buffered whole. Throws a ProtocolError. Resolves with
+ * undefined when the connection ends before the body does (the client left, or node:http gave up
+ * on it): there is nothing to act on and no one to answer. Any client can do that at will, so it
+ * is the caller's to drop quietly, never a failure of the hub.
  */
 export async function readForm(
   req: IncomingMessage,
   limits: HttpLimits,
   unboundedFields: ReadonlySet<string>,
-): Promise<[string, string][]> {
+): Promise<[string, string][] | undefined> {
   const declared = req.headers["content-length"];
   if (declared !== undefined && Number(declared) > limits.maxBodyBytes) throw bodyTooLarge(limits);
   const parser = new FormParser({
@@ -43,14 +46,22 @@ export async function readForm(
   // request, and a publish body usually arrives in one chunk.
   return new Promise((resolve, reject) => {
     let received = 0;
-    const fail = (error: unknown) => {
+    const stop = () => {
       req.off("data", onData);
       req.off("end", onEnd);
-      req.off("error", fail);
+      req.off("error", onLeft);
       req.off("close", onClose);
+    };
+    const fail = (error: unknown) => {
+      stop();
       // Refused mid-body: the rest is not read (the caller answers with Connection: close).
       req.pause();
       reject(error instanceof FormError ? new ProtocolError(error.code, error.message) : error);
+    };
+    // node:http reports a connection that ends mid-body as an error ("aborted") on the request.
+    const onLeft = () => {
+      stop();
+      resolve(undefined);
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
@@ -71,11 +82,11 @@ export async function readForm(
     };
     // A client that leaves mid-body: 'end' never comes.
     const onClose = () => {
-      if (!req.complete) fail(new Error("the client left before its body was read"));
+      if (!req.complete) onLeft();
     };
     req.on("data", onData);
     req.once("end", onEnd);
-    req.once("error", fail);
+    req.once("error", onLeft);
     req.once("close", onClose);
   });
 }

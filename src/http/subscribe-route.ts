@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { compileMatcher } from "../matching/compile.ts";
 import { InvalidMatcherError, type TopicMatcher } from "../matching/matcher.ts";
+import { MAX_PROGRAM_SIZE } from "../matching/urlpattern/regexp-engine.ts";
 import { acceptsEventStream } from "../protocol/accept.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import {
@@ -24,6 +25,23 @@ import { sendProblem } from "./respond.ts";
 import { responseSink } from "./response-sink.ts";
 
 const NOTHING_UNBOUNDED = new Set<string>();
+
+/**
+ * Most automaton instructions one subscription's matchers may compile to, all together: as many
+ * as a single automaton may (MAX_PROGRAM_SIZE). Every published topic costs each distinct pattern its
+ * length × its instructions, and counted repetitions make a short pattern large
+ * (`/:x((?:a{0,12}){0,12})` is some 300): without a bound on the sum, one subscription of 64 such
+ * patterns made each publish run tens of millions of steps. Ordinary patterns take tens of
+ * instructions, and fixed text or a trailing `*` none.
+ */
+export const MAX_SUBSCRIPTION_INSTRUCTIONS = MAX_PROGRAM_SIZE;
+
+/**
+ * Pattern characters compiled before the event loop is let run other work. Compiling costs about
+ * a microsecond per character, so the 64 patterns of 2,048 characters one request may send would
+ * otherwise hold every other stream and request for a hundred milliseconds or more.
+ */
+const COMPILE_SLICE_CHARACTERS = 8192;
 
 /**
  * GET (or QUERY) {hub}: check the request's form (Accept, then a QUERY body's Content-Type),
@@ -69,13 +87,18 @@ export async function subscribeRoute(
   // refused for them instead. url.search is the parsed URL's query, non-ASCII already escaped.
   const pairs = parseQueryPairs(url.search.slice(1));
   if (req.method === "QUERY" && contentType !== undefined) {
-    pairs.push(...(await readForm(req, options.limits, NOTHING_UNBOUNDED)));
+    const body = await readForm(req, options.limits, NOTHING_UNBOUNDED);
+    if (body === undefined) {
+      logDropped(context.logger, req);
+      return;
+    }
+    pairs.push(...body);
   }
   const parameters = parseSubscribeParameters(pairs, {
     maxMatchers: options.limits.maxMatchers,
     legacy: options.legacy,
   });
-  const matchers = parameters.matchers.map((requested) => compile(requested, context));
+  const matchers = await compileAll(parameters.matchers, context);
 
   const auth = await authenticate(req, "subscriber", context);
   if (auth.kind === "refused") {
@@ -136,6 +159,37 @@ export async function subscribeRoute(
     cursor,
     sink: responseSink(req, res, cors, { legacyAnchorHeader: legacy }),
   });
+}
+
+/**
+ * Compiles the matchers, a slice at a time, refusing them as soon as together they exceed the
+ * instruction bound.
+ */
+async function compileAll(
+  requested: readonly RequestedMatcher[],
+  context: HttpContext,
+): Promise<TopicMatcher[]> {
+  const matchers: TopicMatcher[] = [];
+  let instructions = 0;
+  let characters = 0;
+  for (const matcher of requested) {
+    if (characters >= COMPILE_SLICE_CHARACTERS) {
+      characters = 0;
+      await new Promise(setImmediate);
+    }
+    characters += matcher.pattern.length;
+    const compiled = compile(matcher, context);
+    instructions += compiled.instructions;
+    if (instructions > MAX_SUBSCRIPTION_INSTRUCTIONS) {
+      throw new ProtocolError(
+        "matchers_too_complex",
+        `the matchers compile to more than ${MAX_SUBSCRIPTION_INSTRUCTIONS} instructions together; ` +
+          "use fewer patterns, fewer parameters or smaller repetition counts",
+      );
+    }
+    matchers.push(compiled);
+  }
+  return matchers;
 }
 
 function compile(requested: RequestedMatcher, context: HttpContext): TopicMatcher {

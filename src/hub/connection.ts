@@ -29,6 +29,8 @@ export class Connection {
   /** Random per connection and never taken from the client (draft, "Subscription Events"). */
   readonly subscriber = `urn:uuid:${randomUUID()}`;
   readonly matchers: readonly TopicMatcher[];
+  /** The automaton instructions of its matchers, together: what testing a topic character costs. */
+  readonly instructions: number;
   readonly grants: Grants | undefined;
   /** When the hub must close the stream: token expiry or the maximum lifetime, ms since epoch. */
   readonly deadline: number;
@@ -68,6 +70,7 @@ export class Connection {
   }) {
     this.#sink = init.sink;
     this.matchers = init.matchers;
+    this.instructions = init.matchers.reduce((total, matcher) => total + matcher.instructions, 0);
     this.grants = init.grants;
     this.deadline = init.deadline;
     this.deadlineReason = init.deadlineReason;

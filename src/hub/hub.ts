@@ -24,7 +24,10 @@ export interface HubOptions {
   readonly writeTimeoutMs: number;
   /** Streams are closed after this long (less up to 10%, so clients do not reconnect in one wave). */
   readonly maxLifetimeMs: number;
-  /** Bytes a subscriber may have waiting before it is dropped as a slow consumer. */
+  /**
+   * Bytes a subscriber may have waiting before it is dropped as a slow consumer. An update whose
+   * event is larger than half of it is refused.
+   */
   readonly maxQueueBytes: number;
   /**
    * Active subscriptions (draft, "Active Subscriptions"): when set, the hub publishes an event as
@@ -52,6 +55,13 @@ const REPLAY_SLICE_BYTES = 64 * 1024;
  * few of a long history would otherwise scan all of it in one turn, stalling every other stream.
  */
 const REPLAY_SCAN_SLICE = 256;
+/**
+ * Matching work a replay does before it lets the event loop run other work, in topic characters
+ * × automaton instructions (a bound on engine steps, to within a small factor): the subscriber
+ * chooses its patterns, and within their bound they may cost a million steps per update, so a
+ * count of updates alone would let one replay hold the hub for seconds.
+ */
+const REPLAY_MATCHING_SLICE = 1_000_000;
 /** Sockets written per turn of the event loop when many have something queued. */
 const FLUSH_SLICE = 1024;
 /** Written entries the pending list may keep before it is compacted. */
@@ -124,6 +134,17 @@ export class Hub {
   async publish(fields: PublishFields): Promise<Update> {
     if (this.#closing) throw new ProtocolError("shutting_down", "the hub is shutting down");
     const update = createUpdate(fields);
+    // Each line of data costs its `data: ` prefix, so an event can be seven times the body that
+    // brought it. Bounded as the configuration bounds a body, to half of a subscriber's queue: a
+    // larger one would cut every stream it reached, and every reconnection that replayed it.
+    const largest = Math.floor(this.#options.maxQueueBytes / 2);
+    if (update.frame.length > largest) {
+      throw new ProtocolError(
+        "update_too_large",
+        `the update's event is ${update.frame.length} bytes, more than half of maxQueueBytes (${largest}); ` +
+          "send its data in fewer lines or in several updates",
+      );
+    }
     try {
       await this.#transport.publish(update);
     } catch (error) {
@@ -183,14 +204,23 @@ export class Hub {
     if (replay !== undefined) {
       let lastSeq = 0;
       let scanned = 0;
+      let matching = 0;
       for await (const update of replay.updates) {
         if (connection.closed) return undefined;
-        if (++scanned % REPLAY_SCAN_SLICE === 0) await new Promise(setImmediate);
-        if (connection.matchesAny(update.topics) && this.#mayRead(connection.grants, update)) {
-          connection.enqueue(update.frame);
-          if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
-            connection.flush(this.#now());
-            if (connection.unwritableSince !== 0) await connection.writable();
+        if (++scanned % REPLAY_SCAN_SLICE === 0 || matching >= REPLAY_MATCHING_SLICE) {
+          matching = 0;
+          await new Promise(setImmediate);
+        }
+        // Grants first: they come from the token's issuer, the patterns from the subscriber, who
+        // must not make the hub evaluate them against private updates it may not read.
+        if (this.#mayRead(connection.grants, update)) {
+          matching += connection.instructions * topicsLength(update.topics);
+          if (connection.matchesAny(update.topics)) {
+            connection.enqueue(update.frame);
+            if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
+              connection.flush(this.#now());
+              if (connection.unwritableSince !== 0) await connection.writable();
+            }
           }
         }
         lastSeq = update.seq;
@@ -264,7 +294,7 @@ export class Hub {
     if (update.kind === "subscription" && this.subscriptions !== undefined) this.#fold(update);
     this.#current = update;
     try {
-      this.#index.forEachMatch(update.topics, this.#offer);
+      this.#index.forEachMatch(update.topics, this.#offer, update.private ? this.#mayReceive : undefined);
     } catch (error) {
       // An update that cannot be routed costs that update, never the hub.
       this.#logger.error({ err: error, update: update.id }, "an update could not be delivered");
@@ -280,6 +310,10 @@ export class Hub {
       this.#logger.error({ err: error, update: update.id }, "a subscription event could not be read");
     }
   }
+
+  /** Whether a connection may read the update being delivered (only asked of private ones). */
+  readonly #mayReceive = (connection: Connection): boolean =>
+    this.#mayRead(connection.grants, this.#current!);
 
   readonly #offer = (connection: Connection): void => {
     const update = this.#current!;
@@ -377,6 +411,12 @@ export class Hub {
     await Promise.all(this.#announcing);
     await this.#transport.close();
   }
+}
+
+function topicsLength(topics: readonly string[]): number {
+  let length = 0;
+  for (const topic of topics) length += topic.length;
+  return length;
 }
 
 /** A subscription's document: the draft's shape, or the old hub's for a legacy `topic=` selector. */

@@ -139,6 +139,42 @@ describe("SubscriberIndex", () => {
     assert.deepEqual(visited(index, [topic]), new Set([late, twin]));
   });
 
+  it("for an update some may not receive, tests only their patterns, and remembers only whole answers", () => {
+    const index = new SubscriberIndex();
+    const topic = "https://example.com/books/1/chapters/2";
+    const reader = connection(["urlpattern", "https://example.com/books/:id/*"]);
+    const other = connection(["urlpattern", "https://example.com/books/1/chapters/:n"]);
+    index.add(reader);
+    index.add(other);
+    const visitedIf = (mayReceive: (c: Connection) => boolean) => {
+      const seen = new Set<Connection>();
+      index.forEachMatch([topic], (c) => seen.add(c), mayReceive);
+      return seen;
+    };
+    // Only the reader's pattern is tested: the other is never visited, and nothing is remembered.
+    assert.deepEqual(
+      visitedIf((c) => c === reader),
+      new Set([reader]),
+    );
+    // A public update then tests every pattern, rather than reusing that partial answer.
+    assert.deepEqual(visited(index, [topic]), new Set([reader, other]));
+    // A whole answer is remembered, and used for an update only the reader may receive: the hub
+    // checks each connection it visits.
+    assert.deepEqual(
+      visitedIf((c) => c === reader),
+      new Set([reader, other]),
+    );
+    // With both readable, nothing is skipped: the answer is whole.
+    const fresh = "https://example.com/books/1/chapters/3";
+    const seen = new Set<Connection>();
+    index.forEachMatch(
+      [fresh],
+      (c) => seen.add(c),
+      () => true,
+    );
+    assert.deepEqual(seen, new Set([reader, other]));
+  });
+
   it("stays right when more topics are published than it remembers routes for", () => {
     const index = new SubscriberIndex();
     const even = connection(["urlpattern", "https://example.com/n/:n(\\d*[02468])"]);

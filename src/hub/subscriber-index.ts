@@ -81,8 +81,17 @@ export class SubscriberIndex {
   /**
    * Calls `visit` for every connection selecting one of the topics (possibly more than once: the
    * hub stamps each connection with the update it was offered).
+   *
+   * `mayReceive`, given for an update that only some connections may receive (a private one),
+   * says which: a pattern is then evaluated only when one of its connections may receive the
+   * update. Subscribers choose their patterns and what each costs, and a private update (every
+   * subscription event among them) must cost nothing for subscribers it can never reach.
    */
-  forEachMatch(topics: readonly string[], visit: (connection: Connection) => void): void {
+  forEachMatch(
+    topics: readonly string[],
+    visit: (connection: Connection) => void,
+    mayReceive?: (connection: Connection) => boolean,
+  ): void {
     for (const topic of topics) {
       const set = this.#exact.get(topic);
       if (set !== undefined) for (const connection of set) visit(connection);
@@ -90,7 +99,9 @@ export class SubscriberIndex {
     for (const connection of this.#wildcard) visit(connection);
     if (this.#patterns.size === 0) return;
     for (const topic of topics) {
-      for (const entry of this.#patternsMatching(topic)) {
+      const matching =
+        mayReceive === undefined ? this.#patternsMatching(topic) : this.#patternsReaching(topic, mayReceive);
+      for (const entry of matching) {
         for (const connection of entry.connections) visit(connection);
       }
     }
@@ -110,6 +121,36 @@ export class SubscriberIndex {
     }
     return matching;
   }
+
+  /**
+   * The entries matching `topic` among those with a connection that may receive the update. A
+   * remembered answer is used as it is; a new one is remembered only when no entry was skipped
+   * (then it is the whole answer), so a topic that keeps receiving private updates for readers of
+   * every pattern it matches is evaluated once, as a public one is.
+   */
+  #patternsReaching(topic: string, mayReceive: (connection: Connection) => boolean): readonly PatternEntry[] {
+    const remembered = this.#matched.get(topic);
+    if (remembered !== undefined) return remembered;
+    const found: PatternEntry[] = [];
+    let skipped = false;
+    const test = (entry: PatternEntry) => {
+      if (!reachesAny(entry.connections, mayReceive)) skipped = true;
+      else if (entry.matcher.matches(topic)) found.push(entry);
+    };
+    for (const entry of this.#unrouted) test(entry);
+    this.#routed.forEachCandidate(topic, test);
+    const matching = found.length === 0 ? NO_PATTERNS : found;
+    if (!skipped) this.#matched.set(topic, matching);
+    return matching;
+  }
+}
+
+function reachesAny(
+  connections: ReadonlySet<Connection>,
+  mayReceive: (connection: Connection) => boolean,
+): boolean {
+  for (const connection of connections) if (mayReceive(connection)) return true;
+  return false;
 }
 
 function patternKey(matcher: TopicMatcher): string {

@@ -36,9 +36,18 @@ export function compileMatcher(
       "a matcher contains a control character, a Unicode format character or invalid UTF-8",
     );
   }
-  if (pattern === WILDCARD) return { type, pattern, wildcard: true, literal: false, matches: everything };
+  if (pattern === WILDCARD) {
+    return { type, pattern, wildcard: true, literal: false, instructions: 0, matches: everything };
+  }
   if (type === "exact" || (type === LEGACY_TOPIC && !pattern.includes("{"))) {
-    return { type, pattern, wildcard: false, literal: true, matches: (topic) => topic === pattern };
+    return {
+      type,
+      pattern,
+      wildcard: false,
+      literal: true,
+      instructions: 0,
+      matches: (topic) => topic === pattern,
+    };
   }
   if (type === LEGACY_TOPIC) {
     // As the old hub did, a template also matches its own text, so that a token granting
@@ -49,6 +58,7 @@ export function compileMatcher(
       pattern,
       wildcard: false,
       literal: false,
+      instructions: template.programSize,
       matches: (topic) => topic === pattern || template.test(topic),
     };
   }
@@ -59,6 +69,7 @@ export function compileMatcher(
     pattern,
     wildcard: false,
     literal: false,
+    instructions: program.programSize,
     ...(route === undefined ? {} : { route }),
     matches: (topic) => program.test(topic),
   };

@@ -20,6 +20,7 @@ export const PROBLEMS = {
   form_field_too_long: { status: 413, title: "A form field is too long" },
   form_too_many_fields: { status: 413, title: "The form has too many fields" },
   too_many_topics: { status: 413, title: "The update has too many topics" },
+  update_too_large: { status: 413, title: "The update's event is too large for a subscriber's queue" },
   // Subscribe.
   not_acceptable: { status: 406, title: "The subscriber does not accept text/event-stream" },
   matcher_missing: { status: 400, title: "No topic matcher was given" },
@@ -27,6 +28,7 @@ export const PROBLEMS = {
   matcher_characters: { status: 400, title: "A topic matcher contains a forbidden character" },
   matcher_too_long: { status: 400, title: "A topic matcher is too long" },
   too_many_matchers: { status: 400, title: "Too many topic matchers" },
+  matchers_too_complex: { status: 400, title: "The topic matchers compile to too large an automaton" },
   urlpattern_syntax: { status: 400, title: "A URL Pattern is malformed" },
   urlpattern_unsupported: { status: 400, title: "A URL Pattern uses an unsupported regular expression" },
   uritemplate_syntax: { status: 400, title: "A URI Template is malformed" },
