@@ -1170,3 +1170,63 @@ describe("JWK Set issuer", { timeout: 30_000 }, () => {
     stream.close();
   });
 });
+
+describe("JWK Set issuer whose JWK Set URL answers 200 with something else", { timeout: 30_000 }, () => {
+  const bodies: Record<string, string> = {
+    "/not-json": "<html>maintenance</html>",
+    "/not-a-set": '{"keys":"none"}',
+    "/array": "[]",
+  };
+  const fetches = new Map<string, number>();
+  let jwksServer: Server;
+  let base = "";
+  let hub: TestHub;
+
+  before(async () => {
+    jwksServer = createServer((req, res) => {
+      const path = req.url ?? "/";
+      fetches.set(path, (fetches.get(path) ?? 0) + 1);
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(bodies[path] ?? "");
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
+    const config = await writeConfig("jwks-broken.json", {
+      issuers: Object.keys(bodies).map((path) => ({
+        issuer: `https://idp.test${path}`,
+        subscriber: { jwksUri: `${base}${path}` },
+      })),
+    });
+    hub = await startTestHub({ config });
+  });
+  after(async () => {
+    await hub.close();
+    jwksServer.closeAllConnections();
+    jwksServer.close();
+  });
+
+  for (const path of Object.keys(bodies)) {
+    it(`fetches ${path} once per backoff, not once per token, and refuses the tokens with 401`, async () => {
+      const { privateKey } = await jose.generateKeyPair("ES256");
+      const requests = 10;
+      for (let i = 0; i < requests; i++) {
+        const token = await signJwt(
+          { alg: "ES256", typ: "at+jwt", kid: `kid-${i}` },
+          accessClaims(`https://idp.test${path}`, hub.resourceIdentifier, [
+            detail(["subscribe"], [{ match: "*" }]),
+          ]),
+          privateKey,
+        );
+        const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "*"]]), {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        assert.equal(stream.status, 401);
+        assertChallenge(hub, stream.headers["www-authenticate"] as string, "invalid_token");
+      }
+      // A set that cannot be used is a failed fetch: retried after the backoff (5 s), which ten
+      // requests on loopback stay far within, so at most one retry even on a slow machine.
+      const count = fetches.get(path) ?? 0;
+      assert.ok(count >= 1 && count <= 2, `${count} fetches of ${path} for ${requests} tokens`);
+    });
+  }
+});
