@@ -1230,3 +1230,26 @@ describe("JWK Set issuer whose JWK Set URL answers 200 with something else", { t
     });
   }
 });
+
+describe("JWK Set URL with credentials", { timeout: 30_000 }, () => {
+  it("refuses to start (fetch never sends them), without repeating the password", async () => {
+    const config = await writeConfig("jwks-credentials.json", {
+      issuers: [
+        {
+          issuer: "https://idp.test",
+          subscriber: { jwksUri: "http://hub-client:s3cret-password@127.0.0.1:9/jwks.json" },
+        },
+      ],
+    });
+    const outcome = await startTestHub({ config }).then(
+      async (hub) => {
+        await hub.close();
+        return undefined;
+      },
+      (error: Error & { code?: string }) => error,
+    );
+    assert.ok(outcome !== undefined, "the hub started");
+    assert.equal(outcome.code, "jwks_uri_invalid");
+    assert.doesNotMatch(outcome.message, /s3cret-password/);
+  });
+});

@@ -65,6 +65,15 @@ export function loadJwks(
       `${where}.jwksUri: use an https:// (or http://) URL, not ${url.protocol}`,
     );
   }
+  // fetch refuses a URL with credentials, and its error quotes the URL whole: every token naming
+  // the issuer would be refused and the password written to the log with the reason. The message
+  // leaves the URL out for the same reason.
+  if (url.username !== "" || url.password !== "") {
+    throw new ConfigError(
+      "jwks_uri_invalid",
+      `${where}.jwksUri: a JWK Set URL cannot carry credentials (user:password@); serve the key set without them`,
+    );
+  }
   const cooldownMs = duration(options.cooldownMs, DEFAULT_JWKS_COOLDOWN_MS, "jwks.cooldownMs");
   const cacheMaxAgeMs = duration(options.cacheMaxAgeMs, DEFAULT_JWKS_CACHE_MAX_AGE_MS, "jwks.cacheMaxAgeMs");
   const timeoutMs = duration(options.timeoutMs, DEFAULT_JWKS_TIMEOUT_MS, "jwks.timeoutMs");
