@@ -21,12 +21,20 @@ export interface AuthorizationDetailsLimits {
   maxTopicsPerDetail: number;
   /** Longest `match` value, in UTF-16 code units. */
   maxPatternLength: number;
+  /**
+   * Deepest nesting of objects and arrays in a payload, the payload itself counting 1. The hub
+   * serializes payloads again (subscription events, the subscription API), and JSON.stringify
+   * recurses: a payload thousands deep, which fits in a token, would throw there, far from the
+   * request, and take the hub down.
+   */
+  maxPayloadDepth: number;
 }
 
 export const DEFAULT_AUTHORIZATION_DETAILS_LIMITS: Readonly<AuthorizationDetailsLimits> = Object.freeze({
   maxAuthorizationDetails: 64,
   maxTopicsPerDetail: 256,
   maxPatternLength: 2048,
+  maxPayloadDepth: 32,
 });
 
 export interface AuthorizationDetailsGrants {
@@ -75,6 +83,12 @@ export function parseAuthorizationDetails(
     let payload: unknown;
     if (Object.hasOwn(detail, "payload")) {
       if (!isJsonObject(detail["payload"])) throw invalid(`${where}.payload is not a JSON object`);
+      if (nestingExceeds(detail["payload"], limits.maxPayloadDepth)) {
+        throw new InvalidTokenError(
+          "authorization_details_limit",
+          `${where}.payload nests deeper than ${limits.maxPayloadDepth} (maxPayloadDepth)`,
+        );
+      }
       payload = deepFreeze(detail["payload"]);
     }
     if (actions.has("publish")) publish.push(...matchers);
@@ -152,7 +166,22 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Freezes a parsed JSON value and everything in it: grants are shared between requests. */
+/**
+ * Whether a parsed JSON value nests objects and arrays deeper than `maximum` (the value itself
+ * counting 1). Iterative, so that the check itself cannot run out of stack.
+ */
+export function nestingExceeds(value: unknown, maximum: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== "object" || current === null) continue;
+    if (depth > maximum) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Freezes a parsed JSON value (within `maxPayloadDepth`: it recurses) and everything in it: grants are shared between requests. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -14,6 +14,7 @@ import {
   type AuthorizationDetailsLimits,
   deepFreeze,
   isJsonObject,
+  nestingExceeds,
 } from "./authorization-details.ts";
 import { InvalidTokenError } from "./errors.ts";
 
@@ -36,6 +37,9 @@ export function parseLegacyClaim(
   if (!isJsonObject(claim)) throw invalid(`the ${name} claim is not an object`);
   const publish = selectors(claim["publish"], `${name}.publish`, limits);
   const matchers = selectors(claim["subscribe"], `${name}.subscribe`, limits);
+  if (nestingExceeds(claim["payload"], limits.maxPayloadDepth)) {
+    throw invalid(`${name}.payload nests deeper than ${limits.maxPayloadDepth} (maxPayloadDepth)`);
+  }
   const grantPayload = claim["payload"] === null ? undefined : deepFreeze(claim["payload"]);
   return Object.freeze({
     publish,

@@ -42,6 +42,7 @@ export const DEFAULT_VERIFIER_LIMITS: Readonly<VerifierLimits> = Object.freeze({
   maxAuthorizationDetails: 64,
   maxTopicsPerDetail: 256,
   maxPatternLength: 2048,
+  maxPayloadDepth: 32,
 });
 
 /**
@@ -257,6 +258,7 @@ function checkOptions(options: VerifierOptions): void {
     "maxAuthorizationDetails",
     "maxTopicsPerDetail",
     "maxPatternLength",
+    "maxPayloadDepth",
   ] as const) {
     const value = options.limits?.[name];
     if (!Number.isSafeInteger(value) || (value as number) < 1) {
