@@ -11,6 +11,7 @@ import { compileMatcher } from "../matching/compile.ts";
 import { isMatchType, type MatchType, type TopicMatcher } from "../matching/matcher.ts";
 import { InvalidTokenError } from "./errors.ts";
 import type { SubscribeGrant } from "./grants.ts";
+import type { MatcherCompiler } from "./matcher-interner.ts";
 
 export const MERCURE_DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
 
@@ -53,11 +54,14 @@ const NO_GRANTS: AuthorizationDetailsGrants = Object.freeze({
  * `authorization_details_limit`) with a reason for the logs.
  *
  * @param baseUrl The hub's URL, against which relative URL patterns resolve.
+ * @param compile Builds the matchers: the verifier passes its `MatcherInterner`'s, so that
+ *   tokens granting the same topics share them.
  */
 export function parseAuthorizationDetails(
   claim: unknown,
   baseUrl: string,
   limits: AuthorizationDetailsLimits,
+  compile: MatcherCompiler = compileMatcher,
 ): AuthorizationDetailsGrants {
   if (claim === undefined) return NO_GRANTS;
   if (!Array.isArray(claim)) throw invalid("the claim is not an array");
@@ -79,7 +83,7 @@ export function parseAuthorizationDetails(
       );
     }
     const actions = parseActions(detail["actions"], where);
-    const matchers = parseTopics(detail["topics"], where, baseUrl, limits);
+    const matchers = parseTopics(detail["topics"], where, baseUrl, limits, compile);
     let payload: unknown;
     if (Object.hasOwn(detail, "payload")) {
       if (!isJsonObject(detail["payload"])) throw invalid(`${where}.payload is not a JSON object`);
@@ -114,6 +118,7 @@ function parseTopics(
   where: string,
   baseUrl: string,
   limits: AuthorizationDetailsLimits,
+  compile: MatcherCompiler,
 ): readonly TopicMatcher[] {
   if (!Array.isArray(value) || value.length === 0) throw invalid(`${where}.topics is not a non-empty array`);
   if (value.length > limits.maxTopicsPerDetail) {
@@ -144,7 +149,7 @@ function parseTopics(
       );
     }
     try {
-      matchers.push(compileMatcher(type, match, baseUrl, { maxPatternLength: limits.maxPatternLength }));
+      matchers.push(compile(type, match, baseUrl, { maxPatternLength: limits.maxPatternLength }));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw invalid(`${at}.match is not a valid ${type} matcher: ${message}`, error);
