@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
+import { createHmac, generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -1169,4 +1169,165 @@ describe("JWK Set issuer", { timeout: 30_000 }, () => {
     assert.equal(stream.status, 200);
     stream.close();
   });
+});
+
+describe("JWK Set issuer whose JWK Set URL answers 200 with something else", { timeout: 30_000 }, () => {
+  const bodies: Record<string, string> = {
+    "/not-json": "<html>maintenance</html>",
+    "/not-a-set": '{"keys":"none"}',
+    "/array": "[]",
+  };
+  const fetches = new Map<string, number>();
+  let jwksServer: Server;
+  let base = "";
+  let hub: TestHub;
+
+  before(async () => {
+    jwksServer = createServer((req, res) => {
+      const path = req.url ?? "/";
+      fetches.set(path, (fetches.get(path) ?? 0) + 1);
+      res.writeHead(200, { "Content-Type": "application/json" });
+      res.end(bodies[path] ?? "");
+    });
+    await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
+    const config = await writeConfig("jwks-broken.json", {
+      issuers: Object.keys(bodies).map((path) => ({
+        issuer: `https://idp.test${path}`,
+        subscriber: { jwksUri: `${base}${path}` },
+      })),
+    });
+    hub = await startTestHub({ config });
+  });
+  after(async () => {
+    await hub.close();
+    jwksServer.closeAllConnections();
+    jwksServer.close();
+  });
+
+  for (const path of Object.keys(bodies)) {
+    it(`fetches ${path} once per backoff, not once per token, and refuses the tokens with 401`, async () => {
+      const { privateKey } = await jose.generateKeyPair("ES256");
+      const requests = 10;
+      for (let i = 0; i < requests; i++) {
+        const token = await signJwt(
+          { alg: "ES256", typ: "at+jwt", kid: `kid-${i}` },
+          accessClaims(`https://idp.test${path}`, hub.resourceIdentifier, [
+            detail(["subscribe"], [{ match: "*" }]),
+          ]),
+          privateKey,
+        );
+        const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "*"]]), {
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        assert.equal(stream.status, 401);
+        assertChallenge(hub, stream.headers["www-authenticate"] as string, "invalid_token");
+      }
+      // A set that cannot be used is a failed fetch: retried after the backoff (5 s), which ten
+      // requests on loopback stay far within, so at most one retry even on a slow machine.
+      const count = fetches.get(path) ?? 0;
+      assert.ok(count >= 1 && count <= 2, `${count} fetches of ${path} for ${requests} tokens`);
+    });
+  }
+});
+
+describe("JWK Set URL with credentials", { timeout: 30_000 }, () => {
+  it("refuses to start (fetch never sends them), without repeating the password", async () => {
+    const config = await writeConfig("jwks-credentials.json", {
+      issuers: [
+        {
+          issuer: "https://idp.test",
+          subscriber: { jwksUri: "http://hub-client:s3cret-password@127.0.0.1:9/jwks.json" },
+        },
+      ],
+    });
+    const outcome = await startTestHub({ config }).then(
+      async (hub) => {
+        await hub.close();
+        return undefined;
+      },
+      (error: Error & { code?: string }) => error,
+    );
+    assert.ok(outcome !== undefined, "the hub started");
+    assert.equal(outcome.code, "jwks_uri_invalid");
+    assert.doesNotMatch(outcome.message, /s3cret-password/);
+  });
+});
+
+describe("deeply nested payloads", { timeout: 30_000 }, () => {
+  let hub: TestHub;
+
+  before(async () => {
+    hub = await startTestHub({ subscriptions: true, legacy: true });
+  });
+  after(() => hub.close());
+
+  /** JSON text nesting `depth` deep: an object holding arrays in arrays (the shortest nesting). */
+  function nested(depth: number): string {
+    return `{"a":${"[".repeat(depth - 1)}${"]".repeat(depth - 1)}}`;
+  }
+
+  /** An HS256 token whose claims hold `payload` (JSON text, too deep for JSON.stringify) at PAYLOAD. */
+  function signWithPayload(header: Record<string, unknown>, claims: unknown, payload: string): string {
+    const part = (text: string) => Buffer.from(text).toString("base64url");
+    const body = JSON.stringify(claims).replace('"PAYLOAD"', payload);
+    const input = `${part(JSON.stringify({ alg: "HS256", ...header }))}.${part(body)}`;
+    return `${input}.${createHmac("sha256", SECRET).update(input).digest("base64url")}`;
+  }
+
+  async function subscribeWith(token: string): Promise<Stream> {
+    return openStream(subscribeUrl(hub.hubUrl, [["match", "https://example.com/deep"]]), {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+  }
+
+  const tokens: [string, (payload: string) => string][] = [
+    [
+      "an authorization detail's payload",
+      (payload) =>
+        signWithPayload(
+          { typ: "at+jwt" },
+          accessClaims(ISSUER, hub.resourceIdentifier, [
+            detail(["subscribe"], [{ match: "*" }], { payload: "PAYLOAD" }),
+          ]),
+          payload,
+        ),
+    ],
+    [
+      "a legacy mercure claim's payload",
+      (payload) => signWithPayload({}, { mercure: { subscribe: ["*"], payload: "PAYLOAD" } }, payload),
+    ],
+  ];
+  for (const [what, make] of tokens) {
+    it(`refuses ${what} nested thousands deep with 401 invalid_token, and keeps serving`, async () => {
+      // Within max-token-bytes, but deeper than a subscription event could ever be serialized.
+      const token = make(nested(5000));
+      assert.ok(token.length < 16 * 1024);
+      const stream = await subscribeWith(token);
+      assert.equal(stream.status, 401);
+      assertChallenge(hub, stream.headers["www-authenticate"] as string, "invalid_token");
+      stream.close();
+      const health = await fetch(`${hub.origin}/healthz`);
+      assert.equal(health.status, 200);
+    });
+
+    it(`accepts ${what} as deep as max-payload-depth, and announces it`, async () => {
+      const payload = nested(32);
+      const token = make(payload);
+      const events = "/.well-known/mercure/subscriptions/*";
+      const watcher = await openStream(subscribeUrl(hub.hubUrl, [["match_urlpattern", events]]), {
+        headers: {
+          Authorization: `Bearer ${await hub.token({ subscribeUrlPattern: [events] })}`,
+        },
+      });
+      assert.equal(watcher.status, 200);
+      const stream = await subscribeWith(token);
+      assert.equal(stream.status, 200);
+      // The watcher's own arrival first, then this subscriber's.
+      const [, announced] = await watcher.waitForEvents(2);
+      assert.deepEqual((JSON.parse(announced!.data) as { payload: unknown }).payload, JSON.parse(payload));
+      stream.close();
+      watcher.close();
+    });
+  }
 });

@@ -129,6 +129,20 @@ describe("quicksilver serve: configuration errors stop the start and say what to
     });
   }
 
+  it("refuses a config file that is not JSON without quoting it: it holds keys", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "qs-cli-"));
+    const file = join(dir, "hub.json");
+    const secret = "s3cret-0123456789-abcdefghijklmnop";
+    // The trailing comma is an error next to the secret, which the parser would quote around it.
+    writeFileSync(file, `{"issuers":[{"issuer":"https://app.test","publisher":{"key":"${secret}"}},]}`);
+    const result = await run(["serve", "--listen", "127.0.0.1:0", "--config", file]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /not valid JSON/);
+    for (let start = 0; start + 4 <= secret.length; start++) {
+      assert.ok(!result.stderr.includes(secret.slice(start, start + 4)), result.stderr);
+    }
+  });
+
   it("refuses an unknown key in the config file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "qs-cli-"));
     const file = join(dir, "hub.json");

@@ -849,6 +849,29 @@ describe("the subscription API", { timeout: 60_000 }, () => {
     });
   });
 
+  it("never gives the id of a private update as the cursor, and the cursor it gives is honoured", async () => {
+    await withFixture({}, async (f) => {
+      // A reader of the subscription events and the list, with no grant on the orders.
+      const token = await f.token({ subscribe: [SUBS], subscribeUrlPattern: [EVERY_SUBSCRIPTION] });
+      await f.watch(token);
+      const secret = "urn:example:order-1234-paid";
+      assert.equal(await f.send("https://example.com/orders/1234", { id: secret, private: true }), secret);
+      const listed = await f.get(SUBS, { token });
+      assert.equal(listed.status, 200, listed.text);
+      const { lastEventId } = mercureLink(listed.headers);
+      assert.notEqual(lastEventId, secret);
+      assert.notEqual(lastEventId, "earliest");
+      const following = await f.open(
+        [
+          ["match_urlpattern", EVERY_SUBSCRIPTION],
+          ["last_event_id", lastEventId],
+        ],
+        { token },
+      );
+      assert.equal(following.headers["mercure-last-event-id"], lastEventId);
+    });
+  });
+
   it("writes a last event id outside Latin-1 in the Link header as its UTF-8 bytes, escaped in the quoted-string", async () => {
     await withFixture({}, async (f) => {
       const token = await f.watcherToken();

@@ -203,6 +203,7 @@ describe("parseAuthorizationDetails: limits", () => {
     maxAuthorizationDetails: 3,
     maxTopicsPerDetail: 4,
     maxPatternLength: 30,
+    maxPayloadDepth: 3,
   };
 
   it("accepts exactly maxAuthorizationDetails Mercure details and refuses one more", () => {
@@ -226,6 +227,14 @@ describe("parseAuthorizationDetails: limits", () => {
     assertInvalid([detail({ topics: [{ match: "x".repeat(31) }] })], "authorization_details_limit", limits);
   });
 
+  it("accepts a payload exactly maxPayloadDepth deep and refuses a deeper one", () => {
+    assert.deepEqual(parse([detail({ payload: { a: [{}] } })], limits).subscribe[0]?.payload, { a: [{}] });
+    assert.equal(parse([detail({ payload: { a: [1, "x", null] } })], limits).subscribe.length, 1);
+    assert.equal(parse([detail({ payload: { a: [{ b: 1 }] } })], limits).subscribe.length, 1);
+    assertInvalid([detail({ payload: { a: [{ b: {} }] } })], "authorization_details_limit", limits);
+    assertInvalid([detail({ payload: { a: [[[]]] } })], "authorization_details_limit", limits);
+  });
+
   it("has the documented defaults", () => {
     assert.deepEqual(
       { ...DEFAULT_AUTHORIZATION_DETAILS_LIMITS },
@@ -233,6 +242,7 @@ describe("parseAuthorizationDetails: limits", () => {
         maxAuthorizationDetails: 64,
         maxTopicsPerDetail: 256,
         maxPatternLength: 2048,
+        maxPayloadDepth: 32,
       },
     );
   });

@@ -11,6 +11,7 @@ import { compileMatcher } from "../matching/compile.ts";
 import { isMatchType, type MatchType, type TopicMatcher } from "../matching/matcher.ts";
 import { InvalidTokenError } from "./errors.ts";
 import type { SubscribeGrant } from "./grants.ts";
+import type { MatcherCompiler } from "./matcher-interner.ts";
 
 export const MERCURE_DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
 
@@ -21,12 +22,20 @@ export interface AuthorizationDetailsLimits {
   maxTopicsPerDetail: number;
   /** Longest `match` value, in UTF-16 code units. */
   maxPatternLength: number;
+  /**
+   * Deepest nesting of objects and arrays in a payload, the payload itself counting 1. The hub
+   * serializes payloads again (subscription events, the subscription API), and JSON.stringify
+   * recurses: a payload thousands deep, which fits in a token, would throw there, far from the
+   * request, and take the hub down.
+   */
+  maxPayloadDepth: number;
 }
 
 export const DEFAULT_AUTHORIZATION_DETAILS_LIMITS: Readonly<AuthorizationDetailsLimits> = Object.freeze({
   maxAuthorizationDetails: 64,
   maxTopicsPerDetail: 256,
   maxPatternLength: 2048,
+  maxPayloadDepth: 32,
 });
 
 export interface AuthorizationDetailsGrants {
@@ -45,11 +54,14 @@ const NO_GRANTS: AuthorizationDetailsGrants = Object.freeze({
  * `authorization_details_limit`) with a reason for the logs.
  *
  * @param baseUrl The hub's URL, against which relative URL patterns resolve.
+ * @param compile Builds the matchers: the verifier passes its `MatcherInterner`'s, so that
+ *   tokens granting the same topics share them.
  */
 export function parseAuthorizationDetails(
   claim: unknown,
   baseUrl: string,
   limits: AuthorizationDetailsLimits,
+  compile: MatcherCompiler = compileMatcher,
 ): AuthorizationDetailsGrants {
   if (claim === undefined) return NO_GRANTS;
   if (!Array.isArray(claim)) throw invalid("the claim is not an array");
@@ -71,10 +83,16 @@ export function parseAuthorizationDetails(
       );
     }
     const actions = parseActions(detail["actions"], where);
-    const matchers = parseTopics(detail["topics"], where, baseUrl, limits);
+    const matchers = parseTopics(detail["topics"], where, baseUrl, limits, compile);
     let payload: unknown;
     if (Object.hasOwn(detail, "payload")) {
       if (!isJsonObject(detail["payload"])) throw invalid(`${where}.payload is not a JSON object`);
+      if (nestingExceeds(detail["payload"], limits.maxPayloadDepth)) {
+        throw new InvalidTokenError(
+          "authorization_details_limit",
+          `${where}.payload nests deeper than ${limits.maxPayloadDepth} (maxPayloadDepth)`,
+        );
+      }
       payload = deepFreeze(detail["payload"]);
     }
     if (actions.has("publish")) publish.push(...matchers);
@@ -100,6 +118,7 @@ function parseTopics(
   where: string,
   baseUrl: string,
   limits: AuthorizationDetailsLimits,
+  compile: MatcherCompiler,
 ): readonly TopicMatcher[] {
   if (!Array.isArray(value) || value.length === 0) throw invalid(`${where}.topics is not a non-empty array`);
   if (value.length > limits.maxTopicsPerDetail) {
@@ -130,7 +149,7 @@ function parseTopics(
       );
     }
     try {
-      matchers.push(compileMatcher(type, match, baseUrl, { maxPatternLength: limits.maxPatternLength }));
+      matchers.push(compile(type, match, baseUrl, { maxPatternLength: limits.maxPatternLength }));
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw invalid(`${at}.match is not a valid ${type} matcher: ${message}`, error);
@@ -152,7 +171,22 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Freezes a parsed JSON value and everything in it: grants are shared between requests. */
+/**
+ * Whether a parsed JSON value nests objects and arrays deeper than `maximum` (the value itself
+ * counting 1). Iterative, so that the check itself cannot run out of stack.
+ */
+export function nestingExceeds(value: unknown, maximum: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (typeof current !== "object" || current === null) continue;
+    if (depth > maximum) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Freezes a parsed JSON value (within `maxPayloadDepth`: it recurses) and everything in it: grants are shared between requests. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -96,6 +96,13 @@ describe("createVerifier: configuration errors", () => {
       "key_and_jwks_uri",
     ));
 
+  it("jwks_uri_invalid: a JWK Set URL with credentials, which the message does not repeat", () =>
+    assertConfigError(
+      withPublisher({ jwksUri: "https://client:p4ssw0rd@as.example.com/jwks" }),
+      "jwks_uri_invalid",
+      /^(?!.*p4ssw0rd).*credentials/s,
+    ));
+
   it("alg_none: alg none, in any case", async () => {
     await assertConfigError(withPublisher({ key: SECRET, alg: "none" }), "alg_none");
     await assertConfigError(withPublisher({ key: SECRET, alg: "NONE" }), "alg_none");

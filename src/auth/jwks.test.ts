@@ -34,6 +34,8 @@ class JwksServer {
   hits = 0;
   status = 200;
   keys: jose.JWK[] = [];
+  /** A body to answer with a 200 instead of the key set. */
+  raw: string | undefined;
   readonly #server: Server = createServer((_request, response) => {
     this.hits++;
     if (this.status !== 200) {
@@ -41,7 +43,7 @@ class JwksServer {
       return;
     }
     response.writeHead(200, { "content-type": "application/jwk-set+json" });
-    response.end(JSON.stringify({ keys: this.keys }));
+    response.end(this.raw ?? JSON.stringify({ keys: this.keys }));
   });
 
   async start(): Promise<string> {
@@ -115,6 +117,7 @@ describe("JWK Set issuers", () => {
   function reset(keys: jose.JWK[]): void {
     server.hits = 0;
     server.status = 200;
+    server.raw = undefined;
     server.keys = keys;
   }
 
@@ -194,6 +197,24 @@ describe("JWK Set issuers", () => {
     await verifier.verify(token, "subscriber");
     assert.equal(server.hits, 2);
   });
+
+  for (const raw of ["<html>maintenance</html>", '{"keys":"none"}', "[]"]) {
+    it(`treats a 200 answering ${raw} as a failed fetch: backed off, then recovered`, async () => {
+      reset([first.jwk]);
+      server.raw = raw;
+      let now = NOW;
+      const verifier = await createVerifier(options(uri, { now: () => now }));
+      const token = await sign(first);
+      await rejected(verifier.verify(token, "subscriber"));
+      await rejected(verifier.verify(await sign(first, {}, "another-kid"), "subscriber"));
+      await rejected(verifier.verify(token, "subscriber"));
+      assert.equal(server.hits, 1);
+      server.raw = undefined;
+      now += 5_000;
+      await verifier.verify(token, "subscriber");
+      assert.equal(server.hits, 2);
+    });
+  }
 
   it("caches verified tokens: a second verify does not touch the key, until the cache entry ages out", async () => {
     reset([first.jwk]);

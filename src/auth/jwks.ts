@@ -65,6 +65,15 @@ export function loadJwks(
       `${where}.jwksUri: use an https:// (or http://) URL, not ${url.protocol}`,
     );
   }
+  // fetch refuses a URL with credentials, and its error quotes the URL whole: every token naming
+  // the issuer would be refused and the password written to the log with the reason. The message
+  // leaves the URL out for the same reason.
+  if (url.username !== "" || url.password !== "") {
+    throw new ConfigError(
+      "jwks_uri_invalid",
+      `${where}.jwksUri: a JWK Set URL cannot carry credentials (user:password@); serve the key set without them`,
+    );
+  }
   const cooldownMs = duration(options.cooldownMs, DEFAULT_JWKS_COOLDOWN_MS, "jwks.cooldownMs");
   const cacheMaxAgeMs = duration(options.cacheMaxAgeMs, DEFAULT_JWKS_CACHE_MAX_AGE_MS, "jwks.cacheMaxAgeMs");
   const timeoutMs = duration(options.timeoutMs, DEFAULT_JWKS_TIMEOUT_MS, "jwks.timeoutMs");
@@ -74,6 +83,9 @@ export function loadJwks(
   // jose refetches on an unknown `kid` only once the cooldown since the last successful fetch
   // has passed, so a flood of made-up kids costs the issuer at most one request per cooldown.
   // It does not slow down retries after a failed fetch; this wrapper does, and caps the body.
+  // A 200 whose body is no JWK Set (a maintenance page, a proxy's error in JSON) is a failed
+  // fetch too: jose would refuse it after this wrapper returned, with no backoff, and every
+  // token naming the issuer would then cost the issuer a request.
   const limitedFetch: jose.FetchImplementation = async (href, init) => {
     if (now() < lastFailure + backoffMs) throw new Error("JWK Set fetch failed recently; not retrying yet");
     try {
@@ -83,6 +95,7 @@ export function loadJwks(
         throw new Error(`JWK Set fetch answered ${response.status}, expected 200`);
       }
       const body = await readLimited(response, MAX_JWKS_BYTES);
+      checkJwkSet(body);
       return new Response(body, { status: 200, headers: { "content-type": "application/json" } });
     } catch (error) {
       lastFailure = now();
@@ -111,6 +124,18 @@ function duration(value: number | undefined, fallback: number, name: string): nu
     );
   }
   return value;
+}
+
+/** Throws unless `body` is a JWK Set as jose reads it (JSON, `keys` an array of objects). */
+function checkJwkSet(body: Uint8Array): void {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new Error("JWK Set response is not JSON");
+  }
+  // jose's own check, so that what passes here is what it will accept.
+  jose.createLocalJWKSet(json as jose.JSONWebKeySet);
 }
 
 async function readLimited(response: Response, limit: number): Promise<Uint8Array> {

@@ -14,8 +14,10 @@ import {
   type AuthorizationDetailsLimits,
   deepFreeze,
   isJsonObject,
+  nestingExceeds,
 } from "./authorization-details.ts";
 import { InvalidTokenError } from "./errors.ts";
+import type { MatcherCompiler } from "./matcher-interner.ts";
 
 export const LEGACY_CLAIM = "mercure";
 export const LEGACY_NAMESPACED_CLAIM = "https://mercure.rocks/";
@@ -27,6 +29,7 @@ export const LEGACY_NAMESPACED_CLAIM = "https://mercure.rocks/";
 export function parseLegacyClaim(
   payload: Readonly<Record<string, unknown>>,
   limits: AuthorizationDetailsLimits,
+  compile: MatcherCompiler = compileMatcher,
 ): AuthorizationDetailsGrants {
   const name = Object.hasOwn(payload, LEGACY_NAMESPACED_CLAIM) ? LEGACY_NAMESPACED_CLAIM : LEGACY_CLAIM;
   const claim = payload[name];
@@ -34,8 +37,11 @@ export function parseLegacyClaim(
     return Object.freeze({ publish: [], subscribe: [Object.freeze({ matchers: [], payload: undefined })] });
   }
   if (!isJsonObject(claim)) throw invalid(`the ${name} claim is not an object`);
-  const publish = selectors(claim["publish"], `${name}.publish`, limits);
-  const matchers = selectors(claim["subscribe"], `${name}.subscribe`, limits);
+  const publish = selectors(claim["publish"], `${name}.publish`, limits, compile);
+  const matchers = selectors(claim["subscribe"], `${name}.subscribe`, limits, compile);
+  if (nestingExceeds(claim["payload"], limits.maxPayloadDepth)) {
+    throw invalid(`${name}.payload nests deeper than ${limits.maxPayloadDepth} (maxPayloadDepth)`);
+  }
   const grantPayload = claim["payload"] === null ? undefined : deepFreeze(claim["payload"]);
   return Object.freeze({
     publish,
@@ -47,6 +53,7 @@ function selectors(
   value: unknown,
   where: string,
   limits: AuthorizationDetailsLimits,
+  compile: MatcherCompiler,
 ): readonly TopicMatcher[] {
   // The old hub decoded an absent list and `null` alike: no selector.
   if (value === undefined || value === null) return Object.freeze([]);
@@ -62,7 +69,7 @@ function selectors(
     if (typeof selector !== "string") throw invalid(`${where}[${index}] is not a string`);
     try {
       // Selectors are compared with topics as strings: the base URL is never used for them.
-      matchers.push(compileMatcher(LEGACY_TOPIC, selector, "http://hub.invalid/", limits));
+      matchers.push(compile(LEGACY_TOPIC, selector, "http://hub.invalid/", limits));
     } catch (error) {
       throw invalid(`${where}[${index}] is not a valid topic selector: ${(error as Error).message}`, error);
     }

@@ -10,6 +10,7 @@ import {
 } from "./authorization-details.ts";
 import type { Dialect } from "./grants.ts";
 import { parseLegacyClaim } from "./legacy-claim.ts";
+import type { MatcherCompiler } from "./matcher-interner.ts";
 
 export interface ProfileContext {
   /** The configured issuer whose key material verifies the token (none for legacy keys). */
@@ -18,6 +19,8 @@ export interface ProfileContext {
   /** The hub's URL, for relative URL patterns. */
   readonly baseUrl: string;
   readonly limits: AuthorizationDetailsLimits;
+  /** Builds the grants' matchers (shared between tokens, see matcher-interner.ts). */
+  readonly compile: MatcherCompiler;
 }
 
 /** The claim checks a profile asks jose to enforce (signature, alg and time checks are common). */
@@ -50,7 +53,12 @@ export const DRAFT_08_PROFILE: TokenProfile = Object.freeze({
     };
   },
   grants(payload: jose.JWTPayload, context: ProfileContext): AuthorizationDetailsGrants {
-    return parseAuthorizationDetails(payload["authorization_details"], context.baseUrl, context.limits);
+    return parseAuthorizationDetails(
+      payload["authorization_details"],
+      context.baseUrl,
+      context.limits,
+      context.compile,
+    );
   },
 });
 
@@ -66,6 +74,6 @@ export const LEGACY_PROFILE: TokenProfile = Object.freeze({
     return {};
   },
   grants(payload: jose.JWTPayload, context: ProfileContext): AuthorizationDetailsGrants {
-    return parseLegacyClaim(payload, context.limits);
+    return parseLegacyClaim(payload, context.limits, context.compile);
   },
 });

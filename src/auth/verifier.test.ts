@@ -528,6 +528,29 @@ describe("verify: cache", () => {
     await assertRejected(verifier.verify(token, "publisher"), "verification_failed");
   });
 
+  it("shares compiled matchers between tokens granting the same topics: a cached token costs its text, not its own automata", async () => {
+    const verifier = await hmacVerifier({ legacy: {} });
+    const key = secret(SECRET_256);
+    const [first, second] = await Promise.all(
+      ["urn:uuid:1", "urn:uuid:2"].map(async (jti) =>
+        verifier.verify(await sign(key, "HS256", claims({ jti })), "publisher"),
+      ),
+    );
+    assert.notEqual(first, second);
+    assert.equal(first!.publish[0], second!.publish[0]);
+    assert.equal(first!.subscribe[0]!.matchers[0], second!.subscribe[0]!.matchers[0]);
+    const legacy = (jti: string) =>
+      new jose.SignJWT({ jti, mercure: { publish: ["https://example.com/books/{id}"] } })
+        .setProtectedHeader({ alg: "HS256" })
+        .sign(key);
+    const [one, two] = [
+      await verifier.verify(await legacy("a"), "publisher"),
+      await verifier.verify(await legacy("b"), "publisher"),
+    ];
+    assert.equal(one.publish[0], two.publish[0]);
+    assert.ok(canPublish(one, "https://example.com/books/1"));
+  });
+
   it("keys the cache by role", async () => {
     const verifier = await hmacVerifier();
     const token = await sign(secret(SUBSCRIBER_SECRET), "HS256");

@@ -26,6 +26,7 @@ import {
   type Role,
   type VerificationMaterial,
 } from "./keys.ts";
+import { MatcherInterner } from "./matcher-interner.ts";
 import { DRAFT_08_PROFILE, LEGACY_PROFILE, type ProfileContext } from "./profile.ts";
 
 export type { ConfigErrorCode, InvalidTokenCode } from "./errors.ts";
@@ -42,6 +43,7 @@ export const DEFAULT_VERIFIER_LIMITS: Readonly<VerifierLimits> = Object.freeze({
   maxAuthorizationDetails: 64,
   maxTopicsPerDetail: 256,
   maxPatternLength: 2048,
+  maxPayloadDepth: 32,
 });
 
 /**
@@ -136,6 +138,8 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
     maxAgeMs: options.cache?.maxAgeMs ?? DEFAULT_CACHE_MAX_AGE_MS,
     now,
   });
+  // Cached tokens (and open streams) granting the same topics share their compiled matchers.
+  const matchers = new MatcherInterner();
   async function verify(token: string, role: Role): Promise<Grants> {
     if (typeof token !== "string")
       throw new InvalidTokenError("token_malformed", "the token is not a string");
@@ -188,6 +192,7 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
       resourceIdentifier: options.resourceIdentifier,
       baseUrl: options.baseUrl,
       limits,
+      compile: matchers.compile,
     };
     let payload: jose.JWTPayload;
     try {
@@ -257,6 +262,7 @@ function checkOptions(options: VerifierOptions): void {
     "maxAuthorizationDetails",
     "maxTopicsPerDetail",
     "maxPatternLength",
+    "maxPayloadDepth",
   ] as const) {
     const value = options.limits?.[name];
     if (!Number.isSafeInteger(value) || (value as number) < 1) {

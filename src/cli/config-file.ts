@@ -6,10 +6,18 @@ import { UsageError } from "./usage-error.ts";
 
 export function readConfigFile(path: string): Record<string, unknown> {
   let parsed: unknown;
+  let text: string;
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
+    text = readFileSync(path, "utf8");
   } catch (error) {
     throw new UsageError(`cannot read the config file ${path}: ${(error as Error).message}`);
+  }
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(
+      `the config file ${path} is not valid JSON: ${withoutExcerpt((error as Error).message)}`,
+    );
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new UsageError(`the config file ${path} must hold a JSON object`);
@@ -51,4 +59,14 @@ export function issuersFromFile(value: unknown): IssuerConfig[] {
     }
     return entry as IssuerConfig;
   });
+}
+
+/**
+ * A JSON parser's message without the excerpt of the text it may quote (`Unexpected token ']',
+ * ..."f0e1d2"}},]}" is not valid JSON`): the file holds keys and secrets, and the message goes to
+ * the terminal or the service's log.
+ */
+function withoutExcerpt(message: string): string {
+  const excerpt = message.search(/, (?:\.\.\.)?"/);
+  return excerpt === -1 ? message : message.slice(0, excerpt);
 }

@@ -301,6 +301,12 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: "256",
   },
   {
+    flag: "max-payload-depth",
+    kind: "integer",
+    description: "deepest nesting of objects and arrays in a token's payload (invalid token above)",
+    defaultText: "32",
+  },
+  {
     flag: "subscriptions",
     kind: "boolean",
     description:

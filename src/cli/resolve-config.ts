@@ -59,6 +59,7 @@ export interface ServeConfig {
   readonly maxTokenBytes: number;
   readonly maxAuthorizationDetails: number;
   readonly maxTopicsPerDetail: number;
+  readonly maxPayloadDepth: number;
   readonly subscriptions: boolean;
   readonly maxSubscriptionsListed: number;
   /** Subscription events kept for presence clients that reconnect, apart from update history. */
@@ -187,6 +188,7 @@ export function resolveServeConfig(
     maxTokenBytes: read.integer("max-token-bytes", 16 * 1024),
     maxAuthorizationDetails: read.integer("max-authorization-details", 64),
     maxTopicsPerDetail: read.integer("max-topics-per-detail", 256),
+    maxPayloadDepth: read.integer("max-payload-depth", 32),
     subscriptions: read.boolean("subscriptions", false),
     maxSubscriptionsListed: read.integer("max-subscriptions-listed", 1000),
     subscriptionHistorySize: read.integer("subscription-history-size", DEFAULT_SUBSCRIPTION_HISTORY_SIZE, 0),

@@ -99,6 +99,7 @@ export async function startHub(config: ServeConfig, logger: Logger = silentLogge
         maxAuthorizationDetails: config.maxAuthorizationDetails,
         maxTopicsPerDetail: config.maxTopicsPerDetail,
         maxPatternLength: config.maxPatternLength,
+        maxPayloadDepth: config.maxPayloadDepth,
       },
       ...(config.legacy ? { legacy: { ...(config.legacyKeys ? { keys: config.legacyKeys } : {}) } } : {}),
     });

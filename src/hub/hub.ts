@@ -90,6 +90,7 @@ export class Hub {
   #current: Update | undefined;
   /** Updates dispatched while another was being delivered, delivered right after it. */
   readonly #deferred: Update[] = [];
+  /** The id of the last update dispatched that was public or a subscription event (see below). */
   #lastDispatchedId: string | undefined;
   /** The active subscriptions, when the feature is on. */
   readonly subscriptions: SubscriptionRegistry | undefined;
@@ -125,7 +126,13 @@ export class Hub {
     return this.#transport.storeFailure?.();
   }
 
-  /** The id of the last update this hub dispatched: the cursor that goes with `subscriptions`. */
+  /**
+   * The cursor that goes with `subscriptions`: the id of the last update this hub dispatched that
+   * is public or a subscription event. The list is a fold of subscription events, so it is
+   * consistent with this cursor as with the very last id; and the id of a private update, which a
+   * publisher may have chosen to mean something, is never given to a reader of the list that may
+   * have no grant on its topics (nor would that reader's cursor then be honoured).
+   */
   get lastDispatchedId(): string | undefined {
     return this.#lastDispatchedId;
   }
@@ -288,7 +295,7 @@ export class Hub {
   }
 
   #deliver(update: Update): void {
-    this.#lastDispatchedId = update.id;
+    if (!update.private || update.kind === "subscription") this.#lastDispatchedId = update.id;
     // Decided by kind, never by topic: only the hub creates subscription events (this one, or one
     // sharing the transport), and a published update, whatever its topic, is never folded in.
     if (update.kind === "subscription" && this.subscriptions !== undefined) this.#fold(update);
