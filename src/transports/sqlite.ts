@@ -47,8 +47,14 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
-/** Rows read per page of a replay: the replay never holds more than this in memory. */
+/** Most rows read per page of a replay. */
 const REPLAY_PAGE = 256;
+/**
+ * Most bytes of frames read per page of a replay (one row more, however large, so that a replay
+ * always moves on). A page waits in memory for a subscriber's socket: counted in rows alone, a
+ * page of large updates would hold hundreds of megabytes for each subscriber that reads slowly.
+ */
+const REPLAY_PAGE_BYTES = 1024 * 1024;
 /** Rows deleted per transaction when trimming in the background, so publishes interleave. */
 const TRIM_CHUNK = 1000;
 
@@ -312,13 +318,30 @@ export class SqliteTransport implements Transport {
     for (;;) {
       if (this.#closed) return;
       this.#files.assertReadable();
-      const rows = this.#page.all(after, REPLAY_PAGE) as unknown as UpdateRow[];
-      for (const row of rows) {
+      const page = this.#readPage(after);
+      for (const row of page.rows) {
         yield toUpdate(row);
         after = row.seq;
       }
-      if (rows.length < REPLAY_PAGE) return;
+      if (page.last) return;
     }
+  }
+
+  /**
+   * The rows after `seq`, up to REPLAY_PAGE of them or REPLAY_PAGE_BYTES of frames. Read in one
+   * synchronous run: no statement stays open while the replay waits, which would keep a read
+   * snapshot and let the write-ahead log grow without bound behind it.
+   */
+  #readPage(seq: number): { rows: UpdateRow[]; last: boolean } {
+    const rows: UpdateRow[] = [];
+    let bytes = 0;
+    // Leaving the loop early resets the statement.
+    for (const row of this.#page.iterate(seq, REPLAY_PAGE) as IterableIterator<UpdateRow>) {
+      rows.push(row);
+      bytes += row.frame.length;
+      if (bytes >= REPLAY_PAGE_BYTES && rows.length < REPLAY_PAGE) return { rows, last: false };
+    }
+    return { rows, last: rows.length < REPLAY_PAGE };
   }
 
   lastEventId(): string | undefined {
