@@ -197,7 +197,10 @@ export class SqliteTransport implements Transport {
     this.#batch = [];
     if (batch.length === 0) return;
     const publishedAt = this.#now();
+    // What history held before: a transaction rolled back undoes its trimming too, not only its rows.
+    const { count, bytes } = this.stats;
     let added = 0;
+    let committed = false;
     try {
       this.#files.assertWritable();
       this.#db.exec("BEGIN IMMEDIATE");
@@ -222,14 +225,22 @@ export class SqliteTransport implements Transport {
         // Bounded by the batch: what this transaction added, and as much again of older excess.
         this.#trimExcess(2 * batch.length + 16);
         this.#db.exec("COMMIT");
+        committed = true;
         // After the COMMIT, before anything is acknowledged or dispatched: a commit into files the
         // path no longer names is lost at the next start, so it is refused, and taken back so that
         // no replay sends it either.
         this.#files.assertCommitKept(() => this.#withdraw.run(batch[0]!.update.seq));
       } catch (error) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        this.#count -= batch.length;
-        this.#bytes -= added;
+        if (committed) {
+          // Taken back after its commit (see assertCommitKept): the trimming stands, the rows do not.
+          this.#count -= batch.length;
+          this.#bytes -= added;
+        } else {
+          // Rolled back (a failed COMMIT may roll back by itself): the trimming is undone too.
+          this.#count = count;
+          this.#bytes = bytes;
+        }
         throw error;
       }
     } catch (error) {
