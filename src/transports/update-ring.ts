@@ -11,8 +11,12 @@ export class UpdateRing {
   /** Index in `#slots` of the oldest update, and how many are kept. */
   #head = 0;
   #size = 0;
-  /** id → seq of its earliest kept occurrence (a reused id means its earliest one). */
-  readonly #positions = new Map<string, number>();
+  /**
+   * id → the seqs of its kept occurrences, oldest first: a number for an id kept once (the usual
+   * case), a queue for a reused one. The oldest update dropped is always the earliest occurrence
+   * of its id, so dropping it is constant work, never a search of the ring for the next one.
+   */
+  readonly #occurrences = new Map<string, number | SeqQueue>();
 
   constructor(capacity: number) {
     this.#capacity = Math.max(0, Math.floor(capacity));
@@ -33,13 +37,19 @@ export class UpdateRing {
     if (this.#size === this.#capacity) this.#dropOldest();
     this.#slots[(this.#head + this.#size) % this.#capacity] = update;
     this.#size++;
-    if (!this.#positions.has(update.id)) this.#positions.set(update.id, update.seq);
+    const id = update.id;
+    const kept = this.#occurrences.get(id);
+    if (kept === undefined) this.#occurrences.set(id, update.seq);
+    else if (typeof kept === "number") this.#occurrences.set(id, new SeqQueue(kept, update.seq));
+    else kept.push(update.seq);
   }
 
   /** The earliest kept update with this id. */
   find(id: string): Update | undefined {
-    const seq = this.#positions.get(id);
-    return seq === undefined ? undefined : this.#at(this.#indexAfter(seq - 1));
+    const kept = this.#occurrences.get(id);
+    if (kept === undefined) return undefined;
+    const seq = typeof kept === "number" ? kept : kept.first;
+    return this.#at(this.#indexAfter(seq - 1));
   }
 
   /**
@@ -62,16 +72,13 @@ export class UpdateRing {
     this.#slots[this.#head] = undefined;
     this.#head = (this.#head + 1) % this.#capacity;
     this.#size--;
-    if (this.#positions.get(oldest.id) === oldest.seq) {
-      this.#positions.delete(oldest.id);
-      // The id may have been reused by a later update still kept: it becomes the earliest one.
-      for (let i = 0; i < this.#size; i++) {
-        const update = this.#at(i);
-        if (update.id === oldest.id) {
-          this.#positions.set(oldest.id, update.seq);
-          break;
-        }
-      }
+    const id = oldest.id;
+    const kept = this.#occurrences.get(id)!;
+    if (typeof kept === "number") this.#occurrences.delete(id);
+    else {
+      // The next occurrence still kept becomes the earliest one.
+      kept.shift();
+      if (kept.length === 1) this.#occurrences.set(id, kept.first);
     }
   }
 
@@ -89,6 +96,37 @@ export class UpdateRing {
       else high = middle;
     }
     return low;
+  }
+}
+
+/** The seqs of a reused id's occurrences, oldest first; taken from the front without copying. */
+class SeqQueue {
+  #seqs: number[];
+  #head = 0;
+
+  constructor(first: number, second: number) {
+    this.#seqs = [first, second];
+  }
+
+  get first(): number {
+    return this.#seqs[this.#head]!;
+  }
+
+  get length(): number {
+    return this.#seqs.length - this.#head;
+  }
+
+  push(seq: number): void {
+    this.#seqs.push(seq);
+  }
+
+  shift(): void {
+    this.#head++;
+    // Compacted once the consumed front outgrows what is left: amortized constant work.
+    if (this.#head > 32 && this.#head * 2 > this.#seqs.length) {
+      this.#seqs = this.#seqs.slice(this.#head);
+      this.#head = 0;
+    }
   }
 }
 

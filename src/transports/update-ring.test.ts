@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Update } from "../hub/update.ts";
+import { UpdateRing } from "./update-ring.ts";
+
+/** An update whose id counts how often it is read: the ring's work, measured without a clock. */
+function counted(seq: number, id: string, reads: { count: number }): Update {
+  return {
+    seq,
+    get id() {
+      reads.count++;
+      return id;
+    },
+  } as unknown as Update;
+}
+
+describe("UpdateRing", () => {
+  it("drops its oldest update in constant work, not a scan of the ring", () => {
+    const capacity = 2000;
+    const ring = new UpdateRing(capacity);
+    const reads = { count: 0 };
+    for (let seq = 1; seq <= capacity; seq++) ring.push(counted(seq, `u${seq}`, reads));
+    reads.count = 0;
+    const pushes = 2 * capacity;
+    for (let seq = capacity + 1; seq <= capacity + pushes; seq++) ring.push(counted(seq, `u${seq}`, reads));
+    // A scan per eviction reads every kept id: capacity × pushes reads (8 million here).
+    assert.ok(reads.count <= 4 * pushes, `${reads.count} id reads for ${pushes} pushes`);
+    assert.equal(ring.size, capacity);
+    assert.equal(ring.find(`u${capacity + pushes}`)?.seq, capacity + pushes);
+    assert.equal(ring.find(`u${pushes}`), undefined, "evicted");
+  });
+
+  it("finds a reused id at its earliest kept occurrence as older ones are dropped", () => {
+    const ring = new UpdateRing(4);
+    const reads = { count: 0 };
+    const ids = ["a", "b", "a", "c", "a", "d", "e", "f", "g"];
+    const earliest: (number | undefined)[] = [];
+    ids.forEach((id, index) => {
+      ring.push(counted(index + 1, id, reads));
+      earliest.push(ring.find("a")?.seq);
+    });
+    // Kept: the last four pushed. "a" was pushed at seqs 1, 3 and 5.
+    assert.deepEqual(earliest, [1, 1, 1, 1, 3, 3, 5, 5, undefined]);
+  });
+
+  it("keeps the earliest occurrence of an id reused many times, through every eviction", () => {
+    const ring = new UpdateRing(100);
+    const reads = { count: 0 };
+    for (let seq = 1; seq <= 1000; seq++) {
+      ring.push(counted(seq, seq % 3 === 0 ? "reused" : `u${seq}`, reads));
+      const oldestKept = Math.max(1, seq - 99);
+      const expected = Math.ceil(oldestKept / 3) * 3;
+      assert.equal(ring.find("reused")?.seq, expected <= seq ? expected : undefined);
+    }
+    assert.deepEqual(
+      [...ring.after(995)].map((update) => update.seq),
+      [996, 997, 998, 999, 1000],
+    );
+  });
+});
