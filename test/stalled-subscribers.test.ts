@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,7 +7,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { captureLog } from "./helpers/captured-log.ts";
 import { openRawStream, type RawStream } from "./helpers/raw-stream.ts";
+import { watchSubscribeResponses } from "./helpers/server-streams.ts";
 import { subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub, type TestHub } from "./helpers/test-hub.ts";
 
@@ -18,10 +21,18 @@ const MiB = 1024 * 1024;
 const directory = mkdtempSync(join(tmpdir(), "quicksilver-stalled-"));
 after(() => rmSync(directory, { recursive: true, force: true }));
 
-/** Bytes held in Buffers (outside the JavaScript heap), once garbage is collected. */
-function bufferBytes(): number {
-  collectGarbage();
-  return process.memoryUsage().arrayBuffers;
+/**
+ * Bytes held in Buffers (outside the JavaScript heap), once garbage is collected: a few times,
+ * since V8 frees the memory of collected buffers in the background.
+ */
+async function bufferBytes(): Promise<number> {
+  let least = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    collectGarbage();
+    await new Promise(setImmediate);
+    least = Math.min(least, process.memoryUsage().arrayBuffers);
+  }
+  return least;
 }
 
 /** The hub-side socket of every subscribe request, in the order they arrived. */
@@ -66,7 +77,7 @@ describe("subscribers that read nothing", { timeout: 120_000 }, () => {
         assert.equal(result.status, 200, result.body);
       }
       const sockets = watchStreamSockets(hub);
-      const before = bufferBytes();
+      const before = await bufferBytes();
       const stalled = 4;
       for (let i = 0; i < stalled; i++) {
         streams.push(
@@ -80,7 +91,7 @@ describe("subscribers that read nothing", { timeout: 120_000 }, () => {
         );
         await backedUp(() => sockets[i]);
       }
-      const held = bufferBytes() - before;
+      const held = (await bufferBytes()) - before;
       // Each stalled replay may hold a few updates (a page, a slice queued, one chunk in the
       // socket's buffer): a few MiB, far from the 24 MiB of the whole history.
       assert.ok(held < stalled * 6 * MiB, `${stalled} stalled replays hold ${Math.round(held / MiB)} MiB`);
@@ -88,6 +99,68 @@ describe("subscribers that read nothing", { timeout: 120_000 }, () => {
     } finally {
       for (const stream of streams) stream.close();
       await hub.close();
+    }
+  });
+
+  it("closes the connection of a stream it ended, though the client neither reads nor closes", async () => {
+    const log = captureLog();
+    const hub = await startTestHub({ anonymous: true, "max-lifetime": "1s" }, log.logger);
+    const responses = watchSubscribeResponses(hub.server);
+    const sockets = watchStreamSockets(hub);
+    let stream: RawStream | undefined;
+    try {
+      // A client that reads nothing never sees the end of the stream, so it never closes its side.
+      stream = await openRawStream(subscribeUrl(hub.hubUrl, [["match", "*"]]), { read: false });
+      await log.waitFor((entry) => entry.fields.reason === "max_lifetime");
+      const socket = sockets[0]!;
+      // The end of the stream fitted in the kernel's buffers: it left the hub. Nothing more can
+      // be sent on this connection: a socket kept open would be a descriptor no limit counts.
+      if (!socket.writableFinished) await once(socket, "finish");
+      await new Promise(setImmediate);
+      assert.equal(socket.destroyed, true, "the hub closed the connection once the stream's end was sent");
+      await responses.waitForClosed(1);
+      assert.equal(hub.hub.connectionCount, 0);
+    } finally {
+      stream?.close();
+      responses.stop();
+      await hub.close();
+    }
+  });
+
+  it("cuts an ended stream its client does not read within write-timeout, so that it stops", {
+    timeout: 30_000,
+  }, async () => {
+    const hub = await startTestHub({
+      anonymous: true,
+      "write-timeout": "1s",
+      // Kept until the hub stops, not dropped as a slow consumer.
+      "max-queue-bytes": String(64 * MiB),
+    });
+    const responses = watchSubscribeResponses(hub.server);
+    const sockets = watchStreamSockets(hub);
+    let stream: RawStream | undefined;
+    let stopped = false;
+    try {
+      const token = await hub.token({ publish: ["*"] });
+      const topic = "https://example.com/stalled/end";
+      stream = await openRawStream(subscribeUrl(hub.hubUrl, [["match", topic]]), { read: false });
+      const data = "e".repeat(512 * 1024);
+      // Enough to fill the kernel's buffers on loopback, several MiB, and more left in the hub's.
+      for (let i = 0; i < 256 && sockets[0]?.writableNeedDrain !== true; i++) {
+        const result = await publish(hub, { topic, data }, { token });
+        assert.equal(result.status, 200, result.body);
+      }
+      await backedUp(() => sockets[0]);
+      // Stopping ends the stream cleanly: the bytes queued behind a client that reads nothing
+      // would keep its connection, and the hub's stop, waiting forever.
+      await hub.close();
+      stopped = true;
+      await responses.waitForClosed(1);
+      assert.equal(sockets[0]!.destroyed, true);
+    } finally {
+      stream?.close();
+      responses.stop();
+      if (!stopped) await hub.close();
     }
   });
 });

@@ -9,7 +9,7 @@ import {
   legacySubscriptionsPath,
   subscriptionsPath,
 } from "../protocol/subscription-resource.ts";
-import { type CloseReason, Connection } from "./connection.ts";
+import { type CloseReason, Connection, type ConnectionLimits } from "./connection.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
@@ -67,6 +67,7 @@ export class Hub {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #limits: ConnectionLimits;
   readonly #index = new SubscriberIndex();
   readonly #connections = new Set<Connection>();
   /** Connections with something queued, in the order they got it; the first `#flushed` are written. */
@@ -92,6 +93,7 @@ export class Hub {
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#limits = { maxQueueBytes: options.maxQueueBytes, writeTimeoutMs: options.writeTimeoutMs };
     this.#sweepMs = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs).unref();
     if (options.subscriptions !== undefined) this.subscriptions = new SubscriptionRegistry();
@@ -159,7 +161,7 @@ export class Hub {
       deadline,
       deadlineReason,
       now,
-      limits: { maxQueueBytes: this.#options.maxQueueBytes },
+      limits: this.#limits,
       schedule: this.#schedule,
       onClose: this.#onClose,
     });
