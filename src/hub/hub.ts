@@ -54,6 +54,11 @@ const REPLAY_SLICE_BYTES = 64 * 1024;
 const REPLAY_SCAN_SLICE = 256;
 /** Sockets written per turn of the event loop when many have something queued. */
 const FLUSH_SLICE = 1024;
+/**
+ * Bytes written per turn at most (one socket's worth at least): a slice of large updates is
+ * hundreds of megabytes copied into sockets, and every other request would wait for it.
+ */
+const FLUSH_SLICE_BYTES = 16 * 1024 * 1024;
 /** Written entries the pending list may keep before it is compacted. */
 const COMPACT_FLUSHED = 16 * FLUSH_SLICE;
 
@@ -319,15 +324,18 @@ export class Hub {
     // sockets would otherwise hold every publish (and its acknowledgement) until the last write,
     // and the events published meanwhile join the queues of the sockets not yet written.
     const pending = this.#pending;
-    const end = Math.min(pending.length, this.#flushed + FLUSH_SLICE);
+    let end = Math.min(pending.length, this.#flushed + FLUSH_SLICE);
     const now = this.#now();
+    let bytes = 0;
     for (let i = this.#flushed; i < end; i++) {
       const connection = pending[i]!;
+      bytes += connection.queuedBytes;
       try {
         connection.flush(now);
       } catch (error) {
         this.#drop(connection, error);
       }
+      if (bytes >= FLUSH_SLICE_BYTES) end = i + 1;
     }
     if (end < pending.length) {
       // Under a steady stream of events the list never empties: drop the written part now and
