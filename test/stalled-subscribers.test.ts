@@ -164,3 +164,67 @@ describe("subscribers that read nothing", { timeout: 120_000 }, () => {
     }
   });
 });
+
+for (const transport of ["sqlite", "memory"] as const) {
+  describe(`a replay overtaken by ${transport} history's retention`, { timeout: 60_000 }, () => {
+    it("cuts the stream rather than skip the updates dropped under it, and the reconnection says so", async () => {
+      const hub = await startTestHub({
+        anonymous: true,
+        transport: transport === "sqlite" ? `sqlite:${join(directory, "overtaken.db")}` : "memory",
+        "history-durability": "normal",
+        "history-size": "100",
+        "write-timeout": "10m",
+        "max-queue-bytes": String(64 * MiB),
+      });
+      let stream: RawStream | undefined;
+      try {
+        const token = await hub.token({ publish: ["*"] });
+        const topic = "https://example.com/stalled/overtaken";
+        const data = "o".repeat(100 * 1024);
+        const ids: string[] = [];
+        const send = async () => {
+          const result = await publish(hub, { topic, data }, { token });
+          assert.equal(result.status, 200, result.body);
+          ids.push(result.body);
+        };
+        // 10 MiB of history: more than the kernel buffers for a client that reads nothing.
+        for (let i = 0; i < 100; i++) await send();
+        const sockets = watchStreamSockets(hub);
+        stream = await openRawStream(
+          subscribeUrl(hub.hubUrl, [
+            ["match", topic],
+            ["last_event_id", "earliest"],
+          ]),
+          { read: false },
+        );
+        await backedUp(() => sockets[0]);
+        // The replay waits for the socket while history drops every update it had yet to send.
+        for (let i = 0; i < 100; i++) await send();
+        const last = ids.at(-1)!;
+        stream.resume();
+        await stream
+          .until((s) => s.chunks.at(-1)?.includes(`id: ${last}\n`) === true)
+          .catch(() => {}); // or the hub cut the stream
+        const received = [...stream.body().matchAll(/^id: (.*)$/gm)].map((match) => match[1]!);
+        // From its anchor (earliest: the oldest update then kept), a stream has no gap.
+        assert.match(stream.head ?? "", /^mercure-last-event-id: earliest\r?$/im);
+        assert.deepEqual(received, ids.slice(0, received.length), "no update skipped");
+        assert.ok(received.length < ids.length, "the stream was cut");
+        await stream.closed;
+        // Reconnecting from its last event, the subscriber learns that it may have missed some.
+        const again = await openRawStream(
+          subscribeUrl(hub.hubUrl, [
+            ["match", topic],
+            ["last_event_id", received.at(-1)!],
+          ]),
+        );
+        await again.until((s) => s.head !== undefined);
+        assert.match(again.head ?? "", /^mercure-last-event-id: earliest\r?$/im);
+        again.close();
+      } finally {
+        stream?.close();
+        await hub.close();
+      }
+    });
+  });
+}

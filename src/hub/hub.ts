@@ -188,25 +188,42 @@ export class Hub {
     request.sink.start(replay?.anchor);
     connection.enqueue(KEEP_ALIVE_FRAME); // the stream starts at once
     if (replay !== undefined) {
-      let lastSeq = 0;
-      let scanned = 0;
-      for await (const update of replay.updates) {
-        if (connection.closed) return undefined;
-        if (++scanned % REPLAY_SCAN_SLICE === 0) await new Promise(setImmediate);
-        if (connection.matchesAny(update.topics) && this.#mayRead(connection.grants, update)) {
-          connection.enqueue(update.frame);
-          if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
-            connection.flush(this.#now());
-            if (connection.unwritableSince !== 0) await connection.writable();
-          }
-        }
-        lastSeq = update.seq;
+      let lastSeq: number | undefined;
+      try {
+        lastSeq = await this.#sendReplay(connection, replay);
+      } catch (error) {
+        if (!(error instanceof TransportError)) throw error;
+        // History cannot go on with this replay (it was overtaken by retention, or the store
+        // cannot be read): the stream is cut, never left with a gap. The subscriber reconnects
+        // from its last event, and the anchor tells it whether anything was lost.
+        this.#logger.info({ err: error, subscriber: connection.subscriber }, "a replay was cut short");
+        connection.close("failed");
+        return undefined;
       }
-      if (connection.closed) return undefined;
+      if (lastSeq === undefined) return undefined;
       connection.goLive(lastSeq);
     }
     this.#announce(connection, true);
     return connection;
+  }
+
+  /** Sends the replay; resolves with the seq it ended at, or undefined if the connection closed. */
+  async #sendReplay(connection: Connection, replay: Replay): Promise<number | undefined> {
+    let lastSeq = 0;
+    let scanned = 0;
+    for await (const update of replay.updates) {
+      if (connection.closed) return undefined;
+      if (++scanned % REPLAY_SCAN_SLICE === 0) await new Promise(setImmediate);
+      if (connection.matchesAny(update.topics) && this.#mayRead(connection.grants, update)) {
+        connection.enqueue(update.frame);
+        if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
+          connection.flush(this.#now());
+          if (connection.unwritableSince !== 0) await connection.writable();
+        }
+      }
+      lastSeq = update.seq;
+    }
+    return connection.closed ? undefined : lastSeq;
   }
 
   async #replay(cursor: string, grants: Grants | undefined): Promise<Replay> {

@@ -8,7 +8,7 @@ import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "./memory.ts";
 import { migrate, toUpdate, UPDATE_COLUMNS, type UpdateRow } from "./sqlite-schema.ts";
 import { StoreFiles } from "./store-files.ts";
 import { StoreLock } from "./store-lock.ts";
-import { mergeBySeq, UpdateRing } from "./update-ring.ts";
+import { mergeBySeq, overtaken, UpdateRing } from "./update-ring.ts";
 
 /**
  * How hard a commit is pushed to disk. `full` (the default) syncs the write-ahead log on every
@@ -39,6 +39,12 @@ export interface SqliteTransportOptions {
   readonly now?: () => number;
   /** Where a store that becomes unusable (its files removed, replaced, unwritable) is reported. */
   readonly logger?: Logger;
+}
+
+/** What trimming returns of each row it deletes. */
+interface TrimmedRow {
+  readonly seq: number;
+  readonly size: number;
 }
 
 interface Pending {
@@ -98,6 +104,8 @@ export class SqliteTransport implements Transport {
   #count: number;
   #bytes: number;
   #lastId: string | undefined;
+  /** The seq of the newest update trimmed by retention in this run (0 before the first). */
+  #trimmedThrough = 0;
   #closed = false;
 
   constructor(options: SqliteTransportOptions) {
@@ -105,6 +113,7 @@ export class SqliteTransport implements Transport {
     this.#now = options.now ?? Date.now;
     this.#subscriptionEvents = new UpdateRing(
       options.subscriptionHistorySize ?? DEFAULT_SUBSCRIPTION_HISTORY_SIZE,
+      { owesEveryUpdate: false },
     );
     try {
       mkdirSync(dirname(options.path), { recursive: true });
@@ -132,10 +141,10 @@ export class SqliteTransport implements Transport {
         `SELECT ${UPDATE_COLUMNS} FROM updates WHERE seq > ? ORDER BY seq LIMIT ?`,
       );
       this.#dropOldest = this.#db.prepare(
-        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) RETURNING size",
+        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) RETURNING seq, size",
       );
       this.#dropOlderThan = this.#db.prepare(
-        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) AND published_at < ? RETURNING size",
+        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) AND published_at < ? RETURNING seq, size",
       );
       this.#withdraw = this.#db.prepare("DELETE FROM updates WHERE seq >= ?");
       const totals = this.#db
@@ -199,6 +208,7 @@ export class SqliteTransport implements Transport {
     const publishedAt = this.#now();
     // What history held before: a transaction rolled back undoes its trimming too, not only its rows.
     const { count, bytes } = this.stats;
+    const trimmedThrough = this.#trimmedThrough;
     let added = 0;
     let committed = false;
     try {
@@ -240,6 +250,7 @@ export class SqliteTransport implements Transport {
           // Rolled back (a failed COMMIT may roll back by itself): the trimming is undone too.
           this.#count = count;
           this.#bytes = bytes;
+          this.#trimmedThrough = trimmedThrough;
         }
         throw error;
       }
@@ -265,7 +276,7 @@ export class SqliteTransport implements Transport {
     if (maxBytes !== undefined && this.#bytes > maxBytes && excess === 0) excess = 1;
     let dropped = 0;
     while (excess > 0 && dropped < limit) {
-      const rows = this.#dropOldest.all(Math.min(excess, limit - dropped)) as { size: number }[];
+      const rows = this.#dropOldest.all(Math.min(excess, limit - dropped)) as unknown as TrimmedRow[];
       if (rows.length === 0) break;
       this.#forget(rows);
       dropped += rows.length;
@@ -275,30 +286,40 @@ export class SqliteTransport implements Transport {
     return dropped;
   }
 
-  #forget(rows: readonly { size: number }[]): void {
+  #forget(rows: readonly TrimmedRow[]): void {
     this.#count -= rows.length;
-    for (const row of rows) this.#bytes -= row.size;
+    for (const row of rows) {
+      this.#bytes -= row.size;
+      if (row.seq > this.#trimmedThrough) this.#trimmedThrough = row.seq;
+    }
   }
 
   /** Age, and excesses larger than a batch (a lowered limit), one chunk per turn of the loop. */
   #trimInBackground(): void {
     // Also the periodic check of the store's files, so that health reports a failure unprompted.
     if (this.#closed || this.#files.check() !== undefined) return;
+    const { count, bytes } = this.stats;
+    const trimmedThrough = this.#trimmedThrough;
     let dropped = 0;
     try {
       this.#db.exec("BEGIN IMMEDIATE");
       dropped = this.#trimExcess(TRIM_CHUNK);
       const { maxAgeMs } = this.#retention;
       if (maxAgeMs !== undefined && dropped < TRIM_CHUNK) {
-        const rows = this.#dropOlderThan.all(TRIM_CHUNK - dropped, this.#now() - maxAgeMs) as {
-          size: number;
-        }[];
+        const rows = this.#dropOlderThan.all(
+          TRIM_CHUNK - dropped,
+          this.#now() - maxAgeMs,
+        ) as unknown as TrimmedRow[];
         this.#forget(rows);
         dropped += rows.length;
       }
       this.#db.exec("COMMIT");
     } catch {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      // Rolled back: so is the trimming.
+      this.#count = count;
+      this.#bytes = bytes;
+      this.#trimmedThrough = trimmedThrough;
       return; // retried at the next tick; publishes report their own failures
     }
     if (this.#count === 0) this.#lastId = undefined;
@@ -312,7 +333,11 @@ export class SqliteTransport implements Transport {
     const after = known ? found.seq : 0;
     return {
       anchor: known ? cursor : "earliest",
-      updates: mergeBySeq(this.#rowsAfter(after), this.#subscriptionEvents.after(after)),
+      // From the oldest row kept now: those trimmed already are not owed.
+      updates: mergeBySeq(
+        this.#rowsAfter(Math.max(after, this.#trimmedThrough)),
+        this.#subscriptionEvents.after(after),
+      ),
     };
   }
 
@@ -329,6 +354,8 @@ export class SqliteTransport implements Transport {
     for (;;) {
       if (this.#closed) return;
       this.#files.assertReadable();
+      // Trimmed while the replay waited for its subscriber: what it had yet to send is gone.
+      if (this.#trimmedThrough > after) throw overtaken();
       const page = this.#readPage(after);
       for (const row of page.rows) {
         yield toUpdate(row);

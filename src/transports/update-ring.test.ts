@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
 import { UpdateRing } from "./update-ring.ts";
 
@@ -55,6 +56,30 @@ describe("UpdateRing", () => {
     assert.deepEqual(
       [...ring.after(995)].map((update) => update.seq),
       [996, 997, 998, 999, 1000],
+    );
+  });
+
+  it("fails a replay that dropping overtook, rather than skip what it had yet to yield", () => {
+    const reads = { count: 0 };
+    for (const owesEveryUpdate of [true, false]) {
+      const ring = new UpdateRing(3, { owesEveryUpdate });
+      for (let seq = 1; seq <= 3; seq++) ring.push(counted(seq, `u${seq}`, reads));
+      const replay = ring.after(0);
+      assert.equal(replay.next().value?.seq, 1);
+      // Seqs 2 and 3 are dropped before the replay got to them.
+      for (let seq = 4; seq <= 6; seq++) ring.push(counted(seq, `u${seq}`, reads));
+      if (owesEveryUpdate) assert.throws(() => replay.next(), TransportError);
+      else assert.equal(replay.next().value?.seq, 4, "subscription events skip on");
+    }
+  });
+
+  it("owes a replay only what was kept when it began", () => {
+    const ring = new UpdateRing(2);
+    const reads = { count: 0 };
+    for (let seq = 1; seq <= 5; seq++) ring.push(counted(seq, `u${seq}`, reads));
+    assert.deepEqual(
+      [...ring.after(0)].map((update) => update.seq),
+      [4, 5],
     );
   });
 });

@@ -1,3 +1,4 @@
+import { TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
 
 /**
@@ -11,6 +12,8 @@ export class UpdateRing {
   /** Index in `#slots` of the oldest update, and how many are kept. */
   #head = 0;
   #size = 0;
+  /** The seq of the newest update dropped so far (0 before the first). */
+  #droppedThrough = 0;
   /**
    * id → the seqs of its kept occurrences, oldest first: a number for an id kept once (the usual
    * case), a queue for a reused one. The oldest update dropped is always the earliest occurrence
@@ -18,9 +21,18 @@ export class UpdateRing {
    */
   readonly #occurrences = new Map<string, number | SeqQueue>();
 
-  constructor(capacity: number) {
+  /** Whether a replay overtaken by the ring's dropping throws (published history) or skips on. */
+  readonly #owesEveryUpdate: boolean;
+
+  /**
+   * `owesEveryUpdate`: a replay must send every update kept when it began, or fail. Subscription
+   * events do not owe that: they churn with presence, a subscriber that never matches them would
+   * have its slow replays cut for their sake, and presence clients can list the subscriptions.
+   */
+  constructor(capacity: number, options: { owesEveryUpdate?: boolean } = {}) {
     this.#capacity = Math.max(0, Math.floor(capacity));
     this.#slots = new Array(this.#capacity);
+    this.#owesEveryUpdate = options.owesEveryUpdate ?? true;
   }
 
   get size(): number {
@@ -53,12 +65,20 @@ export class UpdateRing {
   }
 
   /**
-   * The kept updates whose seq is above `seq`, oldest first. Read lazily: an update pushed while
-   * the caller is between two steps is yielded too, and one dropped meanwhile is skipped.
+   * The updates kept now whose seq is above `seq`, oldest first. Read lazily: an update pushed
+   * while the caller is between two steps is yielded too. One dropped meanwhile, before it was
+   * yielded, cannot be: the iteration throws a TransportError rather than skip it (unless the
+   * ring does not owe every update, see the constructor).
    */
-  *after(seq: number): Generator<Update> {
+  after(seq: number): Generator<Update> {
+    // Updates dropped before now are not owed: the sequence starts at the oldest one kept.
+    return this.#yieldAfter(Math.max(seq, this.#droppedThrough));
+  }
+
+  *#yieldAfter(seq: number): Generator<Update> {
     let last = seq;
     for (;;) {
+      if (this.#droppedThrough > last && this.#owesEveryUpdate) throw overtaken();
       const index = this.#indexAfter(last);
       if (index === this.#size) return;
       const update = this.#at(index);
@@ -72,6 +92,7 @@ export class UpdateRing {
     this.#slots[this.#head] = undefined;
     this.#head = (this.#head + 1) % this.#capacity;
     this.#size--;
+    this.#droppedThrough = oldest.seq;
     const id = oldest.id;
     const kept = this.#occurrences.get(id)!;
     if (typeof kept === "number") this.#occurrences.delete(id);
@@ -97,6 +118,14 @@ export class UpdateRing {
     }
     return low;
   }
+}
+
+/**
+ * A replay that history's retention overtook: updates it had yet to send were dropped while it
+ * waited for a slow subscriber. Skipping them would leave a gap the subscriber cannot see.
+ */
+export function overtaken(): TransportError {
+  return new TransportError("history dropped updates this replay had yet to send (it fell behind retention)");
 }
 
 /** The seqs of a reused id's occurrences, oldest first; taken from the front without copying. */
