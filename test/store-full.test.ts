@@ -70,8 +70,22 @@ async function replayedIds(hub: TestHub): Promise<string[]> {
   }
 }
 
+async function health(hub: TestHub): Promise<{ status: number; body: { status: string } }> {
+  const response = await fetch(new URL("/healthz", hub.hubUrl));
+  return { status: response.status, body: (await response.json()) as { status: string } };
+}
+
+/** Resolves once /healthz answers 200; asks a bounded number of times, a little apart. */
+async function healthy(hub: TestHub): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if ((await health(hub)).status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("the hub never reported its store healthy again");
+}
+
 describe("a store whose disk fills up", { skip: smallDiskUnavailable(), timeout: 60_000 }, () => {
-  it("refuses with 503 while the disk is full, keeps within history-size, and loses nothing it acknowledged", async () => {
+  it("refuses with 503 while the disk is full, reports it in health, keeps within history-size, and loses nothing it acknowledged", async () => {
     const path = join(disk, "history.db");
     const flags = { anonymous: true, transport: `sqlite:${path}`, "history-size": "5" };
     let hub = await startTestHub(flags);
@@ -91,7 +105,14 @@ describe("a store whose disk fills up", { skip: smallDiskUnavailable(), timeout:
         assert.equal(refused.status, 503, refused.body);
         assert.equal(JSON.parse(refused.body).code, "store_unavailable");
       }
+      // The health says so, as for any store that cannot take updates.
+      const failing = await health(hub);
+      assert.equal(failing.status, 503);
+      assert.equal(failing.body.status, "store_unavailable");
       for (const filler of fillers) rmSync(filler);
+      // And says when it can again, without waiting for a publish to find out (a load balancer
+      // that took the hub out of service sends none).
+      await healthy(hub);
       // Writable again, without a restart.
       for (let i = 0; i < 10; i++) {
         const sent = await send(hub, token, data);

@@ -84,6 +84,8 @@ const TRIM_CHUNK = 1000;
  */
 export class SqliteTransport implements Transport {
   readonly #db: DatabaseSync;
+  readonly #path: string;
+  readonly #logger: Logger | undefined;
   readonly #lock: StoreLock;
   readonly #files: StoreFiles;
   readonly #retention: HistoryRetention;
@@ -104,12 +106,19 @@ export class SqliteTransport implements Transport {
   #count: number;
   #bytes: number;
   #lastId: string | undefined;
+  /**
+   * Why the last commit failed (a full disk, an I/O error), until one succeeds: the store's files
+   * may all be in place and writable while nothing can be committed.
+   */
+  #commitFailure: string | undefined;
   /** The seq of the newest update trimmed by retention in this run (0 before the first). */
   #trimmedThrough = 0;
   #closed = false;
 
   constructor(options: SqliteTransportOptions) {
     this.#retention = options.retention;
+    this.#path = options.path;
+    this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#subscriptionEvents = new UpdateRing(
       options.subscriptionHistorySize ?? DEFAULT_SUBSCRIPTION_HISTORY_SIZE,
@@ -255,12 +264,14 @@ export class SqliteTransport implements Transport {
         throw error;
       }
     } catch (error) {
-      const failure = new TransportError(`cannot write to the history store: ${this.#files.explain(error)}`, {
-        cause: error,
-      });
+      const reason = this.#files.explain(error);
+      // A failure of the files is watched (and reported) by StoreFiles; any other is the commit's.
+      if (!(error instanceof TransportError)) this.#failCommits(reason);
+      const failure = new TransportError(`cannot write to the history store: ${reason}`, { cause: error });
       for (const pending of batch) pending.reject(failure);
       return;
     }
+    this.#commitsWork();
     this.#lastId = batch[batch.length - 1]!.update.id;
     for (const { update, resolve } of batch) {
       this.#listener(update);
@@ -294,10 +305,51 @@ export class SqliteTransport implements Transport {
     }
   }
 
+  #failCommits(reason: string): void {
+    if (this.#commitFailure === undefined) {
+      this.#logger?.error(
+        { store: this.#path },
+        `the history store ${this.#path} cannot commit: ${reason}; publishes are refused until it can`,
+      );
+    }
+    this.#commitFailure = `commits fail: ${reason}`;
+  }
+
+  #commitsWork(): void {
+    if (this.#commitFailure === undefined) return;
+    this.#commitFailure = undefined;
+    this.#logger?.info(
+      { store: this.#path },
+      `the history store ${this.#path} commits again; publishes are accepted`,
+    );
+  }
+
+  /**
+   * While commits fail, a commit that writes one page (the header's user version, set to what it
+   * is), so that the store is known to work again without a publish: health reports the failure,
+   * and a hub taken out of service because of it gets no publish to find out with.
+   */
+  #probeCommit(): void {
+    try {
+      const { user_version: version } = this.#db.prepare("PRAGMA user_version").get() as {
+        user_version: number;
+      };
+      this.#db.exec(`BEGIN IMMEDIATE; PRAGMA user_version = ${version}; COMMIT`);
+      this.#commitsWork();
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      this.#failCommits((error as Error).message);
+    }
+  }
+
   /** Age, and excesses larger than a batch (a lowered limit), one chunk per turn of the loop. */
   #trimInBackground(): void {
     // Also the periodic check of the store's files, so that health reports a failure unprompted.
     if (this.#closed || this.#files.check() !== undefined) return;
+    if (this.#commitFailure !== undefined) {
+      this.#probeCommit();
+      if (this.#commitFailure !== undefined) return;
+    }
     const { count, bytes } = this.stats;
     const trimmedThrough = this.#trimmedThrough;
     let dropped = 0;
@@ -387,7 +439,7 @@ export class SqliteTransport implements Transport {
   }
 
   storeFailure(): string | undefined {
-    return this.#closed ? undefined : this.#files.check();
+    return this.#closed ? undefined : (this.#files.check() ?? this.#commitFailure);
   }
 
   async close(): Promise<void> {
