@@ -61,6 +61,12 @@ const REPLAY_PAGE = 256;
  * page of large updates would hold hundreds of megabytes for each subscriber that reads slowly.
  */
 const REPLAY_PAGE_BYTES = 1024 * 1024;
+/**
+ * Most bytes of updates committed in one transaction (one update at least): a commit holds the
+ * event loop, and a burst of large publishes in one turn would otherwise be one long commit that
+ * every other request waits for. The rest is committed in the next turn.
+ */
+const COMMIT_BYTES = 16 * 1024 * 1024;
 /** Rows deleted per transaction when trimming in the background, so publishes interleave. */
 const TRIM_CHUNK = 1000;
 
@@ -211,8 +217,7 @@ export class SqliteTransport implements Transport {
   /** Commits the batch in one transaction, then dispatches and acknowledges it, in order. */
   #flush(): void {
     this.#flushScheduled = false;
-    const batch = this.#batch;
-    this.#batch = [];
+    const batch = this.#takeBatch();
     if (batch.length === 0) return;
     const publishedAt = this.#now();
     // What history held before: a transaction rolled back undoes its trimming too, not only its rows.
@@ -278,6 +283,23 @@ export class SqliteTransport implements Transport {
       resolve();
     }
     if (this.#retention.maxCount === 0) this.#lastId = undefined;
+  }
+
+  /** The publishes to commit now, at most COMMIT_BYTES of them; the rest wait for the next turn. */
+  #takeBatch(): Pending[] {
+    let bytes = 0;
+    let end = 0;
+    while (end < this.#batch.length && (end === 0 || bytes < COMMIT_BYTES)) {
+      bytes += this.#batch[end]!.update.frame.length;
+      end++;
+    }
+    const batch = end === this.#batch.length ? this.#batch : this.#batch.slice(0, end);
+    this.#batch = end === this.#batch.length ? [] : this.#batch.slice(end);
+    if (this.#batch.length > 0) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+    return batch;
   }
 
   /** Drops the oldest rows while history is over its count or size, at most `limit` of them. */
@@ -445,7 +467,7 @@ export class SqliteTransport implements Transport {
   async close(): Promise<void> {
     if (this.#closed) return;
     // Whatever was accepted before close is committed (and acknowledged) first.
-    if (this.#batch.length > 0) this.#flush();
+    while (this.#batch.length > 0) this.#flush();
     this.#closed = true;
     clearInterval(this.#trimTimer);
     this.#files.close(this.#db);
