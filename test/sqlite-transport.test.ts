@@ -81,6 +81,24 @@ describe("sqlite transport", () => {
     await transport.close();
   });
 
+  it("commits a burst of large updates in several transactions, a turn of the event loop apart", async () => {
+    const transport = new SqliteTransport({ path: freshPath(), retention: { maxCount: 1000 } });
+    const seen: string[] = [];
+    transport.listen((u) => seen.push(u.id));
+    // 48 MiB published in one turn: one transaction would hold every other request until its end.
+    const data = "b".repeat(1024 * 1024);
+    const updates = Array.from({ length: 48 }, (_, i) => update(`large${i}`, { data }));
+    const published = Promise.all(updates.map((u) => transport.publish(u)));
+    await new Promise(setImmediate);
+    assert.ok(seen.length > 0 && seen.length < updates.length, `${seen.length} of 48 committed in one turn`);
+    await published;
+    assert.deepEqual(
+      seen,
+      updates.map((u) => u.id),
+    );
+    await transport.close();
+  });
+
   it("replays in pages: a long history streams in order from any cursor", async () => {
     const transport = new SqliteTransport({ path: freshPath(), retention: { maxCount: 10_000 } });
     const updates = Array.from({ length: 1000 }, (_, i) => update(`t${i}`));

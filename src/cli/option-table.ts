@@ -143,7 +143,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "write-timeout",
     kind: "duration",
-    description: "drop a subscriber whose socket stays backed up this long",
+    description:
+      "drop a subscriber whose socket stays backed up this long; a stream the hub ended (lifetime, token expiry, stop) that its client has not read this long after is cut too",
     defaultText: "10s",
     // The old hub's dispatch timeout dropped a subscriber whose write did not complete in time.
     aliases: ["DISPATCH_TIMEOUT"],

@@ -29,7 +29,7 @@ describe("responseSink", () => {
       const sink = responseSink(req, res, { "Access-Control-Allow-Origin": "https://app.example" });
       sink.start("urn:uuid:anchor");
       sink.write([Buffer.from(":\n"), Buffer.from("data: a\n\n")], 11);
-      sink.end();
+      sink.end(1000);
     });
     const [head, body] = received.split("\r\n\r\n", 2) as [string, string];
     assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
@@ -63,7 +63,7 @@ describe("responseSink", () => {
       const received = await exchange(GET, (req, res) => {
         const sink = responseSink(req, res, {}, { legacyAnchorHeader: legacy });
         sink.start(anchor);
-        sink.end();
+        sink.end(1000);
       });
       const head = Buffer.from(received.split("\r\n\r\n", 1)[0]!, "latin1");
       assert.ok(

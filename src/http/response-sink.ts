@@ -118,9 +118,20 @@ class ResponseSink implements StreamSink {
     else this.#res.once("close", callback);
   }
 
-  end(): void {
+  end(graceMs: number): void {
     const head = this.#head === undefined ? "" : this.#takeHead();
-    this.#socket.end(this.#chunked ? head + LAST_CHUNK : head, "latin1");
+    const socket = this.#socket;
+    socket.end(this.#chunked ? head + LAST_CHUNK : head, "latin1");
+    // node:http keeps a connection half open after its last response has been sent, until the
+    // client closes its side; a client that reads nothing never does. Closed once everything has
+    // left, as node:http closes after a `Connection: close` response, or cut after `graceMs`.
+    if (socket.writableFinished) {
+      socket.destroy();
+      return;
+    }
+    const cut = setTimeout(() => socket.destroy(), graceMs).unref();
+    socket.once("finish", () => socket.destroy());
+    socket.once("close", () => clearTimeout(cut));
   }
 
   destroy(): void {

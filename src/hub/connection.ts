@@ -17,6 +17,8 @@ export type CloseReason =
 export interface ConnectionLimits {
   /** Bytes a connection may have waiting (queued, or held during replay) before it is dropped. */
   readonly maxQueueBytes: number;
+  /** How long a socket may stay backed up; also how long an ended stream may take to leave. */
+  readonly writeTimeoutMs: number;
 }
 
 /**
@@ -157,7 +159,7 @@ export class Connection {
     } else if (reason !== "client_left") {
       // A clean end (expiry, lifetime, shutdown) still sends what was queued: fewer events to replay.
       if (this.#writable && this.#queue.length > 0) this.flush(Date.now());
-      this.#sink.end();
+      this.#sink.end(this.#limits.writeTimeoutMs);
     }
     this.closed = true;
     this.#queue = [];

@@ -68,6 +68,21 @@ describe("writing a fan-out", () => {
     await hub.close();
   });
 
+  it("writes a large update a slice of bytes per turn, not to every socket of a slice at once", async () => {
+    const { hub, received, writes, publish } = await fanOut(64);
+    // 64 sockets are one slice by count, but 32 MiB written in one turn would hold every other
+    // request (and a publish's acknowledgement) behind it.
+    const large = "l".repeat(512 * 1024);
+    await publish(large);
+    await new Promise(setImmediate);
+    const written = writes.filter((n) => n > 0).length;
+    assert.ok(written > 0 && written < 64, `${written} of 64 sockets written in one turn`);
+    for (let turn = 0; turn < 100 && received.some((r) => r.length < 1); turn++)
+      await new Promise(setImmediate);
+    for (const events of received) assert.equal(events[0]?.length, large.length);
+    await hub.close();
+  });
+
   it("delivers every event once and in order under a steady stream of publishes", async () => {
     const { hub, received, publish } = await fanOut(3000);
     // Enough turns, each with a publish, that the pending list is compacted several times.

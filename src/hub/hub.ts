@@ -9,7 +9,7 @@ import {
   legacySubscriptionsPath,
   subscriptionsPath,
 } from "../protocol/subscription-resource.ts";
-import { type CloseReason, Connection } from "./connection.ts";
+import { type CloseReason, Connection, type ConnectionLimits } from "./connection.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
@@ -64,6 +64,11 @@ const REPLAY_SCAN_SLICE = 256;
 const REPLAY_MATCHING_SLICE = 1_000_000;
 /** Sockets written per turn of the event loop when many have something queued. */
 const FLUSH_SLICE = 1024;
+/**
+ * Bytes written per turn at most (one socket's worth at least): a slice of large updates is
+ * hundreds of megabytes copied into sockets, and every other request would wait for it.
+ */
+const FLUSH_SLICE_BYTES = 16 * 1024 * 1024;
 /** Written entries the pending list may keep before it is compacted. */
 const COMPACT_FLUSHED = 16 * FLUSH_SLICE;
 
@@ -77,6 +82,7 @@ export class Hub {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #limits: ConnectionLimits;
   readonly #index = new SubscriberIndex();
   readonly #connections = new Set<Connection>();
   /** Connections with something queued, in the order they got it; the first `#flushed` are written. */
@@ -103,6 +109,7 @@ export class Hub {
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#limits = { maxQueueBytes: options.maxQueueBytes, writeTimeoutMs: options.writeTimeoutMs };
     this.#sweepMs = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs).unref();
     if (options.subscriptions !== undefined) this.subscriptions = new SubscriptionRegistry();
@@ -187,7 +194,7 @@ export class Hub {
       deadline,
       deadlineReason,
       now,
-      limits: { maxQueueBytes: this.#options.maxQueueBytes },
+      limits: this.#limits,
       schedule: this.#schedule,
       onClose: this.#onClose,
     });
@@ -209,34 +216,51 @@ export class Hub {
     request.sink.start(replay?.anchor);
     connection.enqueue(KEEP_ALIVE_FRAME); // the stream starts at once
     if (replay !== undefined) {
-      let lastSeq = 0;
-      let scanned = 0;
-      let matching = 0;
-      for await (const update of replay.updates) {
-        if (connection.closed) return undefined;
-        if (++scanned % REPLAY_SCAN_SLICE === 0 || matching >= REPLAY_MATCHING_SLICE) {
-          matching = 0;
-          await new Promise(setImmediate);
-        }
-        // Grants first: they come from the token's issuer, the patterns from the subscriber, who
-        // must not make the hub evaluate them against private updates it may not read.
-        if (this.#mayRead(connection.grants, update)) {
-          matching += connection.instructions * topicsLength(update.topics);
-          if (connection.matchesAny(update.topics)) {
-            connection.enqueue(update.frame);
-            if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
-              connection.flush(this.#now());
-              if (connection.unwritableSince !== 0) await connection.writable();
-            }
-          }
-        }
-        lastSeq = update.seq;
+      let lastSeq: number | undefined;
+      try {
+        lastSeq = await this.#sendReplay(connection, replay);
+      } catch (error) {
+        if (!(error instanceof TransportError)) throw error;
+        // History cannot go on with this replay (it was overtaken by retention, or the store
+        // cannot be read): the stream is cut, never left with a gap. The subscriber reconnects
+        // from its last event, and the anchor tells it whether anything was lost.
+        this.#logger.info({ err: error, subscriber: connection.subscriber }, "a replay was cut short");
+        connection.close("failed");
+        return undefined;
       }
-      if (connection.closed) return undefined;
+      if (lastSeq === undefined) return undefined;
       connection.goLive(lastSeq);
     }
     this.#announce(connection, true);
     return connection;
+  }
+
+  /** Sends the replay; resolves with the seq it ended at, or undefined if the connection closed. */
+  async #sendReplay(connection: Connection, replay: Replay): Promise<number | undefined> {
+    let lastSeq = 0;
+    let scanned = 0;
+    let matching = 0;
+    for await (const update of replay.updates) {
+      if (connection.closed) return undefined;
+      if (++scanned % REPLAY_SCAN_SLICE === 0 || matching >= REPLAY_MATCHING_SLICE) {
+        matching = 0;
+        await new Promise(setImmediate);
+      }
+      // Grants first: they come from the token's issuer, the patterns from the subscriber, who
+      // must not make the hub evaluate them against private updates it may not read.
+      if (this.#mayRead(connection.grants, update)) {
+        matching += connection.instructions * topicsLength(update.topics);
+        if (connection.matchesAny(update.topics)) {
+          connection.enqueue(update.frame);
+          if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
+            connection.flush(this.#now());
+            if (connection.unwritableSince !== 0) await connection.writable();
+          }
+        }
+      }
+      lastSeq = update.seq;
+    }
+    return connection.closed ? undefined : lastSeq;
   }
 
   async #replay(cursor: string, grants: Grants | undefined): Promise<Replay> {
@@ -358,15 +382,18 @@ export class Hub {
     // sockets would otherwise hold every publish (and its acknowledgement) until the last write,
     // and the events published meanwhile join the queues of the sockets not yet written.
     const pending = this.#pending;
-    const end = Math.min(pending.length, this.#flushed + FLUSH_SLICE);
+    let end = Math.min(pending.length, this.#flushed + FLUSH_SLICE);
     const now = this.#now();
+    let bytes = 0;
     for (let i = this.#flushed; i < end; i++) {
       const connection = pending[i]!;
+      bytes += connection.queuedBytes;
       try {
         connection.flush(now);
       } catch (error) {
         this.#drop(connection, error);
       }
+      if (bytes >= FLUSH_SLICE_BYTES) end = i + 1;
     }
     if (end < pending.length) {
       // Under a steady stream of events the list never empties: drop the written part now and

@@ -13,8 +13,12 @@ export interface StreamSink {
   onDrain(callback: () => void): void;
   /** Calls back once when the client goes away (or the stream ends for any reason). */
   onClose(callback: () => void): void;
-  /** Ends the stream cleanly. */
-  end(): void;
+  /**
+   * Ends the stream cleanly, then closes the connection once what was written has left (a stream
+   * is the connection's last response). A client that has not taken it all within `graceMs` is
+   * cut: one that reads nothing would otherwise keep its connection open forever.
+   */
+  end(graceMs: number): void;
   /** Drops the connection at once (a slow consumer: it reconnects with its cursor). */
   destroy(): void;
 }

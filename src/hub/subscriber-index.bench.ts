@@ -63,7 +63,7 @@ function connection(matchers: readonly TopicMatcher[]): Connection {
     deadline: Number.MAX_SAFE_INTEGER,
     deadlineReason: "max_lifetime",
     now: 0,
-    limits: { maxQueueBytes: 1 << 20 },
+    limits: { maxQueueBytes: 1 << 20, writeTimeoutMs: 10_000 },
     schedule: () => {},
     onClose: () => {},
   });

@@ -26,6 +26,7 @@ export class MemoryTransport implements Transport {
     this.#updates = new UpdateRing(options.historySize);
     this.#subscriptionEvents = new UpdateRing(
       options.subscriptionHistorySize ?? DEFAULT_SUBSCRIPTION_HISTORY_SIZE,
+      { owesEveryUpdate: false },
     );
   }
 

@@ -8,7 +8,7 @@ import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "./memory.ts";
 import { migrate, toUpdate, UPDATE_COLUMNS, type UpdateRow } from "./sqlite-schema.ts";
 import { StoreFiles } from "./store-files.ts";
 import { StoreLock } from "./store-lock.ts";
-import { mergeBySeq, UpdateRing } from "./update-ring.ts";
+import { mergeBySeq, overtaken, UpdateRing } from "./update-ring.ts";
 
 /**
  * How hard a commit is pushed to disk. `full` (the default) syncs the write-ahead log on every
@@ -41,14 +41,32 @@ export interface SqliteTransportOptions {
   readonly logger?: Logger;
 }
 
+/** What trimming returns of each row it deletes. */
+interface TrimmedRow {
+  readonly seq: number;
+  readonly size: number;
+}
+
 interface Pending {
   readonly update: Update;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
 
-/** Rows read per page of a replay: the replay never holds more than this in memory. */
+/** Most rows read per page of a replay. */
 const REPLAY_PAGE = 256;
+/**
+ * Most bytes of frames read per page of a replay (one row more, however large, so that a replay
+ * always moves on). A page waits in memory for a subscriber's socket: counted in rows alone, a
+ * page of large updates would hold hundreds of megabytes for each subscriber that reads slowly.
+ */
+const REPLAY_PAGE_BYTES = 1024 * 1024;
+/**
+ * Most bytes of updates committed in one transaction (one update at least): a commit holds the
+ * event loop, and a burst of large publishes in one turn would otherwise be one long commit that
+ * every other request waits for. The rest is committed in the next turn.
+ */
+const COMMIT_BYTES = 16 * 1024 * 1024;
 /** Rows deleted per transaction when trimming in the background, so publishes interleave. */
 const TRIM_CHUNK = 1000;
 
@@ -72,6 +90,8 @@ const TRIM_CHUNK = 1000;
  */
 export class SqliteTransport implements Transport {
   readonly #db: DatabaseSync;
+  readonly #path: string;
+  readonly #logger: Logger | undefined;
   readonly #lock: StoreLock;
   readonly #files: StoreFiles;
   readonly #retention: HistoryRetention;
@@ -92,13 +112,23 @@ export class SqliteTransport implements Transport {
   #count: number;
   #bytes: number;
   #lastId: string | undefined;
+  /**
+   * Why the last commit failed (a full disk, an I/O error), until one succeeds: the store's files
+   * may all be in place and writable while nothing can be committed.
+   */
+  #commitFailure: string | undefined;
+  /** The seq of the newest update trimmed by retention in this run (0 before the first). */
+  #trimmedThrough = 0;
   #closed = false;
 
   constructor(options: SqliteTransportOptions) {
     this.#retention = options.retention;
+    this.#path = options.path;
+    this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
     this.#subscriptionEvents = new UpdateRing(
       options.subscriptionHistorySize ?? DEFAULT_SUBSCRIPTION_HISTORY_SIZE,
+      { owesEveryUpdate: false },
     );
     try {
       mkdirSync(dirname(options.path), { recursive: true });
@@ -126,10 +156,10 @@ export class SqliteTransport implements Transport {
         `SELECT ${UPDATE_COLUMNS} FROM updates WHERE seq > ? ORDER BY seq LIMIT ?`,
       );
       this.#dropOldest = this.#db.prepare(
-        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) RETURNING size",
+        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) RETURNING seq, size",
       );
       this.#dropOlderThan = this.#db.prepare(
-        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) AND published_at < ? RETURNING size",
+        "DELETE FROM updates WHERE seq IN (SELECT seq FROM updates ORDER BY seq LIMIT ?) AND published_at < ? RETURNING seq, size",
       );
       this.#withdraw = this.#db.prepare("DELETE FROM updates WHERE seq >= ?");
       const totals = this.#db
@@ -187,11 +217,14 @@ export class SqliteTransport implements Transport {
   /** Commits the batch in one transaction, then dispatches and acknowledges it, in order. */
   #flush(): void {
     this.#flushScheduled = false;
-    const batch = this.#batch;
-    this.#batch = [];
+    const batch = this.#takeBatch();
     if (batch.length === 0) return;
     const publishedAt = this.#now();
+    // What history held before: a transaction rolled back undoes its trimming too, not only its rows.
+    const { count, bytes } = this.stats;
+    const trimmedThrough = this.#trimmedThrough;
     let added = 0;
+    let committed = false;
     try {
       this.#files.assertWritable();
       this.#db.exec("BEGIN IMMEDIATE");
@@ -216,29 +249,57 @@ export class SqliteTransport implements Transport {
         // Bounded by the batch: what this transaction added, and as much again of older excess.
         this.#trimExcess(2 * batch.length + 16);
         this.#db.exec("COMMIT");
+        committed = true;
         // After the COMMIT, before anything is acknowledged or dispatched: a commit into files the
         // path no longer names is lost at the next start, so it is refused, and taken back so that
         // no replay sends it either.
         this.#files.assertCommitKept(() => this.#withdraw.run(batch[0]!.update.seq));
       } catch (error) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
-        this.#count -= batch.length;
-        this.#bytes -= added;
+        if (committed) {
+          // Taken back after its commit (see assertCommitKept): the trimming stands, the rows do not.
+          this.#count -= batch.length;
+          this.#bytes -= added;
+        } else {
+          // Rolled back (a failed COMMIT may roll back by itself): the trimming is undone too.
+          this.#count = count;
+          this.#bytes = bytes;
+          this.#trimmedThrough = trimmedThrough;
+        }
         throw error;
       }
     } catch (error) {
-      const failure = new TransportError(`cannot write to the history store: ${this.#files.explain(error)}`, {
-        cause: error,
-      });
+      const reason = this.#files.explain(error);
+      // A failure of the files is watched (and reported) by StoreFiles; any other is the commit's.
+      if (!(error instanceof TransportError)) this.#failCommits(reason);
+      const failure = new TransportError(`cannot write to the history store: ${reason}`, { cause: error });
       for (const pending of batch) pending.reject(failure);
       return;
     }
+    this.#commitsWork();
     this.#lastId = batch[batch.length - 1]!.update.id;
     for (const { update, resolve } of batch) {
       this.#listener(update);
       resolve();
     }
     if (this.#retention.maxCount === 0) this.#lastId = undefined;
+  }
+
+  /** The publishes to commit now, at most COMMIT_BYTES of them; the rest wait for the next turn. */
+  #takeBatch(): Pending[] {
+    let bytes = 0;
+    let end = 0;
+    while (end < this.#batch.length && (end === 0 || bytes < COMMIT_BYTES)) {
+      bytes += this.#batch[end]!.update.frame.length;
+      end++;
+    }
+    const batch = end === this.#batch.length ? this.#batch : this.#batch.slice(0, end);
+    this.#batch = end === this.#batch.length ? [] : this.#batch.slice(end);
+    if (this.#batch.length > 0) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+    return batch;
   }
 
   /** Drops the oldest rows while history is over its count or size, at most `limit` of them. */
@@ -248,7 +309,7 @@ export class SqliteTransport implements Transport {
     if (maxBytes !== undefined && this.#bytes > maxBytes && excess === 0) excess = 1;
     let dropped = 0;
     while (excess > 0 && dropped < limit) {
-      const rows = this.#dropOldest.all(Math.min(excess, limit - dropped)) as { size: number }[];
+      const rows = this.#dropOldest.all(Math.min(excess, limit - dropped)) as unknown as TrimmedRow[];
       if (rows.length === 0) break;
       this.#forget(rows);
       dropped += rows.length;
@@ -258,30 +319,81 @@ export class SqliteTransport implements Transport {
     return dropped;
   }
 
-  #forget(rows: readonly { size: number }[]): void {
+  #forget(rows: readonly TrimmedRow[]): void {
     this.#count -= rows.length;
-    for (const row of rows) this.#bytes -= row.size;
+    for (const row of rows) {
+      this.#bytes -= row.size;
+      if (row.seq > this.#trimmedThrough) this.#trimmedThrough = row.seq;
+    }
+  }
+
+  #failCommits(reason: string): void {
+    if (this.#commitFailure === undefined) {
+      this.#logger?.error(
+        { store: this.#path },
+        `the history store ${this.#path} cannot commit: ${reason}; publishes are refused until it can`,
+      );
+    }
+    this.#commitFailure = `commits fail: ${reason}`;
+  }
+
+  #commitsWork(): void {
+    if (this.#commitFailure === undefined) return;
+    this.#commitFailure = undefined;
+    this.#logger?.info(
+      { store: this.#path },
+      `the history store ${this.#path} commits again; publishes are accepted`,
+    );
+  }
+
+  /**
+   * While commits fail, a commit that writes one page (the header's user version, set to what it
+   * is), so that the store is known to work again without a publish: health reports the failure,
+   * and a hub taken out of service because of it gets no publish to find out with.
+   */
+  #probeCommit(): void {
+    try {
+      const { user_version: version } = this.#db.prepare("PRAGMA user_version").get() as {
+        user_version: number;
+      };
+      this.#db.exec(`BEGIN IMMEDIATE; PRAGMA user_version = ${version}; COMMIT`);
+      this.#commitsWork();
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      this.#failCommits((error as Error).message);
+    }
   }
 
   /** Age, and excesses larger than a batch (a lowered limit), one chunk per turn of the loop. */
   #trimInBackground(): void {
     // Also the periodic check of the store's files, so that health reports a failure unprompted.
     if (this.#closed || this.#files.check() !== undefined) return;
+    if (this.#commitFailure !== undefined) {
+      this.#probeCommit();
+      if (this.#commitFailure !== undefined) return;
+    }
+    const { count, bytes } = this.stats;
+    const trimmedThrough = this.#trimmedThrough;
     let dropped = 0;
     try {
       this.#db.exec("BEGIN IMMEDIATE");
       dropped = this.#trimExcess(TRIM_CHUNK);
       const { maxAgeMs } = this.#retention;
       if (maxAgeMs !== undefined && dropped < TRIM_CHUNK) {
-        const rows = this.#dropOlderThan.all(TRIM_CHUNK - dropped, this.#now() - maxAgeMs) as {
-          size: number;
-        }[];
+        const rows = this.#dropOlderThan.all(
+          TRIM_CHUNK - dropped,
+          this.#now() - maxAgeMs,
+        ) as unknown as TrimmedRow[];
         this.#forget(rows);
         dropped += rows.length;
       }
       this.#db.exec("COMMIT");
     } catch {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      // Rolled back: so is the trimming.
+      this.#count = count;
+      this.#bytes = bytes;
+      this.#trimmedThrough = trimmedThrough;
       return; // retried at the next tick; publishes report their own failures
     }
     if (this.#count === 0) this.#lastId = undefined;
@@ -295,7 +407,11 @@ export class SqliteTransport implements Transport {
     const after = known ? found.seq : 0;
     return {
       anchor: known ? cursor : "earliest",
-      updates: mergeBySeq(this.#rowsAfter(after), this.#subscriptionEvents.after(after)),
+      // From the oldest row kept now: those trimmed already are not owed.
+      updates: mergeBySeq(
+        this.#rowsAfter(Math.max(after, this.#trimmedThrough)),
+        this.#subscriptionEvents.after(after),
+      ),
     };
   }
 
@@ -312,13 +428,32 @@ export class SqliteTransport implements Transport {
     for (;;) {
       if (this.#closed) return;
       this.#files.assertReadable();
-      const rows = this.#page.all(after, REPLAY_PAGE) as unknown as UpdateRow[];
-      for (const row of rows) {
+      // Trimmed while the replay waited for its subscriber: what it had yet to send is gone.
+      if (this.#trimmedThrough > after) throw overtaken();
+      const page = this.#readPage(after);
+      for (const row of page.rows) {
         yield toUpdate(row);
         after = row.seq;
       }
-      if (rows.length < REPLAY_PAGE) return;
+      if (page.last) return;
     }
+  }
+
+  /**
+   * The rows after `seq`, up to REPLAY_PAGE of them or REPLAY_PAGE_BYTES of frames. Read in one
+   * synchronous run: no statement stays open while the replay waits, which would keep a read
+   * snapshot and let the write-ahead log grow without bound behind it.
+   */
+  #readPage(seq: number): { rows: UpdateRow[]; last: boolean } {
+    const rows: UpdateRow[] = [];
+    let bytes = 0;
+    // Leaving the loop early resets the statement.
+    for (const row of this.#page.iterate(seq, REPLAY_PAGE) as IterableIterator<UpdateRow>) {
+      rows.push(row);
+      bytes += row.frame.length;
+      if (bytes >= REPLAY_PAGE_BYTES && rows.length < REPLAY_PAGE) return { rows, last: false };
+    }
+    return { rows, last: rows.length < REPLAY_PAGE };
   }
 
   lastEventId(): string | undefined {
@@ -326,13 +461,13 @@ export class SqliteTransport implements Transport {
   }
 
   storeFailure(): string | undefined {
-    return this.#closed ? undefined : this.#files.check();
+    return this.#closed ? undefined : (this.#files.check() ?? this.#commitFailure);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     // Whatever was accepted before close is committed (and acknowledged) first.
-    if (this.#batch.length > 0) this.#flush();
+    while (this.#batch.length > 0) this.#flush();
     this.#closed = true;
     clearInterval(this.#trimTimer);
     this.#files.close(this.#db);

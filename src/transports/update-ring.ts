@@ -1,3 +1,4 @@
+import { TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
 
 /**
@@ -11,12 +12,27 @@ export class UpdateRing {
   /** Index in `#slots` of the oldest update, and how many are kept. */
   #head = 0;
   #size = 0;
-  /** id → seq of its earliest kept occurrence (a reused id means its earliest one). */
-  readonly #positions = new Map<string, number>();
+  /** The seq of the newest update dropped so far (0 before the first). */
+  #droppedThrough = 0;
+  /**
+   * id → the seqs of its kept occurrences, oldest first: a number for an id kept once (the usual
+   * case), a queue for a reused one. The oldest update dropped is always the earliest occurrence
+   * of its id, so dropping it is constant work, never a search of the ring for the next one.
+   */
+  readonly #occurrences = new Map<string, number | SeqQueue>();
 
-  constructor(capacity: number) {
+  /** Whether a replay overtaken by the ring's dropping throws (published history) or skips on. */
+  readonly #owesEveryUpdate: boolean;
+
+  /**
+   * `owesEveryUpdate`: a replay must send every update kept when it began, or fail. Subscription
+   * events do not owe that: they churn with presence, a subscriber that never matches them would
+   * have its slow replays cut for their sake, and presence clients can list the subscriptions.
+   */
+  constructor(capacity: number, options: { owesEveryUpdate?: boolean } = {}) {
     this.#capacity = Math.max(0, Math.floor(capacity));
     this.#slots = new Array(this.#capacity);
+    this.#owesEveryUpdate = options.owesEveryUpdate ?? true;
   }
 
   get size(): number {
@@ -33,23 +49,37 @@ export class UpdateRing {
     if (this.#size === this.#capacity) this.#dropOldest();
     this.#slots[(this.#head + this.#size) % this.#capacity] = update;
     this.#size++;
-    if (!this.#positions.has(update.id)) this.#positions.set(update.id, update.seq);
+    const id = update.id;
+    const kept = this.#occurrences.get(id);
+    if (kept === undefined) this.#occurrences.set(id, update.seq);
+    else if (typeof kept === "number") this.#occurrences.set(id, new SeqQueue(kept, update.seq));
+    else kept.push(update.seq);
   }
 
   /** The earliest kept update with this id. */
   find(id: string): Update | undefined {
-    const seq = this.#positions.get(id);
-    return seq === undefined ? undefined : this.#at(this.#indexAfter(seq - 1));
+    const kept = this.#occurrences.get(id);
+    if (kept === undefined) return undefined;
+    const seq = typeof kept === "number" ? kept : kept.first;
+    return this.#at(this.#indexAfter(seq - 1));
   }
 
   /**
-   * The kept updates whose seq is above `seq`, oldest first. Read lazily: an update pushed while
-   * the caller is between two steps is yielded too, and one dropped meanwhile is skipped.
+   * The updates kept now whose seq is above `seq`, oldest first. Read lazily: an update pushed
+   * while the caller is between two steps is yielded too. One dropped meanwhile, before it was
+   * yielded, cannot be: the iteration throws a TransportError rather than skip it (unless the
+   * ring does not owe every update, see the constructor).
    */
-  *after(seq: number): Generator<Update> {
+  after(seq: number): Generator<Update> {
+    // Updates dropped before now are not owed: the sequence starts at the oldest one kept.
+    return this.#yieldAfter(Math.max(seq, this.#droppedThrough));
+  }
+
+  *#yieldAfter(seq: number): Generator<Update> {
     let last = seq;
     let index = this.#indexAfter(last);
     for (;;) {
+      if (this.#droppedThrough > last && this.#owesEveryUpdate) throw overtaken();
       // The next offset, unless updates were dropped meanwhile: then it is searched for again.
       if (index > this.#size || (index > 0 && this.#at(index - 1).seq > last)) index = this.#indexAfter(last);
       if (index === this.#size) return;
@@ -64,16 +94,14 @@ export class UpdateRing {
     this.#slots[this.#head] = undefined;
     this.#head = (this.#head + 1) % this.#capacity;
     this.#size--;
-    if (this.#positions.get(oldest.id) === oldest.seq) {
-      this.#positions.delete(oldest.id);
-      // The id may have been reused by a later update still kept: it becomes the earliest one.
-      for (let i = 0; i < this.#size; i++) {
-        const update = this.#at(i);
-        if (update.id === oldest.id) {
-          this.#positions.set(oldest.id, update.seq);
-          break;
-        }
-      }
+    this.#droppedThrough = oldest.seq;
+    const id = oldest.id;
+    const kept = this.#occurrences.get(id)!;
+    if (typeof kept === "number") this.#occurrences.delete(id);
+    else {
+      // The next occurrence still kept becomes the earliest one.
+      kept.shift();
+      if (kept.length === 1) this.#occurrences.set(id, kept.first);
     }
   }
 
@@ -91,6 +119,45 @@ export class UpdateRing {
       else high = middle;
     }
     return low;
+  }
+}
+
+/**
+ * A replay that history's retention overtook: updates it had yet to send were dropped while it
+ * waited for a slow subscriber. Skipping them would leave a gap the subscriber cannot see.
+ */
+export function overtaken(): TransportError {
+  return new TransportError("history dropped updates this replay had yet to send (it fell behind retention)");
+}
+
+/** The seqs of a reused id's occurrences, oldest first; taken from the front without copying. */
+class SeqQueue {
+  #seqs: number[];
+  #head = 0;
+
+  constructor(first: number, second: number) {
+    this.#seqs = [first, second];
+  }
+
+  get first(): number {
+    return this.#seqs[this.#head]!;
+  }
+
+  get length(): number {
+    return this.#seqs.length - this.#head;
+  }
+
+  push(seq: number): void {
+    this.#seqs.push(seq);
+  }
+
+  shift(): void {
+    this.#head++;
+    // Compacted once the consumed front outgrows what is left: amortized constant work.
+    if (this.#head > 32 && this.#head * 2 > this.#seqs.length) {
+      this.#seqs = this.#seqs.slice(this.#head);
+      this.#head = 0;
+    }
   }
 }
 
