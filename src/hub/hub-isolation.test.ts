@@ -107,4 +107,30 @@ describe("a failure on the delivery path", () => {
     assert.equal(errors.length, 1);
     await hub.close();
   });
+
+  it("costs a subscription event that cannot be made, never the hub, when a stream opens or closes", async () => {
+    const { hub, errors } = startHub();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic; // a payload JSON cannot hold
+    const everything = compileMatcher("exact", "*", HUB_URL, { maxPatternLength: 100 });
+    const received = sink(false);
+    const connection = await hub.subscribe({
+      matchers: [compileMatcher("exact", TOPIC, HUB_URL, { maxPatternLength: 100 })],
+      grants: {
+        dialect: "modern",
+        publish: [],
+        subscribe: [{ matchers: [everything], payload: cyclic }],
+        expiresAt: undefined,
+        issuer: undefined,
+        subject: undefined,
+      },
+      cursor: undefined,
+      sink: received.stream,
+    });
+    assert.ok(connection, "the stream opened");
+    connection.close("client_left");
+    assert.equal(errors.length, 2, "its start and its end could not be announced, and were logged");
+    assert.equal(hub.connectionCount, 0);
+    await hub.close();
+  });
 });

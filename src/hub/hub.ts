@@ -278,11 +278,35 @@ export class Hub {
     if (active) connection.announced = true;
     const hubPath = this.#options.subscriptions!.hubPath;
     for (const matcher of connection.matchers) {
+      const update = this.#subscriptionEvent(hubPath, matcher, connection, active);
+      if (update === undefined) continue;
+      const stored = this.#transport.publish(update).catch((error: unknown) => {
+        this.#logger.error(
+          { err: error, subscription: update.topics[0] },
+          "storing a subscription event failed",
+        );
+      });
+      this.#announcing.add(stored);
+      stored.finally(() => this.#announcing.delete(stored));
+    }
+  }
+
+  /**
+   * The event for one subscription. Undefined when it cannot be built: it is made while a stream
+   * opens or closes, often from a socket's 'close' event, where a throw would end the process.
+   */
+  #subscriptionEvent(
+    hubPath: string,
+    matcher: TopicMatcher,
+    connection: Connection,
+    active: boolean,
+  ): Update | undefined {
+    try {
       const document = subscriptionDocument(hubPath, matcher, connection, active);
       // Private: only tokens granting subscribe on the subscription's topic may see it. Draft-08
       // events carry the reserved type `mercure`; legacy ones carry none, as the old hub sent
       // them, so that old clients receive them in `onmessage`.
-      const update = createUpdate(
+      return createUpdate(
         {
           topics: [document.id],
           data: JSON.stringify(document),
@@ -293,11 +317,12 @@ export class Hub {
         },
         "subscription",
       );
-      const stored = this.#transport.publish(update).catch((error: unknown) => {
-        this.#logger.error({ err: error, subscription: document.id }, "storing a subscription event failed");
-      });
-      this.#announcing.add(stored);
-      stored.finally(() => this.#announcing.delete(stored));
+    } catch (error) {
+      this.#logger.error(
+        { err: error, subscriber: connection.subscriber },
+        "a subscription event could not be made",
+      );
+      return undefined;
     }
   }
 
