@@ -70,9 +70,9 @@ describe("writing a fan-out", () => {
 
   it("writes a large update a slice of bytes per turn, not to every socket of a slice at once", async () => {
     const { hub, received, writes, publish } = await fanOut(64);
-    // 64 sockets are one slice by count, but 32 MiB written in one turn would hold every other
+    // 64 sockets are one slice by count, but 25 MiB written in one turn would hold every other
     // request (and a publish's acknowledgement) behind it.
-    const large = "l".repeat(512 * 1024);
+    const large = "l".repeat(400 * 1024); // within half of maxQueueBytes, the largest update
     await publish(large);
     await new Promise(setImmediate);
     const written = writes.filter((n) => n > 0).length;
