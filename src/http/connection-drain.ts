@@ -12,8 +12,13 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const IDLE_GRACE_MS = 250;
 
 interface SocketState {
-  /** Requests received on this socket and not yet answered. */
-  readonly responses: Set<ServerResponse>;
+  /**
+   * Requests received on this socket and not yet answered: the first one, and a set only when
+   * several are (pipelined). A stream is a response that lasts, so every stream holds one: no
+   * more than a field for the usual single response.
+   */
+  response: ServerResponse | undefined;
+  pipelined: Set<ServerResponse> | undefined;
   /** When the last answer finished, or the socket was accepted. */
   idleSince: number;
   /** socket.bytesRead then: more means a request is arriving. */
@@ -34,23 +39,57 @@ export class ConnectionDrain {
   readonly #server: Server;
   readonly #sockets = new Map<Socket, SocketState>();
   #draining = false;
+  /**
+   * Listeners shared by every socket and response, which find theirs through `this`: no closure
+   * is kept per connection or per request.
+   */
+  readonly #onSocketClose: (this: Socket) => void;
+  readonly #onResponseClose: (this: ServerResponse) => void;
 
   constructor(server: Server) {
     this.#server = server;
+    const drain = this;
+    this.#onSocketClose = function (this: Socket) {
+      drain.#socketClosed(this);
+    };
+    this.#onResponseClose = function (this: ServerResponse) {
+      drain.#responseClosed(this);
+    };
     server.on("connection", (socket: Socket) => {
       const state: SocketState = {
-        responses: new Set(),
+        response: undefined,
+        pipelined: undefined,
         idleSince: Date.now(),
         bytesReadWhenIdle: 0,
         idleTimer: undefined,
       };
       this.#sockets.set(socket, state);
-      socket.once("close", () => {
-        clearTimeout(state.idleTimer);
-        this.#sockets.delete(socket);
-      });
+      socket.on("close", this.#onSocketClose);
       if (this.#draining) this.#closeWhenIdle(socket, state);
     });
+  }
+
+  #socketClosed(socket: Socket): void {
+    clearTimeout(this.#sockets.get(socket)?.idleTimer);
+    this.#sockets.delete(socket);
+  }
+
+  #responseClosed(res: ServerResponse): void {
+    const socket = res.req.socket;
+    const state = this.#sockets.get(socket);
+    if (state === undefined) return;
+    if (state.response === res) state.response = undefined;
+    else state.pipelined?.delete(res);
+    if (state.response === undefined && state.pipelined !== undefined && state.pipelined.size > 0) {
+      const [next] = state.pipelined;
+      state.pipelined.delete(next!);
+      state.response = next;
+    }
+    if (state.response !== undefined) return;
+    state.pipelined = undefined;
+    state.idleSince = Date.now();
+    state.bytesReadWhenIdle = socket.bytesRead;
+    if (this.#draining && !socket.destroyed) this.#closeWhenIdle(socket, state);
   }
 
   /** Wraps the request handler, to know which connections have a request in progress. */
@@ -60,14 +99,12 @@ export class ConnectionDrain {
       const state = this.#sockets.get(socket);
       if (state !== undefined) {
         clearTimeout(state.idleTimer);
-        state.responses.add(res);
-        res.once("close", () => {
-          state.responses.delete(res);
-          if (state.responses.size > 0) return;
-          state.idleSince = Date.now();
-          state.bytesReadWhenIdle = socket.bytesRead;
-          if (this.#draining && !socket.destroyed) this.#closeWhenIdle(socket, state);
-        });
+        if (state.response === undefined) state.response = res;
+        else {
+          state.pipelined ??= new Set();
+          state.pipelined.add(res);
+        }
+        res.on("close", this.#onResponseClose);
       }
       if (this.#draining) res.setHeader("Connection", "close");
       handler(req, res);
@@ -90,8 +127,8 @@ export class ConnectionDrain {
       }
     });
     for (const [socket, state] of this.#sockets) {
-      for (const res of state.responses) if (!res.headersSent) res.setHeader("Connection", "close");
-      if (state.responses.size === 0) this.#closeWhenIdle(socket, state);
+      for (const res of responses(state)) if (!res.headersSent) res.setHeader("Connection", "close");
+      if (state.response === undefined) this.#closeWhenIdle(socket, state);
     }
     const force = setTimeout(() => this.#server.closeAllConnections(), timeoutMs);
     return closed.finally(() => clearTimeout(force));
@@ -102,7 +139,12 @@ export class ConnectionDrain {
     const wait = Math.max(0, state.idleSince + IDLE_GRACE_MS - Date.now());
     state.idleTimer = setTimeout(() => {
       // A request arriving (bytes read, its headers not complete yet) is left to finish.
-      if (state.responses.size === 0 && socket.bytesRead === state.bytesReadWhenIdle) socket.destroy();
+      if (state.response === undefined && socket.bytesRead === state.bytesReadWhenIdle) socket.destroy();
     }, wait);
   }
+}
+
+function* responses(state: SocketState): Generator<ServerResponse> {
+  if (state.response !== undefined) yield state.response;
+  if (state.pipelined !== undefined) yield* state.pipelined;
 }

@@ -19,6 +19,12 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 /** Which limit a socket was past when it was accepted. */
 type Refusal = "total" | "client";
 
+/** What the guard keeps of a socket: where its count goes back to when it closes. */
+interface Entry {
+  readonly address: string;
+  readonly refusal: Refusal | undefined;
+}
+
 /**
  * Sockets past a limit one client address may hold at once, waiting for their refusal: more are
  * closed at once, so that one address cannot fill the band where health checks are answered.
@@ -53,14 +59,24 @@ export class ConnectionGuard {
   readonly #admitted = new Map<string, number>();
   /** Sockets past a limit, per client address. */
   readonly #refused = new Map<string, number>();
-  readonly #refusals = new WeakMap<Socket, Refusal>();
-  /** Until a socket's first request arrived: when it is closed if none does. */
-  readonly #deadlines = new WeakMap<Socket, NodeJS.Timeout>();
+  readonly #entries = new Map<Socket, Entry>();
+  /**
+   * Sockets that have not sent a request yet, and when they must have: swept by one timer rather
+   * than a timer each, since every socket passes through here and a stream stays for hours.
+   */
+  readonly #awaitingRequest = new Map<Socket, number>();
+  #sweepTimer: NodeJS.Timeout | undefined;
   #admittedTotal = 0;
   #refusedTotal = 0;
+  /** Shared by every socket, which it finds through `this`: no closure kept per connection. */
+  readonly #onClose: (this: Socket) => void;
 
   constructor(server: Server, limits: SocketLimits) {
     this.#limits = limits;
+    const guard = this;
+    this.#onClose = function (this: Socket) {
+      guard.#forget(this);
+    };
     // The hard ceiling: Node closes a connection past it before emitting 'connection'.
     server.maxConnections = limits.maxSockets + refusalBand(limits.maxSockets);
     server.on("connection", (socket: Socket) => this.#accept(socket));
@@ -86,8 +102,8 @@ export class ConnectionGuard {
     headers: (req: IncomingMessage) => Record<string, string>,
   ): Handler {
     return (req, res) => {
-      clearTimeout(this.#deadlines.get(req.socket));
-      const refusal = this.#refusals.get(req.socket);
+      this.#awaitingRequest.delete(req.socket);
+      const refusal = this.#entries.get(req.socket)?.refusal;
       if (refusal === undefined) {
         handler(req, res);
         return;
@@ -125,27 +141,48 @@ export class ConnectionGuard {
       socket.destroy();
       return;
     }
-    const counts = refusal === undefined ? this.#admitted : this.#refused;
-    increment(counts, address);
+    increment(refusal === undefined ? this.#admitted : this.#refused, address);
     if (refusal === undefined) this.#admittedTotal++;
-    else {
-      this.#refusedTotal++;
-      this.#refusals.set(socket, refusal);
-    }
+    else this.#refusedTotal++;
+    this.#entries.set(socket, { address, refusal });
+    socket.on("close", this.#onClose);
     // Node's headers timeout starts with a request's first byte: a socket that never sends one
     // would be kept until it closes. This deadline covers the first request; Node's headers
     // timeout and keep-alive timeout cover the later ones.
-    const deadline = setTimeout(
-      () => socket.destroy(),
-      refusal === undefined ? this.#limits.headersTimeoutMs : this.#limits.refusalHeadersMs,
-    );
-    this.#deadlines.set(socket, deadline);
-    socket.once("close", () => {
-      clearTimeout(deadline);
-      decrement(counts, address);
-      if (refusal === undefined) this.#admittedTotal--;
-      else this.#refusedTotal--;
-    });
+    const allowed = refusal === undefined ? this.#limits.headersTimeoutMs : this.#limits.refusalHeadersMs;
+    this.#awaitingRequest.set(socket, Date.now() + allowed);
+    this.#sweepTimer ??= setInterval(() => this.#sweep(), this.#sweepPeriod()).unref();
+  }
+
+  #forget(socket: Socket): void {
+    this.#awaitingRequest.delete(socket);
+    const entry = this.#entries.get(socket);
+    if (entry === undefined) return;
+    this.#entries.delete(socket);
+    decrement(entry.refusal === undefined ? this.#admitted : this.#refused, entry.address);
+    if (entry.refusal === undefined) this.#admittedTotal--;
+    else this.#refusedTotal--;
+  }
+
+  /** Closes the sockets past their deadline; stops while none is waiting for its first request. */
+  #sweep(): void {
+    const now = Date.now();
+    for (const [socket, deadline] of this.#awaitingRequest) {
+      if (deadline <= now) {
+        this.#awaitingRequest.delete(socket);
+        socket.destroy();
+      }
+    }
+    if (this.#awaitingRequest.size === 0) {
+      clearInterval(this.#sweepTimer);
+      this.#sweepTimer = undefined;
+    }
+  }
+
+  /** A quarter of the shortest deadline, at most a second: a silent socket is closed close to it. */
+  #sweepPeriod(): number {
+    const shortest = Math.min(this.#limits.headersTimeoutMs, this.#limits.refusalHeadersMs);
+    return Math.max(10, Math.min(1000, Math.ceil(shortest / 4)));
   }
 
   #refusalFor(address: string): Refusal | undefined {
