@@ -150,12 +150,13 @@ export async function createVerifier(options: VerifierOptions): Promise<TokenVer
         `the token is ${token.length} bytes long; the limit (maxTokenBytes) is ${limits.maxTokenBytes}`,
       );
     }
-    // Before the cache, which recognizes a token by its text: one token, one spelling.
-    checkJwsShape(token);
-    // A token found in the cache is one that passed every check below (the same string).
+    // A token found in the cache is one that passed every check below (the same string, so the
+    // same spelling: a variant spelled otherwise is another key, and is checked below).
     const cacheKey = `${role} ${token}`;
     const cached = cache.get(cacheKey);
     if (cached !== undefined) return cached;
+    // Before anything reads the token: one token, one spelling.
+    checkJwsShape(token);
 
     const { header, claims } = peek(token);
     for (const name of FORBIDDEN_HEADERS) {
