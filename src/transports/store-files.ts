@@ -110,8 +110,17 @@ export class StoreFiles {
     return failure && `${basename(failure.file)} ${failure.what}`;
   }
 
-  /** Before a transaction: throws a TransportError unless every file is the one opened, and writable. */
+  /**
+   * Before a transaction: throws a TransportError if the store was lost, or if the `-shm` cannot
+   * be written (SQLite would write to its mapping, and die of SIGBUS). One access(2) per batch
+   * while all is well:
+   * a database or log that cannot be written makes the transaction fail on its own, and `explain`
+   * names the file; a file moved away is caught after the commit; `check`, run every second,
+   * keeps the health current.
+   */
   assertWritable(): void {
+    if (this.#lost === undefined && unwritable(this.#files[2]) === undefined) return;
+    // Something is wrong: every file is checked, so that the cause is reported (once).
     this.check();
     this.#throwIfFailed();
   }
