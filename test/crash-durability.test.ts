@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { BENCH_ISSUER, BENCH_SECRET, type BenchHub, spawnHub } from "../bench/spawn-hub.ts";
 import { mintToken } from "../src/auth/mint.ts";
 import { Random } from "../src/testing/seeded-random.ts";
-import { openStream, subscribeUrl } from "./helpers/sse-client.ts";
+import { storedIds } from "./helpers/stored-ids.ts";
 
 // A hub killed with SIGKILL at random moments while publishers keep publishing: after each
 // restart, every update it acknowledged must still be there, in order, and nothing it did not
@@ -90,25 +90,6 @@ async function crashRound(
   await Promise.all(lanes);
 }
 
-/** Every update in the store, oldest first, read by a subscriber of a fresh hub. */
-async function storedIds(path: string): Promise<string[]> {
-  const hub = await spawnHub(["--transport", `sqlite:${path}`]);
-  try {
-    const response = await publish(hub, await token(hub, "publish"), "final");
-    assert.equal(response.status, 200);
-    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "*"]]), {
-      headers: { Authorization: `Bearer ${await token(hub, "subscribe")}`, "Last-Event-ID": "earliest" },
-    });
-    while (stream.events.at(-1)?.id !== "final") await stream.waitForEvents(stream.events.length + 1);
-    stream.close();
-    return stream.events.slice(0, -1).map((event) => event.id ?? "");
-  } finally {
-    const exited = new Promise((resolve) => hub.process.once("exit", resolve));
-    hub.process.kill("SIGTERM");
-    await exited;
-  }
-}
-
 describe("an acknowledged publish survives SIGKILL", () => {
   for (const durability of ["full", "normal"]) {
     it(`with --history-durability ${durability}`, async (t) => {
@@ -120,7 +101,7 @@ describe("an acknowledged publish survives SIGKILL", () => {
       const outcome: Outcome = { acknowledged: new Set(), unanswered: new Set() };
       for (let round = 0; round < ROUNDS; round++) await crashRound(path, durability, round, next, outcome);
 
-      const stored = await storedIds(path);
+      const stored = await storedIds(path, TOPIC);
       t.diagnostic(
         `${outcome.acknowledged.size} acknowledged, ${outcome.unanswered.size} cut by a kill, ${stored.length} stored`,
       );

@@ -7,7 +7,8 @@ import { after, describe, it } from "node:test";
 import { BENCH_ISSUER, BENCH_SECRET, type BenchHub, spawnHub } from "../bench/spawn-hub.ts";
 import { mintToken } from "../src/auth/mint.ts";
 import { openRawStream } from "./helpers/raw-stream.ts";
-import { openStream, subscribeUrl } from "./helpers/sse-client.ts";
+import { subscribeUrl } from "./helpers/sse-client.ts";
+import { storedIds } from "./helpers/stored-ids.ts";
 
 // SIGTERM in the middle of a publish burst: every publish written to a socket gets a whole answer,
 // 200 (then it is stored) or 503, never a reset; only connections attempted after the hub stopped
@@ -107,30 +108,6 @@ function token(hub: BenchHub, grant: "publish" | "subscribe"): Promise<string> {
   return mintToken({ issuer: BENCH_ISSUER, audience: hub.hubUrl, key: BENCH_SECRET, [grant]: ["*"] });
 }
 
-/** Every update in the store, oldest first, read by a subscriber of a fresh hub. */
-async function storedIds(path: string): Promise<string[]> {
-  const hub = await spawnHub(["--transport", `sqlite:${path}`]);
-  try {
-    const bearer = await token(hub, "publish");
-    const marker = await fetch(hub.hubUrl, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ topic: TOPIC, id: "final", data: "final" }),
-    });
-    assert.equal(marker.status, 200);
-    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "*"]]), {
-      headers: { Authorization: `Bearer ${await token(hub, "subscribe")}`, "Last-Event-ID": "earliest" },
-    });
-    while (stream.events.at(-1)?.id !== "final") await stream.waitForEvents(stream.events.length + 1);
-    stream.close();
-    return stream.events.slice(0, -1).map((event) => event.id ?? "");
-  } finally {
-    const exited = new Promise((resolve) => hub.process.once("exit", resolve));
-    hub.process.kill("SIGTERM");
-    await exited;
-  }
-}
-
 describe("SIGTERM during a publish burst", () => {
   it("answers every publish already sent, 200 and stored or 503, resets none, and ends streams cleanly", async (t) => {
     const path = join(directory, "history.db");
@@ -202,7 +179,7 @@ describe("SIGTERM during a publish burst", () => {
         `${id} was answered ${outcome.status} ${outcome.code}`,
       );
     }
-    const stored = new Set(await storedIds(path));
+    const stored = new Set(await storedIds(path, TOPIC));
     const lost = [...outcomes]
       .filter(([, outcome]) => outcome.kind === "answered" && outcome.status === 200)
       .map(([id]) => id)
