@@ -1,18 +1,14 @@
-import { canRead, type Grants, payloadFor } from "../auth/grants.ts";
-import { LEGACY_TOPIC, type TopicMatcher } from "../matching/matcher.ts";
+import { canRead, type Grants } from "../auth/grants.ts";
+import type { TopicMatcher } from "../matching/matcher.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import type { PublishFields } from "../protocol/publish-request.ts";
 import { KEEP_ALIVE } from "../protocol/sse-encoder.ts";
-import {
-  type AnySubscriptionDocument,
-  LEGACY_CONTEXT,
-  legacySubscriptionsPath,
-  subscriptionsPath,
-} from "../protocol/subscription-resource.ts";
+import type { AnySubscriptionDocument } from "../protocol/subscription-resource.ts";
 import { type CloseReason, Connection, type ConnectionLimits } from "./connection.ts";
 import { type Logger, silentLogger } from "./logger.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
+import { subscriptionEvent } from "./subscription-event.ts";
 import { SubscriptionRegistry } from "./subscription-registry.ts";
 import { type Replay, type Transport, TransportError } from "./transport.ts";
 import { createUpdate, type Update } from "./update.ts";
@@ -302,21 +298,7 @@ export class Hub {
     active: boolean,
   ): Update | undefined {
     try {
-      const document = subscriptionDocument(hubPath, matcher, connection, active);
-      // Private: only tokens granting subscribe on the subscription's topic may see it. Draft-08
-      // events carry the reserved type `mercure`; legacy ones carry none, as the old hub sent
-      // them, so that old clients receive them in `onmessage`.
-      return createUpdate(
-        {
-          topics: [document.id],
-          data: JSON.stringify(document),
-          id: undefined,
-          type: matcher.type === LEGACY_TOPIC ? undefined : "mercure",
-          retry: undefined,
-          private: true,
-        },
-        "subscription",
-      );
+      return subscriptionEvent(hubPath, matcher, connection, active);
     } catch (error) {
       this.#logger.error(
         { err: error, subscriber: connection.subscriber },
@@ -476,34 +458,4 @@ function topicsLength(topics: readonly string[]): number {
   let length = 0;
   for (const topic of topics) length += topic.length;
   return length;
-}
-
-/** A subscription's document: the draft's shape, or the old hub's for a legacy `topic=` selector. */
-function subscriptionDocument(
-  hubPath: string,
-  matcher: TopicMatcher,
-  connection: Connection,
-  active: boolean,
-): AnySubscriptionDocument {
-  const payload = payloadFor(connection.grants, matcher.pattern);
-  if (matcher.type === LEGACY_TOPIC) {
-    return {
-      "@context": LEGACY_CONTEXT,
-      id: legacySubscriptionsPath(hubPath, matcher.pattern, connection.subscriber),
-      type: "Subscription",
-      topic: matcher.pattern,
-      subscriber: connection.subscriber,
-      active,
-      payload,
-    };
-  }
-  return {
-    id: subscriptionsPath(hubPath, matcher.type, matcher.pattern, connection.subscriber),
-    type: "subscription",
-    match_type: matcher.type,
-    match: matcher.pattern,
-    subscriber: connection.subscriber,
-    active,
-    payload,
-  };
 }
