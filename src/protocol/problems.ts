@@ -1,3 +1,5 @@
+import { QuicksilverError } from "./quicksilver-error.ts";
+
 /**
  * Every error the hub answers with: a stable code, its HTTP status and a title. Clients branch on
  * `code` (sent in RFC 9457 problem documents), never on the human-readable detail. Each code is
@@ -60,7 +62,7 @@ export const PROBLEMS = {
 export type ProblemCode = keyof typeof PROBLEMS;
 
 /** An error that maps to one of the documented problems. */
-export class ProtocolError extends Error {
+export class ProtocolError extends QuicksilverError {
   readonly code: ProblemCode;
   readonly status: number;
   constructor(code: ProblemCode, detail: string) {
