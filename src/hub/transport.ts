@@ -1,13 +1,6 @@
 import type { Update } from "./update.ts";
 
-/**
- * A transport cannot store or read history (a disk full, a broken database): the publish is
- * refused with `503` rather than acknowledged, and the hub refuses to start on a store it cannot
- * open. The message names the store and the cause.
- */
-export class TransportError extends Error {
-  override name = "TransportError";
-}
+export { TransportError } from "./transport-error.ts";
 
 /**
  * What a subscriber reconnecting with a cursor gets: the updates kept after it, and the anchor to

@@ -5,6 +5,8 @@
  * `matches`. Building validates the pattern and throws an `InvalidMatcherError` with a stable
  * code; matching never throws.
  */
+import { QuicksilverError } from "../protocol/quicksilver-error.ts";
+
 export const MATCH_TYPES = ["exact", "urlpattern"] as const;
 /** The draft's matcher types. */
 export type MatchType = (typeof MATCH_TYPES)[number];
@@ -44,15 +46,20 @@ export interface TopicMatcher {
   matches(topic: string): boolean;
 }
 
-export type InvalidMatcherCode =
-  | "matcher_characters"
-  | "matcher_too_long"
-  | "urlpattern_syntax"
-  | "urlpattern_unsupported"
-  | "uritemplate_syntax"
-  | "uritemplate_unsupported";
+/** Stable codes of `InvalidMatcherError`; each is also the problem code a refused subscription gets. */
+export const INVALID_MATCHER_CODES = [
+  "matcher_characters",
+  "matcher_too_long",
+  "urlpattern_syntax",
+  "urlpattern_unsupported",
+  "uritemplate_syntax",
+  "uritemplate_unsupported",
+] as const;
 
-export class InvalidMatcherError extends Error {
+export type InvalidMatcherCode = (typeof INVALID_MATCHER_CODES)[number];
+
+/** A pattern that cannot be a matcher; the message says why. */
+export class InvalidMatcherError extends QuicksilverError {
   readonly code: InvalidMatcherCode;
   constructor(code: InvalidMatcherCode, message: string) {
     super(message);

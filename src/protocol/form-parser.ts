@@ -16,6 +16,10 @@
 
 export type FormErrorCode = "form_field_too_long" | "form_too_many_fields" | "form_invalid_utf8";
 
+/**
+ * A body the parser refuses. Internal: the http layer turns it into the `ProtocolError` of the
+ * same code, so it never reaches a caller.
+ */
 export class FormError extends Error {
   readonly code: FormErrorCode;
   /**

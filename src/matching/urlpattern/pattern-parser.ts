@@ -34,7 +34,10 @@ export interface Part {
   readonly suffix: string;
 }
 
-/** A pattern string the standard's grammar rejects (the standard throws a TypeError). */
+/**
+ * A pattern string the standard's grammar rejects (the standard throws a TypeError). Internal:
+ * `compileUrlPattern` turns it into an `InvalidMatcherError`, so it never reaches a caller.
+ */
 export class PatternSyntaxError extends Error {
   constructor(message: string) {
     super(message);
