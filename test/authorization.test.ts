@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as jose from "jose";
 import { mintToken } from "../src/auth/mint.ts";
-import { nonCanonicalSpellings } from "../src/testing/base64url-spelling.ts";
 import {
   accessClaims,
   detail,
@@ -20,6 +19,7 @@ import {
   signJwt,
   unsignedJwt,
 } from "./helpers/auth.ts";
+import { nonCanonicalSpellings } from "./helpers/base64url-spelling.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { ISSUER, publish, SECRET, startTestHub, type TestHub } from "./helpers/test-hub.ts";
 

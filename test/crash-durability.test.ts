@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { BENCH_ISSUER, BENCH_SECRET, type BenchHub, spawnHub } from "../bench/spawn-hub.ts";
 import { mintToken } from "../src/auth/mint.ts";
-import { Random } from "../src/testing/seeded-random.ts";
+import { Random } from "./helpers/seeded-random.ts";
 import { storedIds } from "./helpers/stored-ids.ts";
 
 // A hub killed with SIGKILL at random moments while publishers keep publishing: after each

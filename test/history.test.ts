@@ -4,9 +4,9 @@ import { Hub } from "../src/hub/hub.ts";
 import { createUpdate } from "../src/hub/update.ts";
 import { compileMatcher } from "../src/matching/compile.ts";
 import { SseParser } from "../src/protocol/sse-parser.ts";
-import { Random } from "../src/testing/seeded-random.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
 import { openRawStream } from "./helpers/raw-stream.ts";
+import { Random } from "./helpers/seeded-random.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub, type TestHub } from "./helpers/test-hub.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as jose from "jose";
-import { nonCanonicalSpellings } from "../testing/base64url-spelling.ts";
+import { nonCanonicalSpellings } from "../../test/helpers/base64url-spelling.ts";
 import { MERCURE_DETAIL_TYPE } from "./authorization-details.ts";
 import { canPublish, canRead } from "./grants.ts";
 import {

@@ -33,10 +33,19 @@
  * half the spread of the rounds relative to the median (a noise indicator, not an error bar). The
  * checksum printed last only keeps the measured calls from being optimized away.
  */
+
+import {
+  checksum,
+  keep,
+  measure,
+  percent,
+  roundNs,
+  summarize,
+  type Timing,
+} from "../../bench/micro-bench.ts";
+import { Random } from "../../test/helpers/seeded-random.ts";
 import { compileMatcher } from "../matching/compile.ts";
 import type { MatcherType, TopicMatcher } from "../matching/matcher.ts";
-import { checksum, keep, measure, percent, roundNs, summarize, type Timing } from "../testing/micro-bench.ts";
-import { Random } from "../testing/seeded-random.ts";
 import { Connection } from "./connection.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";

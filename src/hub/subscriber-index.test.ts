@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Random } from "../../test/helpers/seeded-random.ts";
 import { compileMatcher } from "../matching/compile.ts";
 import type { MatcherType } from "../matching/matcher.ts";
-import { Random } from "../testing/seeded-random.ts";
 import type { Connection } from "./connection.ts";
 import { MAX_CACHED_TOPIC_ROUTES, SubscriberIndex } from "./subscriber-index.ts";
 

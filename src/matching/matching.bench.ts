@@ -23,7 +23,7 @@
  * being optimized away.
  */
 
-import { checksum, measure, percent, roundNs } from "../testing/micro-bench.ts";
+import { checksum, measure, percent, roundNs } from "../../bench/micro-bench.ts";
 import { compileMatcher } from "./compile.ts";
 import type { MatcherType } from "./matcher.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Random } from "../testing/seeded-random.ts";
+import { Random } from "../../test/helpers/seeded-random.ts";
 import { FormError, type FormErrorCode, type FormLimits, FormParser } from "./form-parser.ts";
 
 const encoder = new TextEncoder();

@@ -18,7 +18,7 @@
  * The checksum printed last only keeps the measured calls from being optimized away.
  */
 
-import { checksum, measure, percent, roundNs } from "../testing/micro-bench.ts";
+import { checksum, measure, percent, roundNs } from "../../bench/micro-bench.ts";
 import { encodeEvent, type SseFields } from "./sse-encoder.ts";
 
 const mbPerSecond = (bytes: number, ns: number): number => Math.round((bytes / ns) * 1000);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Random } from "../../testing/seeded-random.ts";
+import { Random } from "../../../test/helpers/seeded-random.ts";
 import { InvalidMatcherError } from "../matcher.ts";
 import { type CompiledUriTemplate, compileUriTemplate } from "./compile.ts";
 import { type Operator, parseUriTemplate } from "./parse.ts";

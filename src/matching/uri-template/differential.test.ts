@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { describe, test } from "node:test";
-import { Random } from "../../testing/seeded-random.ts";
+import { Random } from "../../../test/helpers/seeded-random.ts";
 import { compileUriTemplate } from "./compile.ts";
 
 /**

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Random } from "../../testing/seeded-random.ts";
+import {
+  BASE_URL,
+  CORPUS_PATTERNS,
+  CORPUS_TOPICS,
+} from "../../../test/fixtures/urlpattern/differential-corpus.ts";
+import { mutate, randomPatternAndTopic, randomTopic } from "../../../test/helpers/random-patterns.ts";
+import { Random } from "../../../test/helpers/seeded-random.ts";
 import { compileUrlPattern } from "./compile.ts";
-import { BASE_URL, CORPUS_PATTERNS, CORPUS_TOPICS } from "./differential-corpus.ts";
-import { mutate, randomPatternAndTopic, randomTopic } from "./random-patterns.ts";
 
 /**
  * Our matcher must answer exactly what `new URLPattern(pattern, base).test(topic, base)` answers.

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Random } from "../../testing/seeded-random.ts";
+import { randomRegexp, randomSubject } from "../../../test/helpers/random-patterns.ts";
+import { Random } from "../../../test/helpers/seeded-random.ts";
 import { InvalidMatcherError } from "../matcher.ts";
-import { randomRegexp, randomSubject } from "./random-patterns.ts";
 import { BUDGET_EXHAUSTED, compileRegexp, MAX_PROGRAM_SIZE } from "./regexp-engine.ts";
 
 /** Our engine must agree with V8 (`v` flag) on `test` for everything it accepts. */

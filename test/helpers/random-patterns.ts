@@ -5,7 +5,7 @@
  * topics, few unbounded repetitions, and no repetition of a group that itself repeats.
  */
 
-import type { Random } from "../../testing/seeded-random.ts";
+import type { Random } from "./seeded-random.ts";
 
 const WORDS = ["books", "a", "b", "ab", "1", "42", "x-y", "a.b", "é", "%C3%A9", "x y", "_", "~u"];
 
