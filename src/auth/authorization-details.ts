@@ -7,7 +7,7 @@
  * actions grant nothing (so future actions do not break deployed hubs), but an unknown
  * `match_type` invalidates the token: a grant that cannot be evaluated must fail loudly.
  */
-import { compileMatcher } from "../matching/compile.ts";
+import { compileMatcher, DEFAULT_MAX_PATTERN_LENGTH } from "../matching/compile.ts";
 import { isMatchType, type MatchType, type TopicMatcher } from "../matching/matcher.ts";
 import { InvalidTokenError } from "./errors.ts";
 import type { SubscribeGrant } from "./grants.ts";
@@ -34,7 +34,7 @@ export interface AuthorizationDetailsLimits {
 export const DEFAULT_AUTHORIZATION_DETAILS_LIMITS: Readonly<AuthorizationDetailsLimits> = Object.freeze({
   maxAuthorizationDetails: 64,
   maxTopicsPerDetail: 256,
-  maxPatternLength: 2048,
+  maxPatternLength: DEFAULT_MAX_PATTERN_LENGTH,
   maxPayloadDepth: 32,
 });
 

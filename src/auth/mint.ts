@@ -17,6 +17,7 @@ import {
   isHmacAlgorithm,
   looksLikePem,
 } from "./keys.ts";
+import { ACCESS_TOKEN_TYPE } from "./profile.ts";
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 
@@ -83,7 +84,7 @@ export async function mintToken(options: MintOptions): Promise<string> {
     client_id: options.issuer,
     authorization_details: details,
   })
-    .setProtectedHeader({ alg, typ: "at+jwt" })
+    .setProtectedHeader({ alg, typ: ACCESS_TOKEN_TYPE })
     .setIssuer(options.issuer)
     .setAudience(options.audience)
     .setSubject(options.subject ?? `urn:uuid:${randomUUID()}`)

@@ -36,6 +36,9 @@ export interface TokenProfile {
   grants(payload: jose.JWTPayload, context: ProfileContext): AuthorizationDetailsGrants;
 }
 
+/** The `typ` of a draft-08 access token (RFC 9068 section 2.1), which the hub requires and mints. */
+export const ACCESS_TOKEN_TYPE = "at+jwt";
+
 /**
  * draft-dunglas-mercure-08, "Token Validation": `typ` is `at+jwt` (jose compares it without the
  * `application/` prefix and case-insensitively, RFC 7515 section 4.1.9), `aud` contains the
@@ -46,7 +49,7 @@ export const DRAFT_08_PROFILE: TokenProfile = Object.freeze({
   dialect: "modern",
   claimChecks(context: ProfileContext): ProfileClaimChecks {
     return {
-      typ: "at+jwt",
+      typ: ACCESS_TOKEN_TYPE,
       audience: context.resourceIdentifier,
       issuer: context.issuer,
       requiredClaims: ["exp", "iss"],

@@ -13,7 +13,10 @@
  * `authorization_details` is always held to draft-08, so no modern token gets the relaxed checks.
  */
 import * as jose from "jose";
-import type { AuthorizationDetailsLimits } from "./authorization-details.ts";
+import {
+  type AuthorizationDetailsLimits,
+  DEFAULT_AUTHORIZATION_DETAILS_LIMITS,
+} from "./authorization-details.ts";
 import { DEFAULT_CACHE_MAX_AGE_MS, DEFAULT_MAX_CACHED_TOKENS, VerifiedTokenCache } from "./cache.ts";
 import { ConfigError, InvalidTokenError } from "./errors.ts";
 import type { Grants } from "./grants.ts";
@@ -40,10 +43,7 @@ export interface VerifierLimits extends AuthorizationDetailsLimits {
 
 export const DEFAULT_VERIFIER_LIMITS: Readonly<VerifierLimits> = Object.freeze({
   maxTokenBytes: 16 * 1024,
-  maxAuthorizationDetails: 64,
-  maxTopicsPerDetail: 256,
-  maxPatternLength: 2048,
-  maxPayloadDepth: 32,
+  ...DEFAULT_AUTHORIZATION_DETAILS_LIMITS,
 });
 
 /**

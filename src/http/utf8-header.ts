@@ -10,7 +10,7 @@
  * exactly as it was received is the same id, whatever its characters.
  */
 
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+import { STRICT_UTF8 } from "../protocol/utf8.ts";
 
 /**
  * The bytes a header field value may hold (RFC 9110 section 5.5: visible characters, space, tab

@@ -44,14 +44,14 @@ import {
   type Timing,
 } from "../../bench/micro-bench.ts";
 import { Random } from "../../test/helpers/seeded-random.ts";
-import { compileMatcher } from "../matching/compile.ts";
+import { compileMatcher, DEFAULT_MAX_PATTERN_LENGTH } from "../matching/compile.ts";
 import type { MatcherType, TopicMatcher } from "../matching/matcher.ts";
 import { Connection } from "./connection.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
 
 const BASE_URL = "https://hub.example/.well-known/mercure";
-const LIMITS = { maxPatternLength: 2048 };
+const LIMITS = { maxPatternLength: DEFAULT_MAX_PATTERN_LENGTH };
 const random = new Random(20251);
 
 /** The index and the visitor use only `matchers` and `stamp`; the sink is never written to. */

@@ -8,6 +8,9 @@ export interface MatcherLimits {
   maxPatternLength: number;
 }
 
+/** The default of `maxPatternLength`, for subscriptions and tokens alike. */
+export const DEFAULT_MAX_PATTERN_LENGTH = 2048;
+
 /** The reserved value that matches every topic, whatever the matcher type. */
 export const WILDCARD = "*";
 

@@ -24,14 +24,14 @@
  */
 
 import { checksum, measure, percent, roundNs } from "../../bench/micro-bench.ts";
-import { compileMatcher } from "./compile.ts";
+import { compileMatcher, DEFAULT_MAX_PATTERN_LENGTH } from "./compile.ts";
 import type { MatcherType } from "./matcher.ts";
 
 /** A flat, non-internalized copy, like the strings the form parser hands the hub. */
 const flat = (text: string): string => Buffer.from(text).toString();
 
 const BASE_URL = "https://hub.example/.well-known/mercure";
-const LIMITS = { maxPatternLength: 2048 };
+const LIMITS = { maxPatternLength: DEFAULT_MAX_PATTERN_LENGTH };
 const FRESH = 1024;
 const NEW_PATTERNS = 4096;
 

@@ -14,6 +14,8 @@
  * Pure: no `node:*` import, shared with the browser SDK.
  */
 
+import { STRICT_UTF8 } from "./utf8.ts";
+
 export type FormErrorCode = "form_field_too_long" | "form_too_many_fields" | "form_invalid_utf8";
 
 /**
@@ -75,8 +77,6 @@ const NO_BYTES = new Uint8Array(0);
  */
 const SCRATCH_MAX = 64 * 1024;
 let scratch = new Uint8Array(1024);
-/** Shared: a decode that is not streaming keeps no state between calls. */
-const DECODER = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export class FormParser {
   readonly #maxFieldBytes: number;
@@ -226,7 +226,7 @@ export class FormParser {
       bytes = source.subarray(start, end);
     }
     try {
-      return DECODER.decode(bytes);
+      return STRICT_UTF8.decode(bytes);
     } catch {
       const field = inValue ? this.#name : undefined;
       throw new FormError(

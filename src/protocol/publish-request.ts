@@ -1,4 +1,5 @@
 import { hasForbiddenCharacter } from "./characters.ts";
+import { EARLIEST } from "./cursor.ts";
 import { ProtocolError } from "./problems.ts";
 import { isReservedTopic } from "./reserved-namespace.ts";
 
@@ -96,7 +97,7 @@ function validateTopic(topic: string, context: PublishContext): void {
 function validateId(id: string): void {
   // `#…` ids are the hub's own fragments and `earliest` is the reserved cursor (draft, "Reconciliation").
   if (id.startsWith("#")) throw new ProtocolError("id_invalid", "an id must not start with #");
-  if (id === "earliest") throw new ProtocolError("id_invalid", "earliest is a reserved cursor value");
+  if (id === EARLIEST) throw new ProtocolError("id_invalid", `${EARLIEST} is a reserved cursor value`);
   // The id travels in the SSE stream and in the Last-Event-ID header: no line breaks, no controls.
   if (hasForbiddenCharacter(id)) {
     throw new ProtocolError("id_invalid", "an id must not contain control or Unicode format characters");

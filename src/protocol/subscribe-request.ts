@@ -1,5 +1,6 @@
 import { UNDECODABLE_CURSOR } from "./cursor.ts";
 import { ProtocolError } from "./problems.ts";
+import { STRICT_UTF8 } from "./utf8.ts";
 
 /** The draft's matcher types, and `topic` for the legacy dialect's `topic=` selectors. */
 export type RequestedMatchType = "exact" | "urlpattern" | "topic";
@@ -27,7 +28,6 @@ export interface SubscribeContext {
   readonly legacy: boolean;
 }
 
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const LENIENT_UTF8 = new TextDecoder("utf-8", { ignoreBOM: true });
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
 /** The parameters that carry a reconnection cursor. */
