@@ -10,7 +10,7 @@ export const BENCH_TOPIC = "https://example.com/books/1";
 export async function fillStore(path: string, count: number): Promise<void> {
   const transport = new SqliteTransport({ path, retention: { maxCount: count }, durability: "normal" });
   for (let from = 0; from < count; from += 10_000) {
-    const batch: Promise<void>[] = [];
+    const batch: Promise<unknown>[] = [];
     for (let i = from; i < Math.min(count, from + 10_000); i++) {
       batch.push(
         transport.publish(

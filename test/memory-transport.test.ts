@@ -1,5 +1,5 @@
+import { transportContract } from "../src/testing/index.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
-import { transportContract } from "./transport-contract.ts";
 
 transportContract(
   "memory",

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { mintToken } from "../src/auth/mint.ts";
 import { Hub } from "../src/hub/hub.ts";
 import type { StreamSink } from "../src/hub/stream-sink.ts";
+import type { ReplayEntry } from "../src/hub/transport.ts";
 import { compileMatcher } from "../src/matching/compile.ts";
 import type { MatchType } from "../src/matching/matcher.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
@@ -655,7 +656,8 @@ describe("the end of a subscription", { timeout: 60_000 }, () => {
     assert.equal(hub.subscriptions!.size, 3);
     await hub.close();
     assert.equal(hub.subscriptions!.size, 0, "the list is empty once every end was dispatched");
-    const stored = [...(transport.replay("earliest").updates as Iterable<{ type?: string; data: string }>)]
+    const stored = [...((await transport.replay("earliest")).entries as Iterable<ReplayEntry>)]
+      .map((entry) => entry.update)
       .filter((update) => update.type === "mercure")
       .map((update) => JSON.parse(update.data) as Doc);
     const expected = (active: boolean) =>

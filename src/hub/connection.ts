@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Grants } from "../auth/grants.ts";
 import type { TopicMatcher } from "../matching/matcher.ts";
+import { KEEP_ALIVE } from "../protocol/sse-encoder.ts";
+import { mayRead } from "./may-read.ts";
 import type { StreamSink } from "./stream-sink.ts";
+import type { Position } from "./transport.ts";
 import type { Update } from "./update.ts";
 
 export type CloseReason =
@@ -21,11 +24,38 @@ export interface ConnectionLimits {
   readonly writeTimeoutMs: number;
 }
 
+export interface ConnectionInit {
+  readonly sink: StreamSink;
+  readonly matchers: readonly TopicMatcher[];
+  readonly grants: Grants | undefined;
+  /** When the hub must close the stream: token expiry or the maximum lifetime, ms since epoch. */
+  readonly deadline: number;
+  readonly deadlineReason: CloseReason;
+  readonly limits: ConnectionLimits;
+  /** The hub's clock (shared by every connection: no closure per connection). */
+  readonly now: () => number;
+  /** Asks for a flush: the connection has something queued and its socket is writable. */
+  readonly schedule: (connection: Connection) => void;
+  readonly onClose: (connection: Connection, reason: CloseReason) => void;
+}
+
+const KEEP_ALIVE_FRAME = Buffer.from(KEEP_ALIVE);
+
+/**
+ * Where a stream is in its life: `opening` until its response starts (its replay is being
+ * fetched), `started` while its replay is sent, `live` once it receives live updates directly.
+ * Closing does not change it: the hub reads it to know what it announced of a closed stream.
+ */
+type Phase = "opening" | "started" | "live";
+
 /**
  * One subscriber stream. Deliveries are queued and leave in one write per flush (the hub flushes
  * every connection queued to in a tick together), so a burst of events costs one syscall per
  * socket instead of one per event. A backed-up socket is never awaited: the queue grows up to
  * `maxQueueBytes`, then the connection is dropped and the subscriber reconnects with its cursor.
+ *
+ * It owns the handover from replay to live: from `beginReplay` to `goLive`, live updates offered
+ * are held with their positions, and `goLive` releases those the replay did not contain.
  */
 export class Connection {
   /** Random per connection and never taken from the client (draft, "Subscription Events"). */
@@ -34,62 +64,73 @@ export class Connection {
   /** The automaton instructions of its matchers, together: what testing a topic character costs. */
   readonly instructions: number;
   readonly grants: Grants | undefined;
-  /** When the hub must close the stream: token expiry or the maximum lifetime, ms since epoch. */
-  readonly deadline: number;
-  readonly deadlineReason: CloseReason;
-  /** The seq of the last update offered, so an update reaches a subscriber once. */
-  stamp = 0;
-  lastWriteAt: number;
-  closed = false;
-  /** Whether its subscription events went out (so the end of its subscriptions is announced too). */
-  announced = false;
-  /** While the replay is sent, live updates are held here and released after it. */
-  held: Update[] | undefined;
 
+  readonly #deadline: number;
+  readonly #deadlineReason: CloseReason;
   readonly #sink: StreamSink;
   readonly #limits: ConnectionLimits;
+  readonly #now: () => number;
   readonly #schedule: (connection: Connection) => void;
   readonly #onClose: (connection: Connection, reason: CloseReason) => void;
+  #phase: Phase = "opening";
+  #closed = false;
+  /** The number of the last hub dispatch offered to it (see `markOffered`). */
+  #lastDispatchOffered = 0;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
+  /** While the replay is sent, live updates are held here, and their positions beside them. */
+  #held: Update[] | undefined;
+  #heldPositions: Position[] | undefined;
   #heldBytes = 0;
   #writable = true;
+  #lastWriteAt: number;
+  /** When the socket last became unwritable, or 0 while it is writable. */
+  #unwritableSince = 0;
   /** Replays waiting for the socket to drain (allocated only when one waits). */
   #waiters: (() => void)[] | undefined;
-  /** When the socket last became unwritable, or 0 while it is writable. */
-  unwritableSince = 0;
 
-  constructor(init: {
-    sink: StreamSink;
-    matchers: readonly TopicMatcher[];
-    grants: Grants | undefined;
-    deadline: number;
-    deadlineReason: CloseReason;
-    now: number;
-    limits: ConnectionLimits;
-    schedule: (connection: Connection) => void;
-    onClose: (connection: Connection, reason: CloseReason) => void;
-  }) {
+  constructor(init: ConnectionInit) {
     this.#sink = init.sink;
     this.matchers = init.matchers;
     this.instructions = init.matchers.reduce((total, matcher) => total + matcher.instructions, 0);
     this.grants = init.grants;
-    this.deadline = init.deadline;
-    this.deadlineReason = init.deadlineReason;
-    this.lastWriteAt = init.now;
+    this.#deadline = init.deadline;
+    this.#deadlineReason = init.deadlineReason;
+    this.#now = init.now;
+    this.#lastWriteAt = init.now();
     this.#limits = init.limits;
     this.#schedule = init.schedule;
     this.#onClose = init.onClose;
     init.sink.onDrain(() => {
       this.#writable = true;
-      this.unwritableSince = 0;
-      if (this.#queue.length > 0) this.flush(Date.now());
+      this.#unwritableSince = 0;
+      if (this.#queue.length > 0) this.flush(this.#now());
       this.#wake();
     });
+    init.sink.onClose(() => this.close("client_left"));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether its response started (and so whether the hub reported it opened). */
+  get started(): boolean {
+    return this.#phase !== "opening";
+  }
+
+  /** Whether it went live (and so whether its subscriptions were announced). */
+  get live(): boolean {
+    return this.#phase === "live";
   }
 
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /** Whether its socket is backed up: `writable()` then waits for it. */
+  get backedUp(): boolean {
+    return this.#unwritableSince !== 0;
   }
 
   matchesAny(topics: readonly string[]): boolean {
@@ -99,15 +140,71 @@ export class Connection {
     return false;
   }
 
-  /** Holds a live update that arrived while the replay is being sent. */
-  hold(update: Update): void {
-    this.held!.push(update);
+  /** From now until `goLive`, live updates offered are held (a subscriber with a cursor). */
+  beginReplay(): void {
+    this.#held = [];
+    this.#heldPositions = [];
+  }
+
+  /** Sends the response head (`anchor` for a replay) and a first keep-alive: the stream starts at once. */
+  start(anchor: string | undefined): void {
+    this.#sink.start(anchor);
+    this.#phase = "started";
+    this.enqueue(KEEP_ALIVE_FRAME);
+  }
+
+  /**
+   * Notes that the hub's dispatch number `dispatch` was offered to this stream; false when it
+   * already was. An update reaches a stream through each of its matchers that selects it, and must
+   * be sent once. The hub numbers its dispatches itself, whatever the transport's positions.
+   */
+  markOffered(dispatch: number): boolean {
+    if (this.#lastDispatchOffered === dispatch) return false;
+    this.#lastDispatchOffered = dispatch;
+    return true;
+  }
+
+  /**
+   * Offers a live update: queued, or held while the replay is sent. False when the stream may not
+   * read it (a private update its grants do not cover).
+   */
+  offer(update: Update, position: Position): boolean {
+    if (!mayRead(this.grants, update)) return false;
+    if (this.#held === undefined) this.enqueue(update.frame);
+    else this.#hold(update, position);
+    return true;
+  }
+
+  #hold(update: Update, position: Position): void {
+    this.#held!.push(update);
+    this.#heldPositions!.push(position);
     this.#heldBytes += update.frame.length;
     if (this.#heldBytes + this.#queuedBytes > this.#limits.maxQueueBytes) this.close("slow_consumer");
   }
 
+  /**
+   * Goes live: releases the updates held during the replay, skipping those the replay already sent
+   * (at or before `lastReplayed`, the position of the last update it yielded, if any).
+   */
+  goLive(lastReplayed: Position | undefined, comparePositions: (a: Position, b: Position) => number): void {
+    const held = this.#held;
+    const positions = this.#heldPositions;
+    this.#held = undefined;
+    this.#heldPositions = undefined;
+    this.#heldBytes = 0;
+    if (held !== undefined && positions !== undefined) {
+      for (let i = 0; i < held.length; i++) {
+        if (lastReplayed === undefined || comparePositions(positions[i]!, lastReplayed) > 0) {
+          this.enqueue(held[i]!.frame);
+        }
+      }
+    }
+    // Releasing may have dropped it (a slow consumer): then it never went live.
+    if (!this.#closed) this.#phase = "live";
+  }
+
   enqueue(frame: Buffer): void {
-    if (this.closed) return;
+    if (this.#closed) return;
     if (this.#queue.length === 0 && this.#writable) this.#schedule(this);
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
@@ -116,21 +213,21 @@ export class Connection {
 
   /** Writes everything queued in one chunk, unless the socket is backed up. */
   flush(now: number): void {
-    if (this.closed || !this.#writable || this.#queue.length === 0) return;
+    if (this.#closed || !this.#writable || this.#queue.length === 0) return;
     const frames = this.#queue;
     const bytes = this.#queuedBytes;
     this.#queue = [];
     this.#queuedBytes = 0;
-    this.lastWriteAt = now;
+    this.#lastWriteAt = now;
     if (!this.#sink.write(frames, bytes)) {
       this.#writable = false;
-      this.unwritableSince = now;
+      this.#unwritableSince = now;
     }
   }
 
   /** Resolves when the socket can take more, or the connection closed (used while replaying). */
   writable(): Promise<void> {
-    if (this.#writable || this.closed) return Promise.resolve();
+    if (this.#writable || this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       this.#waiters ??= [];
       this.#waiters.push(resolve);
@@ -144,26 +241,33 @@ export class Connection {
     for (const wake of waiters) wake();
   }
 
-  /** Releases the updates held during the replay, skipping those the replay already sent. */
-  goLive(lastReplayedSeq: number): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    this.#heldBytes = 0;
-    for (const update of held) if (update.seq > lastReplayedSeq) this.enqueue(update.frame);
+  /**
+   * The hub's periodic check: closes the stream at its deadline (up to `earlyMs` early, rather than
+   * late: it must end no later than the token's expiry) or when its socket stayed backed up too
+   * long, and sends a keep-alive when it has been silent for `heartbeatMs` (not while replaying).
+   */
+  checkTimers(now: number, earlyMs: number, heartbeatMs: number): void {
+    if (now + earlyMs >= this.#deadline) this.close(this.#deadlineReason);
+    else if (this.#unwritableSince !== 0 && now - this.#unwritableSince >= this.#limits.writeTimeoutMs) {
+      this.close("write_timeout");
+    } else if (now - this.#lastWriteAt >= heartbeatMs && this.#held === undefined) {
+      this.enqueue(KEEP_ALIVE_FRAME);
+    }
   }
 
   close(reason: CloseReason): void {
-    if (this.closed) return;
+    if (this.#closed) return;
     if (reason === "slow_consumer" || reason === "write_timeout" || reason === "failed") {
       this.#sink.destroy();
     } else if (reason !== "client_left") {
       // A clean end (expiry, lifetime, shutdown) still sends what was queued: fewer events to replay.
-      if (this.#writable && this.#queue.length > 0) this.flush(Date.now());
+      if (this.#writable && this.#queue.length > 0) this.flush(this.#now());
       this.#sink.end(this.#limits.writeTimeoutMs);
     }
-    this.closed = true;
+    this.#closed = true;
     this.#queue = [];
-    this.held = undefined;
+    this.#held = undefined;
+    this.#heldPositions = undefined;
     this.#onClose(this, reason);
     this.#wake();
   }

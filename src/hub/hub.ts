@@ -1,16 +1,26 @@
-import { canRead, type Grants } from "../auth/grants.ts";
+import type { Grants } from "../auth/grants.ts";
 import type { TopicMatcher } from "../matching/matcher.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import type { PublishFields } from "../protocol/publish-request.ts";
-import { KEEP_ALIVE } from "../protocol/sse-encoder.ts";
-import type { AnySubscriptionDocument } from "../protocol/subscription-resource.ts";
 import { type CloseReason, Connection, type ConnectionLimits } from "./connection.ts";
+import { connectionClosed, connectionOpened, updateDispatched } from "./diagnostics.ts";
+import { FlushScheduler } from "./flush-scheduler.ts";
 import { type Logger, silentLogger } from "./logger.ts";
+import { mayRead } from "./may-read.ts";
+import { sendReplay } from "./replay-sender.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
-import { subscriptionEvent } from "./subscription-event.ts";
-import { SubscriptionRegistry } from "./subscription-registry.ts";
-import { type Replay, type Transport, TransportError } from "./transport.ts";
+import { SubscriptionAnnouncer } from "./subscription-announcer.ts";
+import type { SubscriptionRegistry } from "./subscription-registry.ts";
+import {
+  isShared,
+  type Position,
+  type Replay,
+  type ReportsHealth,
+  reportsHealth,
+  type Transport,
+  TransportError,
+} from "./transport.ts";
 import { createUpdate, type Update } from "./update.ts";
 
 export interface HubOptions {
@@ -31,6 +41,7 @@ export interface HubOptions {
    */
   readonly subscriptions?: { readonly hubPath: string };
   readonly logger?: Logger;
+  /** The clock of the hub and of its connections (ms since epoch); a test may control it. */
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -43,30 +54,11 @@ export interface SubscribeRequest {
   readonly sink: StreamSink;
 }
 
-const KEEP_ALIVE_FRAME = Buffer.from(KEEP_ALIVE);
-/** Replay is written in slices of this size, waiting for the socket in between. */
-const REPLAY_SLICE_BYTES = 64 * 1024;
-/**
- * Updates a replay examines before it lets the event loop run other work: a replay that selects
- * few of a long history would otherwise scan all of it in one turn, stalling every other stream.
- */
-const REPLAY_SCAN_SLICE = 256;
-/**
- * Matching work a replay does before it lets the event loop run other work, in topic characters
- * × automaton instructions (a bound on engine steps, to within a small factor): the subscriber
- * chooses its patterns, and within their bound they may cost a million steps per update, so a
- * count of updates alone would let one replay hold the hub for seconds.
- */
-const REPLAY_MATCHING_SLICE = 1_000_000;
-/** Sockets written per turn of the event loop when many have something queued. */
-const FLUSH_SLICE = 1024;
-/**
- * Bytes written per turn at most (one socket's worth at least): a slice of large updates is
- * hundreds of megabytes copied into sockets, and every other request would wait for it.
- */
-const FLUSH_SLICE_BYTES = 16 * 1024 * 1024;
-/** Written entries the pending list may keep before it is compacted. */
-const COMPACT_FLUSHED = 16 * FLUSH_SLICE;
+/** An update dispatched while another was being delivered, and its position. */
+interface Deferred {
+  readonly update: Update;
+  readonly position: Position;
+}
 
 /**
  * The hub: accepts updates, hands them to the transport, and delivers what the transport
@@ -74,6 +66,7 @@ const COMPACT_FLUSHED = 16 * FLUSH_SLICE;
  */
 export class Hub {
   readonly #transport: Transport;
+  readonly #health: ReportsHealth | undefined;
   readonly #options: HubOptions;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -81,35 +74,47 @@ export class Hub {
   readonly #limits: ConnectionLimits;
   readonly #index = new SubscriberIndex();
   readonly #connections = new Set<Connection>();
-  /** Connections with something queued, in the order they got it; the first `#flushed` are written. */
-  #pending: Connection[] = [];
-  #flushed = 0;
-  #flushScheduled = false;
+  readonly #flusher: FlushScheduler;
+  readonly #announcer: SubscriptionAnnouncer | undefined;
   #closing = false;
   readonly #sweepTimer: NodeJS.Timeout;
   readonly #sweepMs: number;
-  /** The update being delivered, read by the pre-bound `#offer` (no closure per update). */
-  #current: Update | undefined;
+  /**
+   * Counts the updates this hub delivered: the number of the one being delivered, by which a
+   * connection reached through several of its matchers is offered it once (Connection.markOffered).
+   */
+  #dispatchNumber = 0;
+  /** The update being delivered and its position, read by the pre-bound visitor (no closure per update). */
+  #delivering: Update | undefined;
+  #deliveringPosition: Position | undefined;
+  /** How many streams the update being delivered was offered to (for diagnostics). */
+  #offeredCount = 0;
   /** Updates dispatched while another was being delivered, delivered right after it. */
-  readonly #deferred: Update[] = [];
+  readonly #deferred: Deferred[] = [];
   /** The id of the last update dispatched that was public or a subscription event (see below). */
   #lastDispatchedId: string | undefined;
-  /** The active subscriptions, when the feature is on. */
-  readonly subscriptions: SubscriptionRegistry | undefined;
-  /** Subscription events being stored, awaited before the transport closes. */
-  readonly #announcing = new Set<Promise<void>>();
+  /** Bound once: the transport's order of positions, for every connection going live. */
+  readonly #comparePositions: (a: Position, b: Position) => number;
+  /** This process's id among those sharing the transport, when the transport is shared. */
+  readonly nodeId: string | undefined;
 
   constructor(transport: Transport, options: HubOptions) {
     this.#transport = transport;
+    this.#health = reportsHealth(transport) ? transport : undefined;
+    this.nodeId = isShared(transport) ? transport.nodeId : undefined;
+    this.#comparePositions = (a, b) => transport.comparePositions(a, b);
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#limits = { maxQueueBytes: options.maxQueueBytes, writeTimeoutMs: options.writeTimeoutMs };
+    this.#flusher = new FlushScheduler(this.#now, (connection, error) => this.#drop(connection, error));
     this.#sweepMs = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs).unref();
-    if (options.subscriptions !== undefined) this.subscriptions = new SubscriptionRegistry();
-    transport.listen((update) => this.#dispatch(update));
+    if (options.subscriptions !== undefined) {
+      this.#announcer = new SubscriptionAnnouncer(options.subscriptions.hubPath, transport, this.#logger);
+    }
+    transport.listen((update, position) => this.#dispatch(update, position));
   }
 
   get connectionCount(): number {
@@ -120,13 +125,15 @@ export class Hub {
     return this.#closing;
   }
 
-  lastEventId(): string | undefined {
-    return this.#transport.lastEventId();
+  /** The active subscriptions, when the feature is on. */
+  get subscriptions(): SubscriptionRegistry | undefined {
+    return this.#announcer?.registry;
   }
 
-  /** What keeps the transport from storing updates now, if anything (see Transport). */
+  /** What keeps the transport from storing updates now, if anything (its `health`, when it reports one). */
   get storeFailure(): string | undefined {
-    return this.#transport.storeFailure?.();
+    const health = this.#health?.health();
+    return health === undefined || health.healthy ? undefined : health.reason;
   }
 
   /**
@@ -189,13 +196,12 @@ export class Hub {
       grants: request.grants,
       deadline,
       deadlineReason,
-      now,
       limits: this.#limits,
-      schedule: this.#schedule,
+      now: this.#now,
+      schedule: this.#flusher.schedule,
       onClose: this.#onClose,
     });
-    if (request.cursor !== undefined) connection.held = [];
-    request.sink.onClose(() => connection.close("client_left"));
+    if (request.cursor !== undefined) connection.beginReplay();
     // The sweep closes a stream at the last tick before its deadline, but it only sees streams
     // that existed at the previous tick: a deadline sooner than one sweep period (a token about to
     // expire, a short max lifetime) would be missed by up to a period. Such a stream gets its own
@@ -209,12 +215,18 @@ export class Hub {
     const replay =
       request.cursor === undefined ? undefined : await this.#replay(request.cursor, request.grants);
     if (connection.closed) return undefined;
-    request.sink.start(replay?.anchor);
-    connection.enqueue(KEEP_ALIVE_FRAME); // the stream starts at once
+    connection.start(replay?.anchor);
+    if (connectionOpened.hasSubscribers) {
+      connectionOpened.publish({
+        subscriber: connection.subscriber,
+        matchers: connection.matchers.length,
+        replayed: replay !== undefined,
+      });
+    }
+    let lastReplayed: Position | undefined;
     if (replay !== undefined) {
-      let lastSeq: number | undefined;
       try {
-        lastSeq = await this.#sendReplay(connection, replay);
+        lastReplayed = await sendReplay(connection, replay, this.#now);
       } catch (error) {
         if (!(error instanceof TransportError)) throw error;
         // History cannot go on with this replay (it was overtaken by retention, or the store
@@ -224,143 +236,76 @@ export class Hub {
         connection.close("failed");
         return undefined;
       }
-      if (lastSeq === undefined) return undefined;
-      connection.goLive(lastSeq);
-    }
-    this.#announce(connection, true);
-    return connection;
-  }
-
-  /** Sends the replay; resolves with the seq it ended at, or undefined if the connection closed. */
-  async #sendReplay(connection: Connection, replay: Replay): Promise<number | undefined> {
-    let lastSeq = 0;
-    let scanned = 0;
-    let matching = 0;
-    for await (const update of replay.updates) {
       if (connection.closed) return undefined;
-      if (++scanned % REPLAY_SCAN_SLICE === 0 || matching >= REPLAY_MATCHING_SLICE) {
-        matching = 0;
-        await new Promise(setImmediate);
-      }
-      // Grants first: they come from the token's issuer, the patterns from the subscriber, who
-      // must not make the hub evaluate them against private updates it may not read.
-      if (this.#mayRead(connection.grants, update)) {
-        matching += connection.instructions * topicsLength(update.topics);
-        if (connection.matchesAny(update.topics)) {
-          connection.enqueue(update.frame);
-          if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
-            connection.flush(this.#now());
-            if (connection.unwritableSince !== 0) await connection.writable();
-          }
-        }
-      }
-      lastSeq = update.seq;
     }
-    return connection.closed ? undefined : lastSeq;
+    connection.goLive(lastReplayed, this.#comparePositions);
+    if (connection.closed) return undefined;
+    this.#announcer?.announce(connection, true);
+    return connection;
   }
 
   async #replay(cursor: string, grants: Grants | undefined): Promise<Replay> {
     try {
-      return await this.#transport.replay(cursor, (update) => this.#mayRead(grants, update));
+      return await this.#transport.replay(cursor, (update) => mayRead(grants, update));
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
       throw new ProtocolError("history_unavailable", "history cannot be read now; the hub log says why");
     }
   }
 
-  /** Publishes a subscription event for each of the connection's matchers. */
-  #announce(connection: Connection, active: boolean): void {
-    if (this.subscriptions === undefined) return;
-    if (active) connection.announced = true;
-    const hubPath = this.#options.subscriptions!.hubPath;
-    for (const matcher of connection.matchers) {
-      const update = this.#subscriptionEvent(hubPath, matcher, connection, active);
-      if (update === undefined) continue;
-      const stored = this.#transport.publish(update).catch((error: unknown) => {
-        this.#logger.error(
-          { err: error, subscription: update.topics[0] },
-          "storing a subscription event failed",
-        );
-      });
-      this.#announcing.add(stored);
-      stored.finally(() => this.#announcing.delete(stored));
-    }
-  }
-
-  /**
-   * The event for one subscription. Undefined when it cannot be built: it is made while a stream
-   * opens or closes, often from a socket's 'close' event, where a throw would end the process.
-   */
-  #subscriptionEvent(
-    hubPath: string,
-    matcher: TopicMatcher,
-    connection: Connection,
-    active: boolean,
-  ): Update | undefined {
-    try {
-      return subscriptionEvent(hubPath, matcher, connection, active);
-    } catch (error) {
-      this.#logger.error(
-        { err: error, subscriber: connection.subscriber },
-        "a subscription event could not be made",
-      );
-      return undefined;
-    }
-  }
-
-  #mayRead(grants: Grants | undefined, update: Pick<Update, "topics" | "private">): boolean {
-    // Routing matchers never widen access: a private update needs a subscribe grant on one of its
-    // topics, checked against the current token, for replayed updates too (draft, "Subscribers").
-    return !update.private || canRead(grants, update.topics);
-  }
-
-  #dispatch(update: Update): void {
+  #dispatch(update: Update, position: Position): void {
     // A stream dropped while an update is delivered (a slow consumer) announces its end at once,
     // from inside that delivery: its event is delivered right after, never in the middle.
-    if (this.#current !== undefined) {
-      this.#deferred.push(update);
+    if (this.#delivering !== undefined) {
+      this.#deferred.push({ update, position });
       return;
     }
-    this.#deliver(update);
-    while (this.#deferred.length > 0) this.#deliver(this.#deferred.shift()!);
+    this.#deliver(update, position);
+    while (this.#deferred.length > 0) {
+      const next = this.#deferred.shift()!;
+      this.#deliver(next.update, next.position);
+    }
   }
 
-  #deliver(update: Update): void {
+  #deliver(update: Update, position: Position): void {
     if (!update.private || update.kind === "subscription") this.#lastDispatchedId = update.id;
-    // Decided by kind, never by topic: only the hub creates subscription events (this one, or one
-    // sharing the transport), and a published update, whatever its topic, is never folded in.
-    if (update.kind === "subscription" && this.subscriptions !== undefined) this.#fold(update);
-    this.#current = update;
+    // Decided by kind, never by topic (see SubscriptionAnnouncer.fold).
+    if (update.kind === "subscription") this.#announcer?.fold(update);
+    this.#delivering = update;
+    this.#deliveringPosition = position;
+    this.#dispatchNumber++;
+    this.#offeredCount = 0;
     try {
-      this.#index.forEachMatch(update.topics, this.#offer, update.private ? this.#mayReceive : undefined);
+      this.#index.forEachMatch(
+        update.topics,
+        this.#offerDelivering,
+        update.private ? this.#mayReceive : undefined,
+      );
     } catch (error) {
       // An update that cannot be routed costs that update, never the hub.
       this.#logger.error({ err: error, update: update.id }, "an update could not be delivered");
     } finally {
-      this.#current = undefined;
+      this.#delivering = undefined;
+      this.#deliveringPosition = undefined;
     }
-  }
-
-  #fold(update: Update): void {
-    try {
-      this.subscriptions!.apply(JSON.parse(update.data) as AnySubscriptionDocument, update.id);
-    } catch (error) {
-      this.#logger.error({ err: error, update: update.id }, "a subscription event could not be read");
+    if (updateDispatched.hasSubscribers) {
+      updateDispatched.publish({
+        id: update.id,
+        kind: update.kind,
+        private: update.private,
+        matched: this.#offeredCount,
+      });
     }
   }
 
   /** Whether a connection may read the update being delivered (only asked of private ones). */
-  readonly #mayReceive = (connection: Connection): boolean =>
-    this.#mayRead(connection.grants, this.#current!);
+  readonly #mayReceive = (connection: Connection): boolean => mayRead(connection.grants, this.#delivering!);
 
-  readonly #offer = (connection: Connection): void => {
-    const update = this.#current!;
-    if (connection.stamp === update.seq) return; // already offered through another matcher
-    connection.stamp = update.seq;
+  /** The index's visitor for the update being delivered: offers it to each stream once. */
+  readonly #offerDelivering = (connection: Connection): void => {
+    if (!connection.markOffered(this.#dispatchNumber)) return; // reached through another matcher
     try {
-      if (!this.#mayRead(connection.grants, update)) return;
-      if (connection.held !== undefined) connection.hold(update);
-      else connection.enqueue(update.frame);
+      if (connection.offer(this.#delivering!, this.#deliveringPosition!)) this.#offeredCount++;
     } catch (error) {
       this.#drop(connection, error);
     }
@@ -372,67 +317,13 @@ export class Hub {
     connection.close("failed");
   }
 
-  // Bound once for every connection, rather than two closures per connection.
-  readonly #schedule = (connection: Connection): void => this.#scheduleFlush(connection);
+  // Bound once for every connection, rather than a closure per connection.
   readonly #onClose = (connection: Connection, reason: CloseReason): void => this.#forget(connection, reason);
-
-  #scheduleFlush(connection: Connection): void {
-    this.#pending.push(connection);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    // After the current I/O phase: every update dispatched in it leaves in one write per socket.
-    setImmediate(this.#flushAll);
-  }
-
-  readonly #flushAll = (): void => {
-    // A slice at a time, letting the event loop read publishes in between: a fan-out to many
-    // sockets would otherwise hold every publish (and its acknowledgement) until the last write,
-    // and the events published meanwhile join the queues of the sockets not yet written.
-    const pending = this.#pending;
-    let end = Math.min(pending.length, this.#flushed + FLUSH_SLICE);
-    const now = this.#now();
-    let bytes = 0;
-    for (let i = this.#flushed; i < end; i++) {
-      const connection = pending[i]!;
-      bytes += connection.queuedBytes;
-      try {
-        connection.flush(now);
-      } catch (error) {
-        this.#drop(connection, error);
-      }
-      if (bytes >= FLUSH_SLICE_BYTES) end = i + 1;
-    }
-    if (end < pending.length) {
-      // Under a steady stream of events the list never empties: drop the written part now and
-      // then, so that it holds each waiting connection about once rather than growing.
-      if (end >= COMPACT_FLUSHED) {
-        this.#pending = pending.slice(end);
-        this.#flushed = 0;
-      } else {
-        this.#flushed = end;
-      }
-      setImmediate(this.#flushAll);
-      return;
-    }
-    this.#pending = [];
-    this.#flushed = 0;
-    this.#flushScheduled = false;
-  };
 
   #sweep(): void {
     const now = this.#now();
-    const heartbeat = this.#options.heartbeatMs;
     for (const connection of this.#connections) {
-      // Close a little early rather than late: the stream must end no later than the token's exp.
-      if (now + this.#sweepMs >= connection.deadline) connection.close(connection.deadlineReason);
-      else if (
-        connection.unwritableSince !== 0 &&
-        now - connection.unwritableSince >= this.#options.writeTimeoutMs
-      ) {
-        connection.close("write_timeout");
-      } else if (now - connection.lastWriteAt >= heartbeat && connection.held === undefined) {
-        connection.enqueue(KEEP_ALIVE_FRAME);
-      }
+      connection.checkTimers(now, this.#sweepMs, this.#options.heartbeatMs);
     }
   }
 
@@ -440,7 +331,10 @@ export class Hub {
     this.#connections.delete(connection);
     this.#index.delete(connection);
     this.#logger.debug({ subscriber: connection.subscriber, reason }, "subscriber stream closed");
-    if (connection.announced) this.#announce(connection, false);
+    if (connection.started && connectionClosed.hasSubscribers) {
+      connectionClosed.publish({ subscriber: connection.subscriber, reason });
+    }
+    if (connection.live) this.#announcer?.announce(connection, false);
   }
 
   /** Ends every stream and closes the transport. Publishing and subscribing are refused from now on. */
@@ -449,13 +343,7 @@ export class Hub {
     this.#closing = true;
     clearInterval(this.#sweepTimer);
     for (const connection of [...this.#connections]) connection.close("shutdown");
-    await Promise.all(this.#announcing);
+    await this.#announcer?.settled();
     await this.#transport.close();
   }
-}
-
-function topicsLength(topics: readonly string[]): number {
-  let length = 0;
-  for (const topic of topics) length += topic.length;
-  return length;
 }

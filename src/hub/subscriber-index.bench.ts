@@ -23,8 +23,8 @@
  * 4. `add` and `delete`, ns per connection, for 10k connections of one matcher each: each round
  *    fills a new index, then empties it; median of 15 rounds after 3 untimed ones.
  *
- * The visitor does what the hub's does first (`connection.stamp` checked and set, so that a
- * connection selected twice is offered once), so visiting touches each connection as in the hub.
+ * The visitor does what the hub's does first (`connection.markOffered` with the dispatch number, so
+ * that a connection selected twice is offered once), so visiting touches each connection as in the hub.
  * Connections are real `Connection` objects over a sink that does nothing. Published topic strings
  * are built once and reused, so their hash is computed once: a fresh topic string in the hub adds
  * one hash of its characters to the first lookup.
@@ -54,7 +54,7 @@ const BASE_URL = "https://hub.example/.well-known/mercure";
 const LIMITS = { maxPatternLength: DEFAULT_MAX_PATTERN_LENGTH };
 const random = new Random(20251);
 
-/** The index and the visitor use only `matchers` and `stamp`; the sink is never written to. */
+/** The index and the visitor use only `matchers` and `markOffered`; the sink is never written to. */
 const sink: StreamSink = {
   start() {},
   write: () => true,
@@ -71,7 +71,7 @@ function connection(matchers: readonly TopicMatcher[]): Connection {
     grants: undefined,
     deadline: Number.MAX_SAFE_INTEGER,
     deadlineReason: "max_lifetime",
-    now: 0,
+    now: () => 0,
     limits: { maxQueueBytes: 1 << 20, writeTimeoutMs: 10_000 },
     schedule: () => {},
     onClose: () => {},
@@ -88,12 +88,11 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-/** As the hub's visitor starts: one offer per connection per update, `stamp` holding the seq. */
-let seq = 0;
+/** As the hub's visitor starts: one offer per connection per update, by the hub's dispatch number. */
+let dispatch = 0;
 let visited = 0;
 const visit = (connection: Connection): void => {
-  if (connection.stamp === seq) return;
-  connection.stamp = seq;
+  if (!connection.markOffered(dispatch)) return;
   visited++;
 };
 
@@ -104,7 +103,7 @@ function publish(
   roundMs?: number,
 ): Timing {
   return measure((i) => {
-    seq++;
+    dispatch++;
     index.forEachMatch(topicLists[i % topicLists.length]!, visit);
     return visited;
   }, roundMs);
@@ -218,7 +217,7 @@ for (const [label, connections] of [
     let start = process.hrtime.bigint();
     for (const c of connections) index.add(c);
     const added = Number(process.hrtime.bigint() - start) / connections.length;
-    seq++;
+    dispatch++;
     index.forEachMatch([exactTopic(r)], visit); // the index is used, so filling it is not dead code
     start = process.hrtime.bigint();
     for (const c of connections) index.delete(c);

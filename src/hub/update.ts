@@ -11,8 +11,9 @@ import { encodeEvent } from "../protocol/sse-encoder.ts";
 export type UpdateKind = "update" | "subscription";
 
 /**
- * An update as the hub holds it: immutable fields, its position in history, and its SSE event
- * serialized once. Every subscriber is handed the same `frame` bytes.
+ * An update as the hub holds it: immutable fields and its SSE event serialized once. Every
+ * subscriber is handed the same `frame` bytes. Its place in history is the transport's to keep (a
+ * `Position`, given beside the update, never written into it).
  */
 export interface Update {
   readonly kind: UpdateKind;
@@ -23,8 +24,6 @@ export interface Update {
   readonly type: string | undefined;
   readonly retry: string | undefined;
   readonly private: boolean;
-  /** Strictly increasing in publish order; set by the transport when the update is stored. */
-  seq: number;
   readonly frame: Buffer;
 }
 
@@ -43,7 +42,6 @@ export function createUpdate(fields: PublishFields, kind: UpdateKind = "update")
     type: fields.type,
     retry: fields.retry,
     private: fields.private,
-    seq: 0,
     frame: Buffer.from(encodeEvent({ id, type: fields.type, retry: fields.retry, data: fields.data })),
   };
 }

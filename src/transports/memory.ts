@@ -1,6 +1,12 @@
-import type { Replay, Transport } from "../hub/transport.ts";
+import type { Position, Replay, Transport, UpdateListener } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
-import { mergeBySeq, UpdateRing } from "./update-ring.ts";
+import {
+  compareSeqPositions,
+  mergeBySeq,
+  type SequencedUpdate,
+  sequenced,
+  UpdateRing,
+} from "./update-ring.ts";
 
 /** Subscription events kept for presence clients reconnecting with a cursor, unless told otherwise. */
 export const DEFAULT_SUBSCRIPTION_HISTORY_SIZE = 10_000;
@@ -14,13 +20,14 @@ export interface MemoryTransportOptions {
 
 /**
  * History in ring buffers in this process: one for published updates, one for subscription
- * events. Finding a cursor is a Map lookup, never a scan from the oldest end.
+ * events. Finding a cursor is a Map lookup, never a scan from the oldest end. Positions are seqs,
+ * counted from 1 in this process, in decimal.
  */
 export class MemoryTransport implements Transport {
   readonly #updates: UpdateRing;
   readonly #subscriptionEvents: UpdateRing;
   #nextSeq = 1;
-  #listener: (update: Update) => void = () => {};
+  #listener: UpdateListener = () => {};
 
   constructor(options: MemoryTransportOptions) {
     this.#updates = new UpdateRing(options.historySize);
@@ -30,36 +37,40 @@ export class MemoryTransport implements Transport {
     );
   }
 
-  listen(listener: (update: Update) => void): void {
+  listen(listener: UpdateListener): void {
     this.#listener = listener;
   }
 
-  async publish(update: Update): Promise<void> {
-    update.seq = this.#nextSeq++;
-    (update.kind === "subscription" ? this.#subscriptionEvents : this.#updates).push(update);
-    this.#listener(update);
+  async publish(update: Update): Promise<Position> {
+    const entry = sequenced(update, this.#nextSeq++);
+    (update.kind === "subscription" ? this.#subscriptionEvents : this.#updates).push(entry);
+    this.#listener(update, entry.position);
+    return entry.position;
   }
 
-  replay(cursor: string, visible?: (update: Pick<Update, "topics" | "private">) => boolean): Replay {
+  async replay(
+    cursor: string,
+    visible?: (update: Pick<Update, "topics" | "private">) => boolean,
+  ): Promise<Replay> {
     const found = cursor === "earliest" ? undefined : this.#find(cursor);
-    const known = found !== undefined && (visible === undefined || visible(found));
+    const known = found !== undefined && (visible === undefined || visible(found.update));
     const after = known ? found.seq : 0;
     return {
       anchor: known ? cursor : "earliest",
-      updates: mergeBySeq(this.#updates.after(after), this.#subscriptionEvents.after(after)),
+      entries: mergeBySeq(this.#updates.after(after), this.#subscriptionEvents.after(after)),
     };
   }
 
+  comparePositions(a: Position, b: Position): number {
+    return compareSeqPositions(a, b);
+  }
+
   /** The earliest kept occurrence of an id, in either ring (a publisher may reuse any id). */
-  #find(id: string): Update | undefined {
+  #find(id: string): SequencedUpdate | undefined {
     const update = this.#updates.find(id);
     const event = this.#subscriptionEvents.find(id);
     if (update === undefined || event === undefined) return update ?? event;
     return update.seq < event.seq ? update : event;
-  }
-
-  lastEventId(): string | undefined {
-    return this.#updates.newest?.id;
   }
 
   async close(): Promise<void> {}

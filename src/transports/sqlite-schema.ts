@@ -27,7 +27,6 @@ class StoredUpdate implements Update {
   readonly id: string;
   readonly topics: readonly string[];
   readonly private: boolean;
-  seq: number;
   readonly frame: Buffer;
   #fields: SseFields | undefined;
 
@@ -35,7 +34,6 @@ class StoredUpdate implements Update {
     this.id = row.id;
     this.topics = JSON.parse(row.topics) as string[];
     this.private = row.private === 1;
-    this.seq = row.seq;
     this.frame = Buffer.from(row.frame.buffer, row.frame.byteOffset, row.frame.byteLength);
   }
 

@@ -2,13 +2,28 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Logger } from "../hub/logger.ts";
-import { type Replay, type Transport, TransportError } from "../hub/transport.ts";
+import {
+  type Position,
+  type Replay,
+  type ReportsHealth,
+  type Transport,
+  TransportError,
+  type TransportHealth,
+  type UpdateListener,
+} from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
 import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "./memory.ts";
 import { migrate, toUpdate, UPDATE_COLUMNS, type UpdateRow } from "./sqlite-schema.ts";
 import { StoreFiles } from "./store-files.ts";
 import { StoreLock } from "./store-lock.ts";
-import { mergeBySeq, overtaken, UpdateRing } from "./update-ring.ts";
+import {
+  compareSeqPositions,
+  mergeBySeq,
+  overtaken,
+  type SequencedUpdate,
+  sequenced,
+  UpdateRing,
+} from "./update-ring.ts";
 
 /**
  * How hard a commit is pushed to disk. `full` (the default) syncs the write-ahead log on every
@@ -49,7 +64,7 @@ interface TrimmedRow {
 
 interface Pending {
   readonly update: Update;
-  readonly resolve: () => void;
+  readonly resolve: (position: Position) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -75,7 +90,8 @@ const TRIM_CHUNK = 1000;
  *
  * Publishes that arrive in the same turn of the event loop are committed in one transaction
  * (group commit): one sync to disk for all of them, and each publish resolves, and is
- * acknowledged, only after that commit. `seq` is the row id, so order and seqs survive restarts.
+ * acknowledged, only after that commit. `seq` is the row id, so order and seqs survive restarts;
+ * a position is the seq in decimal.
  * A cursor is found through an index on `id`, whatever the history size; a replay reads pages
  * of rows as the subscriber's socket takes them.
  *
@@ -88,7 +104,7 @@ const TRIM_CHUNK = 1000;
  * against the store's retention. They share the seq counter with stored updates, so a replay is
  * one ordered merge of both, and a cursor may name either.
  */
-export class SqliteTransport implements Transport {
+export class SqliteTransport implements Transport, ReportsHealth {
   readonly #db: DatabaseSync;
   readonly #path: string;
   readonly #logger: Logger | undefined;
@@ -106,12 +122,11 @@ export class SqliteTransport implements Transport {
   readonly #subscriptionEvents: UpdateRing;
   /** The next seq to give: stored updates take theirs at commit, subscription events at once. */
   #nextSeq: number;
-  #listener: (update: Update) => void = () => {};
+  #listener: UpdateListener = () => {};
   #batch: Pending[] = [];
   #flushScheduled = false;
   #count: number;
   #bytes: number;
-  #lastId: string | undefined;
   /**
    * Why the last commit failed (a full disk, an I/O error), until one succeeds: the store's files
    * may all be in place and writable while nothing can be committed.
@@ -170,10 +185,6 @@ export class SqliteTransport implements Transport {
       };
       this.#count = totals.count;
       this.#bytes = totals.bytes;
-      const last = this.#db.prepare("SELECT id FROM updates ORDER BY seq DESC LIMIT 1").get() as
-        | { id: string }
-        | undefined;
-      this.#lastId = last?.id;
       // AUTOINCREMENT remembers the highest seq ever given, even when those rows were trimmed.
       const highest = this.#db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'updates'").get() as
         | { seq: number }
@@ -194,17 +205,17 @@ export class SqliteTransport implements Transport {
     return { count: this.#count, bytes: this.#bytes };
   }
 
-  listen(listener: (update: Update) => void): void {
+  listen(listener: UpdateListener): void {
     this.#listener = listener;
   }
 
-  publish(update: Update): Promise<void> {
+  publish(update: Update): Promise<Position> {
     if (this.#closed) return Promise.reject(new TransportError("the history store is closed"));
     if (update.kind === "subscription") {
-      update.seq = this.#nextSeq++;
-      this.#subscriptionEvents.push(update);
-      this.#listener(update);
-      return Promise.resolve();
+      const entry = sequenced(update, this.#nextSeq++);
+      this.#subscriptionEvents.push(entry);
+      this.#listener(update, entry.position);
+      return Promise.resolve(entry.position);
     }
     return new Promise((resolve, reject) => {
       this.#batch.push({ update, resolve, reject });
@@ -223,6 +234,7 @@ export class SqliteTransport implements Transport {
     // What history held before: a transaction rolled back undoes its trimming too, not only its rows.
     const { count, bytes } = this.stats;
     const trimmedThrough = this.#trimmedThrough;
+    const firstSeq = this.#nextSeq;
     let added = 0;
     let committed = false;
     try {
@@ -232,9 +244,8 @@ export class SqliteTransport implements Transport {
         for (const { update } of batch) {
           const topics = JSON.stringify(update.topics);
           const size = update.frame.length + topics.length;
-          update.seq = this.#nextSeq++;
           this.#insert.run(
-            update.seq,
+            this.#nextSeq++,
             update.id,
             topics,
             update.private ? 1 : 0,
@@ -253,7 +264,7 @@ export class SqliteTransport implements Transport {
         // After the COMMIT, before anything is acknowledged or dispatched: a commit into files the
         // path no longer names is lost at the next start, so it is refused, and taken back so that
         // no replay sends it either.
-        this.#files.assertCommitKept(() => this.#withdraw.run(batch[0]!.update.seq));
+        this.#files.assertCommitKept(() => this.#withdraw.run(firstSeq));
       } catch (error) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
         if (committed) {
@@ -277,12 +288,12 @@ export class SqliteTransport implements Transport {
       return;
     }
     this.#commitsWork();
-    this.#lastId = batch[batch.length - 1]!.update.id;
+    let seq = firstSeq;
     for (const { update, resolve } of batch) {
-      this.#listener(update);
-      resolve();
+      const position = String(seq++);
+      this.#listener(update, position);
+      resolve(position);
     }
-    if (this.#retention.maxCount === 0) this.#lastId = undefined;
   }
 
   /** The publishes to commit now, at most COMMIT_BYTES of them; the rest wait for the next turn. */
@@ -396,11 +407,13 @@ export class SqliteTransport implements Transport {
       this.#trimmedThrough = trimmedThrough;
       return; // retried at the next tick; publishes report their own failures
     }
-    if (this.#count === 0) this.#lastId = undefined;
     if (dropped === TRIM_CHUNK) setImmediate(() => this.#trimInBackground());
   }
 
-  replay(cursor: string, visible?: (update: Pick<Update, "topics" | "private">) => boolean): Replay {
+  async replay(
+    cursor: string,
+    visible?: (update: Pick<Update, "topics" | "private">) => boolean,
+  ): Promise<Replay> {
     this.#files.assertReadable();
     const found = cursor === "earliest" ? undefined : this.#find(cursor);
     const known = found !== undefined && (visible === undefined || visible(found));
@@ -408,7 +421,7 @@ export class SqliteTransport implements Transport {
     return {
       anchor: known ? cursor : "earliest",
       // From the oldest row kept now: those trimmed already are not owed.
-      updates: mergeBySeq(
+      entries: mergeBySeq(
         this.#rowsAfter(Math.max(after, this.#trimmedThrough)),
         this.#subscriptionEvents.after(after),
       ),
@@ -416,14 +429,20 @@ export class SqliteTransport implements Transport {
   }
 
   /** The earliest occurrence of an id, stored or a subscription event (a publisher may reuse any id). */
-  #find(id: string): Pick<Update, "seq" | "topics" | "private"> | undefined {
+  #find(id: string): ({ seq: number } & Pick<Update, "topics" | "private">) | undefined {
     const row = this.#findCursor.get(id) as { seq: number; topics: string; private: number } | undefined;
     const event = this.#subscriptionEvents.find(id);
-    if (row === undefined || (event !== undefined && event.seq < row.seq)) return event;
+    if (row === undefined || (event !== undefined && event.seq < row.seq)) {
+      return event && { seq: event.seq, topics: event.update.topics, private: event.update.private };
+    }
     return { seq: row.seq, topics: JSON.parse(row.topics) as string[], private: row.private === 1 };
   }
 
-  *#rowsAfter(seq: number): Generator<Update> {
+  comparePositions(a: Position, b: Position): number {
+    return compareSeqPositions(a, b);
+  }
+
+  *#rowsAfter(seq: number): Generator<SequencedUpdate> {
     let after = seq;
     for (;;) {
       if (this.#closed) return;
@@ -432,7 +451,7 @@ export class SqliteTransport implements Transport {
       if (this.#trimmedThrough > after) throw overtaken();
       const page = this.#readPage(after);
       for (const row of page.rows) {
-        yield toUpdate(row);
+        yield sequenced(toUpdate(row), row.seq);
         after = row.seq;
       }
       if (page.last) return;
@@ -456,12 +475,10 @@ export class SqliteTransport implements Transport {
     return { rows, last: rows.length < REPLAY_PAGE };
   }
 
-  lastEventId(): string | undefined {
-    return this.#lastId;
-  }
-
-  storeFailure(): string | undefined {
-    return this.#closed ? undefined : (this.#files.check() ?? this.#commitFailure);
+  /** Unhealthy while the store's files are missing or unusable, or while commits fail. */
+  health(): TransportHealth {
+    const failure = this.#closed ? undefined : (this.#files.check() ?? this.#commitFailure);
+    return failure === undefined ? { healthy: true } : { healthy: false, reason: failure };
   }
 
   async close(): Promise<void> {

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TransportError } from "../hub/transport.ts";
 import { createUpdate, type Update } from "../hub/update.ts";
-import { mergeBySeq, UpdateRing } from "./update-ring.ts";
+import { mergeBySeq, type SequencedUpdate, sequenced, UpdateRing } from "./update-ring.ts";
 
-function update(seq: number, id = `id-${seq}`): Update {
+function update(seq: number, id = `id-${seq}`): SequencedUpdate {
   const made = createUpdate({
     topics: ["t"],
     data: "",
@@ -13,11 +13,10 @@ function update(seq: number, id = `id-${seq}`): Update {
     retry: undefined,
     private: false,
   });
-  made.seq = seq;
-  return made;
+  return sequenced(made, seq);
 }
 
-const seqs = (updates: Iterable<Update>) => [...updates].map((u) => u.seq);
+const seqs = (entries: Iterable<SequencedUpdate>) => [...entries].map((entry) => entry.seq);
 
 describe("UpdateRing: order, ids and merging", () => {
   it("keeps the newest, finds ids and reads after a seq, with seqs that skip", () => {
@@ -29,7 +28,6 @@ describe("UpdateRing: order, ids and merging", () => {
     assert.deepEqual(seqs(ring.after(0)), [5, 9, 12]);
     assert.deepEqual(seqs(ring.after(6)), [9, 12]);
     assert.deepEqual(seqs(ring.after(12)), []);
-    assert.equal(ring.newest?.seq, 12);
   });
 
   it("reads on through updates pushed between two steps, skipping those dropped when it may", () => {
@@ -60,14 +58,14 @@ describe("UpdateRing: order, ids and merging", () => {
 });
 
 /** An update whose id counts how often it is read: the ring's work, measured without a clock. */
-function counted(seq: number, id: string, reads: { count: number }): Update {
-  return {
-    seq,
+function counted(seq: number, id: string, reads: { count: number }): SequencedUpdate {
+  const update = {
     get id() {
       reads.count++;
       return id;
     },
   } as unknown as Update;
+  return sequenced(update, seq);
 }
 
 describe("UpdateRing", () => {
@@ -108,10 +106,7 @@ describe("UpdateRing", () => {
       const expected = Math.ceil(oldestKept / 3) * 3;
       assert.equal(ring.find("reused")?.seq, expected <= seq ? expected : undefined);
     }
-    assert.deepEqual(
-      [...ring.after(995)].map((update) => update.seq),
-      [996, 997, 998, 999, 1000],
-    );
+    assert.deepEqual(seqs(ring.after(995)), [996, 997, 998, 999, 1000]);
   });
 
   it("fails a replay that dropping overtook, rather than skip what it had yet to yield", () => {
@@ -132,9 +127,6 @@ describe("UpdateRing", () => {
     const ring = new UpdateRing(2);
     const reads = { count: 0 };
     for (let seq = 1; seq <= 5; seq++) ring.push(counted(seq, `u${seq}`, reads));
-    assert.deepEqual(
-      [...ring.after(0)].map((update) => update.seq),
-      [4, 5],
-    );
+    assert.deepEqual(seqs(ring.after(0)), [4, 5]);
   });
 });

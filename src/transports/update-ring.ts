@@ -1,5 +1,24 @@
-import { TransportError } from "../hub/transport.ts";
+import { type Position, TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
+
+/**
+ * An update as the memory and SQLite transports keep it: with its seq, their order, and the
+ * position the hub is given, the same seq in decimal (see `compareSeqPositions`).
+ */
+export interface SequencedUpdate {
+  readonly update: Update;
+  readonly seq: number;
+  readonly position: Position;
+}
+
+export function sequenced(update: Update, seq: number): SequencedUpdate {
+  return { update, seq, position: String(seq) };
+}
+
+/** The order of positions that are seqs in decimal. */
+export function compareSeqPositions(a: Position, b: Position): number {
+  return Number(a) - Number(b);
+}
 
 /**
  * The newest updates in memory, at most `capacity` of them, oldest dropped first. Seqs increase
@@ -8,7 +27,7 @@ import type { Update } from "../hub/update.ts";
  */
 export class UpdateRing {
   readonly #capacity: number;
-  readonly #slots: (Update | undefined)[];
+  readonly #slots: (SequencedUpdate | undefined)[];
   /** Index in `#slots` of the oldest update, and how many are kept. */
   #head = 0;
   #size = 0;
@@ -39,25 +58,21 @@ export class UpdateRing {
     return this.#size;
   }
 
-  get newest(): Update | undefined {
-    return this.#size === 0 ? undefined : this.#at(this.#size - 1);
-  }
-
-  /** Keeps `update` (its seq above every kept one), dropping the oldest when full. */
-  push(update: Update): void {
+  /** Keeps `entry` (its seq above every kept one), dropping the oldest when full. */
+  push(entry: SequencedUpdate): void {
     if (this.#capacity === 0) return;
     if (this.#size === this.#capacity) this.#dropOldest();
-    this.#slots[(this.#head + this.#size) % this.#capacity] = update;
+    this.#slots[(this.#head + this.#size) % this.#capacity] = entry;
     this.#size++;
-    const id = update.id;
+    const id = entry.update.id;
     const kept = this.#occurrences.get(id);
-    if (kept === undefined) this.#occurrences.set(id, update.seq);
-    else if (typeof kept === "number") this.#occurrences.set(id, new SeqQueue(kept, update.seq));
-    else kept.push(update.seq);
+    if (kept === undefined) this.#occurrences.set(id, entry.seq);
+    else if (typeof kept === "number") this.#occurrences.set(id, new SeqQueue(kept, entry.seq));
+    else kept.push(entry.seq);
   }
 
   /** The earliest kept update with this id. */
-  find(id: string): Update | undefined {
+  find(id: string): SequencedUpdate | undefined {
     const kept = this.#occurrences.get(id);
     if (kept === undefined) return undefined;
     const seq = typeof kept === "number" ? kept : kept.first;
@@ -70,12 +85,12 @@ export class UpdateRing {
    * yielded, cannot be: the iteration throws a TransportError rather than skip it (unless the
    * ring does not owe every update, see the constructor).
    */
-  after(seq: number): Generator<Update> {
+  after(seq: number): Generator<SequencedUpdate> {
     // Updates dropped before now are not owed: the sequence starts at the oldest one kept.
     return this.#yieldAfter(Math.max(seq, this.#droppedThrough));
   }
 
-  *#yieldAfter(seq: number): Generator<Update> {
+  *#yieldAfter(seq: number): Generator<SequencedUpdate> {
     let last = seq;
     let index = this.#indexAfter(last);
     for (;;) {
@@ -83,9 +98,9 @@ export class UpdateRing {
       // The next offset, unless updates were dropped meanwhile: then it is searched for again.
       if (index > this.#size || (index > 0 && this.#at(index - 1).seq > last)) index = this.#indexAfter(last);
       if (index === this.#size) return;
-      const update = this.#at(index++);
-      yield update;
-      last = update.seq;
+      const entry = this.#at(index++);
+      yield entry;
+      last = entry.seq;
     }
   }
 
@@ -95,7 +110,7 @@ export class UpdateRing {
     this.#head = (this.#head + 1) % this.#capacity;
     this.#size--;
     this.#droppedThrough = oldest.seq;
-    const id = oldest.id;
+    const id = oldest.update.id;
     const kept = this.#occurrences.get(id)!;
     if (typeof kept === "number") this.#occurrences.delete(id);
     else {
@@ -105,7 +120,7 @@ export class UpdateRing {
     }
   }
 
-  #at(offset: number): Update {
+  #at(offset: number): SequencedUpdate {
     return this.#slots[(this.#head + offset) % this.#capacity]!;
   }
 
@@ -162,12 +177,15 @@ class SeqQueue {
 }
 
 /** Two sequences of updates, each in seq order, as one in seq order. */
-export function* mergeBySeq(first: Iterator<Update>, second: Iterator<Update>): Generator<Update> {
+export function* mergeBySeq(
+  first: Iterator<SequencedUpdate>,
+  second: Iterator<SequencedUpdate>,
+): Generator<SequencedUpdate> {
   let a = first.next();
   let b = second.next();
   while (!a.done || !b.done) {
     if (b.done || (!a.done && a.value.seq < b.value.seq)) {
-      yield a.value as Update;
+      yield a.value as SequencedUpdate;
       a = first.next();
     } else {
       yield b.value;
