@@ -22,7 +22,7 @@ export { ConnectionDrain } from "./http/connection-drain.ts";
 export { ConnectionGuard, type SocketLimits } from "./http/connection-guard.ts";
 export { OriginAllowlist } from "./http/cors.ts";
 export { DEFAULT_LIMITS, type HttpLimits, type HttpOptions } from "./http/options.ts";
-export { createContext, createRequestHandler } from "./http/server.ts";
+export { createContext, createRequestHandler } from "./http/router.ts";
 export type { CloseReason, Connection } from "./hub/connection.ts";
 export { Hub, type HubOptions, type SubscribeRequest } from "./hub/hub.ts";
 export type { Logger } from "./hub/logger.ts";

@@ -5,7 +5,7 @@ import { ConnectionDrain } from "../http/connection-drain.ts";
 import { ConnectionGuard } from "../http/connection-guard.ts";
 import { corsHeaders, OriginAllowlist } from "../http/cors.ts";
 import type { HttpOptions } from "../http/options.ts";
-import { createContext, createRequestHandler, hubPathOf, isHealthCheck } from "../http/server.ts";
+import { createContext, createRequestHandler, hubPathOf, isHealthCheck } from "../http/router.ts";
 import { Hub } from "../hub/hub.ts";
 import { type Logger, silentLogger } from "../hub/logger.ts";
 import type { Transport } from "../hub/transport.ts";

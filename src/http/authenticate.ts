@@ -1,32 +1,24 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { bearerChallenge } from "../auth/challenge.ts";
 import type { Grants } from "../auth/grants.ts";
 import { findToken, type TokenSource } from "../auth/token-source.ts";
 import type { Role } from "../auth/verifier.ts";
-import type { ProblemCode } from "../protocol/problems.ts";
 import type { HttpContext } from "./context.ts";
+import type { HttpRequest } from "./exchange.ts";
 import { headerValues } from "./header-values.ts";
-import { sendProblem } from "./respond.ts";
-
-/** Why a request was refused, with the RFC 6750 challenge to send. */
-export interface AuthFailure {
-  readonly code: ProblemCode;
-  readonly detail: string;
-  readonly headers: Record<string, string>;
-}
+import { HttpRefusal } from "./refusal.ts";
 
 export type Authentication =
   | { readonly kind: "anonymous" }
-  | { readonly kind: "token"; readonly grants: Grants; readonly via: TokenSource }
-  | { readonly kind: "refused"; readonly failure: AuthFailure };
+  | { readonly kind: "token"; readonly grants: Grants; readonly via: TokenSource };
 
 /**
  * Finds and verifies the request's token. The Authorization header wins over the cookie; a
- * malformed presentation is `400 invalid_request`; a bad token is `401 invalid_token` whose
- * reason goes to the log only (telling the client why helps an attacker, not the client).
+ * malformed presentation is refused with `400 invalid_request`; a bad token with
+ * `401 invalid_token`, whose reason goes to the log only (telling the client why helps an
+ * attacker, not the client). Refusals are thrown as HttpRefusal, challenge included.
  */
 export async function authenticate(
-  req: IncomingMessage,
+  req: HttpRequest,
   role: Role,
   context: HttpContext,
 ): Promise<Authentication> {
@@ -41,19 +33,11 @@ export async function authenticate(
     case "none":
       return { kind: "anonymous" };
     case "legacy":
-      return {
-        kind: "refused",
-        failure: { code: presentation.code, detail: presentation.reason, headers: {} },
-      };
+      throw new HttpRefusal(presentation.code, presentation.reason);
     case "malformed":
-      return {
-        kind: "refused",
-        failure: {
-          code: "token_malformed_request",
-          detail: presentation.reason,
-          headers: { "WWW-Authenticate": bearerChallenge({ error: "invalid_request", resourceMetadata }) },
-        },
-      };
+      throw new HttpRefusal("token_malformed_request", presentation.reason, {
+        headers: { "WWW-Authenticate": bearerChallenge({ error: "invalid_request", resourceMetadata }) },
+      });
     case "token":
       try {
         const grants = await context.verifier.verify(presentation.token, role);
@@ -63,7 +47,7 @@ export async function authenticate(
           { role, via: presentation.via, reason: (error as { reason?: string }).reason ?? String(error) },
           "access token refused",
         );
-        return { kind: "refused", failure: invalidToken(resourceMetadata) };
+        throw invalidToken(resourceMetadata);
       }
   }
 }
@@ -80,35 +64,21 @@ export function isLegacyPresentation(via: TokenSource): boolean {
   return via === "query" || via === "legacy-cookie";
 }
 
-export function missingToken(resourceMetadata: string, detail: string): AuthFailure {
-  return {
-    code: "token_missing",
-    detail,
+/** No token where one is needed: a challenge without `error` (RFC 6750 section 3.1). */
+export function missingToken(resourceMetadata: string, detail: string): HttpRefusal {
+  return new HttpRefusal("token_missing", detail, {
     headers: { "WWW-Authenticate": bearerChallenge({ resourceMetadata }) },
-  };
+  });
 }
 
-export function invalidToken(resourceMetadata: string): AuthFailure {
-  return {
-    code: "token_invalid",
-    detail: "the access token is invalid or expired",
+export function invalidToken(resourceMetadata: string): HttpRefusal {
+  return new HttpRefusal("token_invalid", "the access token is invalid or expired", {
     headers: { "WWW-Authenticate": bearerChallenge({ error: "invalid_token", resourceMetadata }) },
-  };
+  });
 }
 
-export function insufficientScope(resourceMetadata: string, detail: string): AuthFailure {
-  return {
-    code: "insufficient_scope",
-    detail,
+export function insufficientScope(resourceMetadata: string, detail: string): HttpRefusal {
+  return new HttpRefusal("insufficient_scope", detail, {
     headers: { "WWW-Authenticate": bearerChallenge({ error: "insufficient_scope", resourceMetadata }) },
-  };
-}
-
-/** Answers a refused request with its problem and RFC 6750 challenge. */
-export function sendAuthFailure(
-  res: ServerResponse,
-  failure: AuthFailure,
-  cors: Record<string, string>,
-): void {
-  sendProblem(res, failure.code, failure.detail, { ...cors, ...failure.headers });
+  });
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Logger } from "../hub/logger.ts";
+import { canAnswer } from "./exchange.ts";
 
 /**
  * The requests of one connection are acted on one at a time, in order: a request is handled
@@ -15,6 +15,8 @@ import type { Logger } from "../hub/logger.ts";
  * Waiting requests cost memory node:http does not bound (it stops reading a connection only once
  * queued responses hold bytes, and a waiting request has written none): over `maxWaiting` per
  * connection, the connection is closed.
+ *
+ * HTTP/1.x only: HTTP/2 multiplexes its requests on streams, each answered on its own.
  */
 
 /** A connection with requests waiting: how many, and its closing, awaited by all of them. */
@@ -60,25 +62,4 @@ export async function waitForTurn(
   await Promise.race([new Promise((resolve) => res.once("socket", resolve)), queue.closed]);
   queue.waiting--;
   return canAnswer(req, res) ? "ready" : "closed";
-}
-
-/**
- * Whether the connection can still carry the request's answer. Checked again, after every wait,
- * before a request changes anything: a client whose connection failed meanwhile (bytes after the
- * request that are not HTTP get a 400 from node:http, which then closes) or that left must not
- * find its request acted on after all.
- */
-export function canAnswer(req: IncomingMessage, res: ServerResponse): boolean {
-  return !res.closed && !req.socket.destroyed && req.socket.writable;
-}
-
-/** A request the hub did not act on because nothing could carry its answer any more. */
-export function logDropped(logger: Logger, req: IncomingMessage): void {
-  // The path only: a query may hold a token (the legacy authorization parameter).
-  const url = req.url ?? "/";
-  const query = url.indexOf("?");
-  logger.debug(
-    { method: req.method, path: query === -1 ? url : url.slice(0, query) },
-    "request dropped: its connection closed before it could be answered",
-  );
 }

@@ -2,6 +2,7 @@ import type { TokenVerifier } from "../auth/verifier.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../hub/logger.ts";
 import type { HttpOptions } from "./options.ts";
+import type { StreamLimiter } from "./stream-limiter.ts";
 
 /** What every route handler shares, derived once from the options. */
 export interface HttpContext {
@@ -17,6 +18,8 @@ export interface HttpContext {
   readonly metadataPath: string;
   /** Its absolute URL, for the `resource_metadata` challenge parameter. */
   readonly metadataUrl: string;
-  /** Open streams per client address. */
-  readonly streamsPerClient: Map<string, number>;
+  /** Open subscriber streams, in all and per client address, against their limits. */
+  readonly streams: StreamLimiter;
+  /** The time in milliseconds since the epoch (`Date.now`, unless a test controls the clock). */
+  readonly now: () => number;
 }

@@ -1,5 +1,5 @@
-import type { IncomingMessage } from "node:http";
 import { UNDECODABLE_CURSOR } from "../protocol/cursor.ts";
+import type { HttpRequest } from "./exchange.ts";
 import { headerValues } from "./header-values.ts";
 import { decodeUtf8Header } from "./utf8-header.ts";
 
@@ -9,7 +9,7 @@ import { decodeUtf8Header } from "./utf8-header.ts";
  * replay everything. EventSource sends the id's UTF-8 bytes; bytes that are not UTF-8 name no
  * event, and are the unknown cursor `UNDECODABLE_CURSOR`.
  */
-export function lastEventIdHeader(req: IncomingMessage): string | undefined {
+export function lastEventIdHeader(req: HttpRequest): string | undefined {
   const header = headerValues(req, "last-event-id")?.[0];
   if (header === undefined || header === "") return undefined;
   return decodeUtf8Header(header) ?? UNDECODABLE_CURSOR;

@@ -1,5 +1,5 @@
-import type { ServerResponse } from "node:http";
 import type { HttpContext } from "./context.ts";
+import type { HttpResponse } from "./exchange.ts";
 import { sendJson } from "./respond.ts";
 
 export const AUTHORIZATION_DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
@@ -20,7 +20,7 @@ export function metadataDocument(context: HttpContext): Record<string, unknown> 
   return document;
 }
 
-export function metadataRoute(res: ServerResponse, context: HttpContext): void {
+export function metadataRoute(res: HttpResponse, context: HttpContext): void {
   // Public, credential-free information: any origin may read it.
   sendJson(res, 200, metadataDocument(context), {
     "Access-Control-Allow-Origin": "*",

@@ -1,11 +1,11 @@
-import type { IncomingMessage } from "node:http";
 import { FormError, FormParser } from "../protocol/form-parser.ts";
 import { ProtocolError } from "../protocol/problems.ts";
+import type { HttpRequest } from "./exchange.ts";
 import type { HttpLimits } from "./options.ts";
 
 const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
 
-export function isFormRequest(req: IncomingMessage): boolean {
+export function isFormRequest(req: HttpRequest): boolean {
   const contentType = req.headers["content-type"];
   if (contentType === undefined) return false;
   const semicolon = contentType.indexOf(";");
@@ -17,7 +17,7 @@ export function isFormRequest(req: IncomingMessage): boolean {
  * Whether the request carries a body: a Content-Length above zero, or any Transfer-Encoding
  * (node:http refuses a request with both). Decided from the headers, before a byte is read.
  */
-export function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: HttpRequest): boolean {
   if (req.headers["transfer-encoding"] !== undefined) return true;
   const length = req.headers["content-length"];
   return length !== undefined && Number(length) > 0;
@@ -31,7 +31,7 @@ export function hasBody(req: IncomingMessage): boolean {
  * is the caller's to drop quietly, never a failure of the hub.
  */
 export async function readForm(
-  req: IncomingMessage,
+  req: HttpRequest,
   limits: HttpLimits,
   unboundedFields: ReadonlySet<string>,
 ): Promise<[string, string][] | undefined> {
@@ -80,9 +80,10 @@ export async function readForm(
         fail(error);
       }
     };
-    // A client that leaves mid-body: 'end' never comes.
+    // A client that leaves mid-body: 'end' never comes. Not `req.complete`: an HTTP/2 request
+    // counts as complete once its stream has closed, body or not.
     const onClose = () => {
-      if (!req.complete) onLeft();
+      if (!req.readableEnded) onLeft();
     };
     req.on("data", onData);
     req.once("end", onEnd);

@@ -1,13 +1,15 @@
-import type { ServerResponse } from "node:http";
 import { PROBLEMS, type ProblemCode } from "../protocol/problems.ts";
-import { isStreaming } from "./response-sink.ts";
+import type { HttpResponse } from "./exchange.ts";
+import { isStreaming } from "./http1-sink.ts";
 
 /**
  * Answers with an RFC 9457 problem document carrying our stable `code`. The OAuth error of a
- * 401/403 travels in WWW-Authenticate, passed in `headers`, never in the body.
+ * 401/403 travels in WWW-Authenticate, passed in `headers`, never in the body. A response whose
+ * stream has started cannot be answered again: its connection (HTTP/1.1) or stream (HTTP/2) is
+ * dropped instead, so that the client sees a cut stream rather than one that ended cleanly.
  */
 export function sendProblem(
-  res: ServerResponse,
+  res: HttpResponse,
   code: ProblemCode,
   detail: string,
   headers: Record<string, string> = {},
@@ -20,7 +22,7 @@ export function sendProblem(
   const body = utf8Body(
     JSON.stringify({ type: `urn:quicksilver:problem:${code}`, title, status, detail, code }),
   );
-  res.writeHead(status, {
+  writeHead(res, status, {
     ...headers,
     "Content-Type": "application/problem+json",
     "Content-Length": body.length,
@@ -30,18 +32,29 @@ export function sendProblem(
 }
 
 export function sendJson(
-  res: ServerResponse,
+  res: HttpResponse,
   status: number,
   value: unknown,
   headers: Record<string, string> = {},
 ): void {
   const body = utf8Body(JSON.stringify(value));
-  res.writeHead(status, {
+  writeHead(res, status, {
     ...headers,
     "Content-Type": "application/json",
     "Content-Length": body.length,
   });
   res.end(body);
+}
+
+/**
+ * `res.writeHead` on either protocol: their overloads differ, so TypeScript cannot call it on the
+ * union, while the call itself is the same. Header names may be in any case (HTTP/2 lowercases them).
+ */
+export function writeHead(res: HttpResponse, status: number, headers: Record<string, string | number>): void {
+  (res as { writeHead(status: number, headers: Record<string, string | number>): unknown }).writeHead(
+    status,
+    headers,
+  );
 }
 
 /**

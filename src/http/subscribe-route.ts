@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { compileMatcher } from "../matching/compile.ts";
 import { InvalidMatcherError, type TopicMatcher } from "../matching/matcher.ts";
 import { MAX_PROGRAM_SIZE } from "../matching/urlpattern/regexp-engine.ts";
@@ -9,22 +8,17 @@ import {
   parseSubscribeParameters,
   type RequestedMatcher,
 } from "../protocol/subscribe-request.ts";
-import {
-  authenticate,
-  invalidToken,
-  isLegacyPresentation,
-  missingToken,
-  sendAuthFailure,
-} from "./authenticate.ts";
-import { canAnswer, logDropped } from "./connection-turn.ts";
+import { authenticate, invalidToken, isLegacyPresentation, missingToken } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
+import { canAnswer, type HttpRequest, type HttpResponse, logDropped } from "./exchange.ts";
 import { lastEventIdHeader } from "./last-event-id-header.ts";
 import { hasBody, isFormRequest, readForm } from "./read-form.ts";
-import { sendProblem } from "./respond.ts";
-import { responseSink } from "./response-sink.ts";
+import { HttpRefusal } from "./refusal.ts";
+import { streamSinkFor } from "./stream-sink-for.ts";
 
-const NOTHING_UNBOUNDED = new Set<string>();
+/** A QUERY body holds subscribe parameters only: every field is bounded by maxFieldBytes. */
+const EVERY_FIELD_BOUNDED: ReadonlySet<string> = new Set();
 
 /**
  * Most automaton instructions one subscription's matchers may compile to, all together: as many
@@ -48,11 +42,11 @@ const COMPILE_SLICE_CHARACTERS = 8192;
  * validate the matchers, authenticate, then hand the stream to the hub. With QUERY the body's
  * form parameters are added to the query's (the query's come first, so its `last_event_id`
  * wins). A refusal of the request's form comes before authentication: it says nothing about
- * the token or the topics.
+ * the token or the topics. Refusals are thrown (HttpRefusal), and answered by the router.
  */
 export async function subscribeRoute(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: HttpRequest,
+  res: HttpResponse,
   url: URL,
   context: HttpContext,
 ): Promise<void> {
@@ -60,34 +54,29 @@ export async function subscribeRoute(
   // Read now: once the client is gone the socket forgets its address, and a slot counted under
   // an empty address would never be given back to the client it belongs to.
   const client = req.socket.remoteAddress ?? "";
-  const cors = corsHeaders(req.headers.origin, options.corsOrigins);
   // A subscription has one representation: a client that cannot take it gets an answer it can
   // act on rather than a stream it would discard.
   if (!acceptsEventStream(req.headers.accept)) {
-    sendProblem(res, "not_acceptable", "a subscription is answered with text/event-stream: accept it", {
-      ...cors,
-      ...(req.complete ? {} : { Connection: "close" }),
+    throw new HttpRefusal("not_acceptable", "a subscription is answered with text/event-stream: accept it", {
+      bodyUnread: true,
     });
-    return;
   }
   // A QUERY body is a form. One without a Content-Type cannot be read as anything: guessing a
   // form would give meaning to bytes the client may have meant otherwise. A QUERY without a body
   // needs none. The body is not read: the connection is closed after the refusal.
   const contentType = req.headers["content-type"];
   if (req.method === "QUERY" && (contentType === undefined ? hasBody(req) : !isFormRequest(req))) {
-    sendProblem(
-      res,
+    throw new HttpRefusal(
       contentType === undefined ? "content_type_missing" : "unsupported_media_type",
       "send QUERY parameters as application/x-www-form-urlencoded",
-      { ...cors, Connection: "close" },
+      { bodyUnread: true },
     );
-    return;
   }
   // Not url.searchParams: it turns bytes that are not UTF-8 into U+FFFD, and a matcher must be
   // refused for them instead. url.search is the parsed URL's query, non-ASCII already escaped.
   const pairs = parseQueryPairs(url.search.slice(1));
   if (req.method === "QUERY" && contentType !== undefined) {
-    const body = await readForm(req, options.limits, NOTHING_UNBOUNDED);
+    const body = await readForm(req, options.limits, EVERY_FIELD_BOUNDED);
     if (body === undefined) {
       logDropped(context.logger, req);
       return;
@@ -101,21 +90,17 @@ export async function subscribeRoute(
   const matchers = await compileAll(parameters.matchers, context);
 
   const auth = await authenticate(req, "subscriber", context);
-  if (auth.kind === "refused") {
-    sendAuthFailure(res, auth.failure, cors);
-    return;
-  }
   // The verifier allows a few seconds of clock skew on exp; a stream would still be closed at
   // exp at once, and the client would reconnect in a loop until the skew ran out.
-  if (auth.kind === "token" && auth.grants.expiresAt !== undefined && auth.grants.expiresAt <= Date.now()) {
-    const failure = invalidToken(context.metadataUrl);
-    sendAuthFailure(res, failure, cors);
-    return;
+  if (
+    auth.kind === "token" &&
+    auth.grants.expiresAt !== undefined &&
+    auth.grants.expiresAt <= context.now()
+  ) {
+    throw invalidToken(context.metadataUrl);
   }
   if (auth.kind === "anonymous" && !options.anonymous) {
-    const failure = missingToken(context.metadataUrl, "this hub does not accept anonymous subscribers");
-    sendAuthFailure(res, failure, cors);
-    return;
+    throw missingToken(context.metadataUrl, "this hub does not accept anonymous subscribers");
   }
 
   // The client may have left while the body was read or the token verified: its response has
@@ -125,27 +110,8 @@ export async function subscribeRoute(
     logDropped(context.logger, req);
     return;
   }
-  const clientStreams = context.streamsPerClient.get(client) ?? 0;
-  if (hub.connectionCount >= options.limits.maxConnections) {
-    sendProblem(res, "too_many_connections", "the hub holds as many streams as it may (maxConnections)", {
-      ...cors,
-      "Retry-After": "5",
-    });
-    return;
-  }
-  if (clientStreams >= options.limits.maxConnectionsPerClient) {
-    sendProblem(res, "too_many_connections", "this client holds too many streams (maxConnectionsPerClient)", {
-      ...cors,
-      "Retry-After": "5",
-    });
-    return;
-  }
-  context.streamsPerClient.set(client, clientStreams + 1);
-  res.once("close", () => {
-    const left = (context.streamsPerClient.get(client) ?? 1) - 1;
-    if (left <= 0) context.streamsPerClient.delete(client);
-    else context.streamsPerClient.set(client, left);
-  });
+  context.streams.admit(client, hub.connectionCount);
+  (res as NodeJS.EventEmitter).once("close", () => context.streams.release(client));
 
   // The header wins over the query parameter (draft, "Reconciliation").
   const cursor = lastEventIdHeader(req) ?? parameters.lastEventId;
@@ -157,7 +123,9 @@ export async function subscribeRoute(
     matchers,
     grants: auth.kind === "token" ? auth.grants : undefined,
     cursor,
-    sink: responseSink(req, res, cors, { legacyAnchorHeader: legacy }),
+    sink: streamSinkFor(req, res, corsHeaders(req.headers.origin, options.corsOrigins), {
+      legacyAnchorHeader: legacy,
+    }),
   });
 }
 

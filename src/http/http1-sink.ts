@@ -7,32 +7,24 @@ import {
 import type { Socket } from "node:net";
 import type { StreamSink } from "../hub/stream-sink.ts";
 import { EARLIEST } from "../protocol/cursor.ts";
+import { STREAM_HEADERS, type StreamSinkOptions } from "./stream-head.ts";
 import { encodeUtf8Header } from "./utf8-header.ts";
-
-const STREAM_HEADERS = {
-  "Content-Type": "text/event-stream",
-  // Neither browsers nor proxies may cache or buffer a live stream.
-  "Cache-Control": "private, no-cache, no-store, must-revalidate, max-age=0",
-  "X-Accel-Buffering": "no",
-};
 
 const CRLF = Buffer.from("\r\n");
 const LAST_CHUNK = "0\r\n\r\n";
 
-export interface ResponseSinkOptions {
-  /** Send the replay anchor as `Last-Event-ID` too, as the legacy dialect did. */
-  readonly legacyAnchorHeader?: boolean;
-}
+const streaming = new WeakSet<object>();
 
-const streaming = new WeakSet<ServerResponse>();
-
-/** Whether the response is a stream this module started (its head is sent, whatever Node thinks). */
-export function isStreaming(res: ServerResponse): boolean {
+/**
+ * Whether the response is a stream this module started (its head is sent, whatever Node thinks).
+ * Never true of an HTTP/2 response: its stream knows when its headers were sent.
+ */
+export function isStreaming(res: object): boolean {
   return streaming.has(res);
 }
 
 /**
- * A subscriber stream over an HTTP response, written straight to the socket. Through
+ * A subscriber stream over an HTTP/1.x response, written straight to the socket: the fast path. Through
  * ServerResponse, every write would cost a cork, a tick and a three-buffer writev for the chunk
  * framing, and the response head would stay in memory, as a string tree, for the life of the
  * stream. Here the head goes out with the first write, and each flush is one buffer, framing
@@ -43,17 +35,17 @@ export function isStreaming(res: ServerResponse): boolean {
  * The response must own its socket already (see connection-turn.ts). ServerResponse never learns that
  * a head was sent: `isStreaming` tells the error path not to answer again.
  */
-export function responseSink(
+export function http1Sink(
   req: IncomingMessage,
   res: ServerResponse,
   headers: Record<string, string>,
-  options: ResponseSinkOptions = {},
+  options: StreamSinkOptions = {},
 ): StreamSink {
-  return new ResponseSink(req, res, headers, options.legacyAnchorHeader === true);
+  return new Http1Sink(req, res, headers, options.legacyAnchorHeader === true);
 }
 
 /** A class rather than an object of closures: one object per stream, the methods shared. */
-class ResponseSink implements StreamSink {
+class Http1Sink implements StreamSink {
   readonly #res: ServerResponse;
   readonly #socket: Socket;
   readonly #chunked: boolean;
@@ -66,7 +58,7 @@ class ResponseSink implements StreamSink {
   constructor(req: IncomingMessage, res: ServerResponse, headers: Record<string, string>, legacy: boolean) {
     this.#res = res;
     this.#socket = res.socket as Socket;
-    this.#chunked = req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1);
+    this.#chunked = req.httpVersionMajor === 1 && req.httpVersionMinor >= 1;
     this.#headers = headers;
     this.#legacyAnchorHeader = legacy;
   }

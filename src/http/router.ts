@@ -1,23 +1,27 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TokenVerifier } from "../auth/verifier.ts";
+import { publishRefused } from "../hub/diagnostics.ts";
 import type { Hub } from "../hub/hub.ts";
 import { silentLogger } from "../hub/logger.ts";
-import { ProtocolError } from "../protocol/problems.ts";
+import { PROBLEMS, type ProblemCode, ProtocolError } from "../protocol/problems.ts";
 import { parseSubscriptionsPath, subscriptionsPath } from "../protocol/subscription-resource.ts";
-import { logDropped, waitForTurn } from "./connection-turn.ts";
+import { waitForTurn } from "./connection-turn.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders, preflightHeaders } from "./cors.ts";
+import { type HttpRequest, type HttpResponse, isHttp2, logDropped, pathOf } from "./exchange.ts";
 import { metadataRoute } from "./metadata-route.ts";
 import type { HttpOptions } from "./options.ts";
 import { publishRoute } from "./publish-route.ts";
-import { sendJson, sendProblem } from "./respond.ts";
+import { HttpRefusal } from "./refusal.ts";
+import { sendJson, sendProblem, writeHead } from "./respond.ts";
+import { StreamLimiter } from "./stream-limiter.ts";
 import { subscribeRoute } from "./subscribe-route.ts";
 import { subscriptionsRoute } from "./subscriptions-route.ts";
 
 const HUB_METHODS = "GET, POST, QUERY, OPTIONS";
 
 /** The health check: answered even on a connection past the socket limits. */
-export function isHealthCheck(req: IncomingMessage): boolean {
+export function isHealthCheck(req: HttpRequest): boolean {
   return req.method === "GET" && pathOf(req) === HEALTH_PATH;
 }
 
@@ -29,7 +33,17 @@ export function hubPathOf(hubUrl: string): string {
   return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
 }
 
-export function createContext(hub: Hub, verifier: TokenVerifier, options: HttpOptions): HttpContext {
+export interface ContextOptions {
+  /** The clock, in milliseconds since the epoch: `Date.now` unless a test controls the time. */
+  readonly now?: () => number;
+}
+
+export function createContext(
+  hub: Hub,
+  verifier: TokenVerifier,
+  options: HttpOptions,
+  { now = Date.now }: ContextOptions = {},
+): HttpContext {
   const hubUrl = new URL(options.hubUrl);
   const hubPath = hubPathOf(options.hubUrl);
   const metadataPath = `/.well-known/oauth-protected-resource${hubPath === "/" ? "" : hubPath}`;
@@ -42,43 +56,36 @@ export function createContext(hub: Hub, verifier: TokenVerifier, options: HttpOp
     subscriptionsPath: subscriptionsPath(hubPath),
     metadataPath,
     metadataUrl: `${hubUrl.origin}${metadataPath}`,
-    streamsPerClient: new Map(),
+    streams: new StreamLimiter(options.limits),
+    now,
   };
 }
 
 /**
- * The request handler: routes to publish, subscribe and metadata, and turns errors into problems.
- * A request pipelined behind another is handled in its turn (see connection-turn.ts).
+ * The request handler, for a `node:http` server or a `node:http2` one (its compatibility API):
+ * routes to publish, subscribe, the subscription API and metadata. Routes decide and throw their
+ * refusals; every refusal and failure is answered here, in `answerError`. Over HTTP/1.1, a
+ * request pipelined behind another is handled in its turn (see connection-turn.ts); HTTP/2
+ * streams are independent and handled at once.
  */
-export function createRequestHandler(
-  context: HttpContext,
-): (req: IncomingMessage, res: ServerResponse) => void {
-  const run = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res, context).catch((error: unknown) => {
-      if (error instanceof ProtocolError) {
-        // A refused body may still be arriving: do not keep this connection for another request.
-        sendProblem(res, error.code, error.message, {
-          ...corsHeaders(req.headers.origin, context.options.corsOrigins),
-          ...(req.complete ? {} : { Connection: "close" }),
-        });
-        return;
-      }
-      context.logger.error({ err: error, method: req.method, path: pathOf(req) }, "request failed");
-      sendProblem(res, "internal_error", "the hub failed to handle the request");
-    });
+export function createRequestHandler(context: HttpContext): (req: HttpRequest, res: HttpResponse) => void {
+  const run = (req: HttpRequest, res: HttpResponse): void => {
+    handle(req, res, context).catch((error: unknown) => answerError(req, res, error, context));
   };
   const maxWaiting = context.options.limits.maxPipelinedRequests;
   return (req, res) => {
-    // The usual request owns its connection already: no promise, no tick.
-    if (res.socket !== null) {
+    // An HTTP/2 stream, or the usual HTTP/1 request that owns its connection already: no promise,
+    // no tick.
+    if (isHttp2(res) || res.socket !== null) {
       run(req, res);
       return;
     }
+    const http1 = req as IncomingMessage;
     // Parsed from bytes that came along with others after the connection was closed: nothing to do.
-    if (req.socket.destroyed) return;
+    if (http1.socket.destroyed) return;
     // Read now: a closed socket forgets its address.
-    const remote = req.socket.remoteAddress;
-    void waitForTurn(req, res, maxWaiting).then((turn) => {
+    const remote = http1.socket.remoteAddress;
+    void waitForTurn(http1, res as ServerResponse, maxWaiting).then((turn) => {
       if (turn === "ready") run(req, res);
       else if (turn === "overflow") {
         context.logger.info(
@@ -90,10 +97,33 @@ export function createRequestHandler(
   };
 }
 
-function pathOf(req: IncomingMessage): string {
-  const url = req.url ?? "/";
-  const query = url.indexOf("?");
-  return query === -1 ? url : url.slice(0, query);
+/**
+ * The one place a refusal is answered: its problem, the CORS headers of the request's origin
+ * (unless the refusal has none), its own headers, and, over HTTP/1.1, `Connection: close` when
+ * the body was not read (a refused body may still be arriving: the connection must not be kept
+ * for another request). A refused publish is told to the `publishRefused` diagnostics channel.
+ * Anything else thrown is a defect: logged, and answered 500.
+ */
+function answerError(req: HttpRequest, res: HttpResponse, error: unknown, context: HttpContext): void {
+  if (!(error instanceof ProtocolError)) {
+    context.logger.error({ err: error, method: req.method, path: pathOf(req) }, "request failed");
+    tellRefusedPublish(req, "internal_error", context);
+    sendProblem(res, "internal_error", "the hub failed to handle the request");
+    return;
+  }
+  const refusal = error instanceof HttpRefusal ? error : undefined;
+  const headers: Record<string, string> = {
+    ...(refusal?.cors === false ? {} : corsHeaders(req.headers.origin, context.options.corsOrigins)),
+    ...refusal?.headers,
+  };
+  if (!isHttp2(res) && (refusal?.bodyUnread === true || !req.complete)) headers.Connection = "close";
+  tellRefusedPublish(req, error.code, context);
+  sendProblem(res, error.code, error.message, headers);
+}
+
+function tellRefusedPublish(req: HttpRequest, code: ProblemCode, context: HttpContext): void {
+  if (!publishRefused.hasSubscribers || req.method !== "POST" || pathOf(req) !== context.hubPath) return;
+  publishRefused.publish({ code, status: PROBLEMS[code].status });
 }
 
 /**
@@ -101,7 +131,7 @@ function pathOf(req: IncomingMessage): string {
  * characters, `GET http://[::1/` included: the URL parser's refusal is the client's error, not the
  * hub's (a 500 and a stack trace in the log for each such request).
  */
-function requestUrl(req: IncomingMessage): URL {
+function requestUrl(req: HttpRequest): URL {
   try {
     return new URL(req.url ?? "/", "http://hub.invalid");
   } catch {
@@ -109,13 +139,15 @@ function requestUrl(req: IncomingMessage): URL {
   }
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, context: HttpContext): Promise<void> {
+async function handle(req: HttpRequest, res: HttpResponse, context: HttpContext): Promise<void> {
   const url = requestUrl(req);
   const path = url.pathname;
   if (path === context.hubPath) {
     if (context.hub.closing) {
-      sendProblem(res, "shutting_down", "the hub is shutting down", { "Retry-After": "1" });
-      return;
+      throw new HttpRefusal("shutting_down", "the hub is shutting down", {
+        cors: false,
+        headers: { "Retry-After": "1" },
+      });
     }
     switch (req.method) {
       case "GET":
@@ -124,24 +156,24 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
       case "POST":
         return publishRoute(req, res, context);
       case "OPTIONS":
-        res.writeHead(204, {
+        writeHead(res, 204, {
           ...preflightHeaders(req.headers.origin, context.options.corsOrigins),
           Allow: HUB_METHODS,
         });
         res.end();
         return;
       default:
-        sendProblem(res, "method_not_allowed", `${req.method} is not supported on the hub`, {
-          Allow: HUB_METHODS,
+        throw new HttpRefusal("method_not_allowed", `${req.method} is not supported on the hub`, {
+          cors: false,
+          headers: { Allow: HUB_METHODS },
         });
-        return;
     }
   }
   if (context.hub.subscriptions !== undefined && path.startsWith(context.subscriptionsPath)) {
     const segments = parseSubscriptionsPath(path, context.hubPath);
     if (segments !== undefined) {
       if (req.method === "OPTIONS") {
-        res.writeHead(204, {
+        writeHead(res, 204, {
           ...preflightHeaders(req.headers.origin, context.options.corsOrigins),
           Allow: "GET, OPTIONS",
         });
@@ -149,10 +181,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
         return;
       }
       if (req.method !== "GET" && req.method !== "HEAD") {
-        sendProblem(res, "method_not_allowed", "the subscription API is read-only", {
-          Allow: "GET, OPTIONS",
+        throw new HttpRefusal("method_not_allowed", "the subscription API is read-only", {
+          cors: false,
+          headers: { Allow: "GET, OPTIONS" },
         });
-        return;
       }
       return subscriptionsRoute(req, res, url, segments, context);
     }
@@ -171,5 +203,5 @@ async function handle(req: IncomingMessage, res: ServerResponse, context: HttpCo
     });
     return;
   }
-  sendProblem(res, "not_found", `nothing is served at ${path}`);
+  throw new HttpRefusal("not_found", `nothing is served at ${path}`, { cors: false });
 }

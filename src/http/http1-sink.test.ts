@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { describe, it } from "node:test";
+import { http1Sink } from "./http1-sink.ts";
 import { sendProblem } from "./respond.ts";
-import { responseSink } from "./response-sink.ts";
 
 /** Serves one request with `handle`, sends `request` on a raw socket, resolves with all it read. */
 async function exchange(request: string, handle: (req: IncomingMessage, res: ServerResponse) => void) {
@@ -23,10 +23,10 @@ async function exchange(request: string, handle: (req: IncomingMessage, res: Ser
 
 const GET = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-describe("responseSink", () => {
+describe("http1Sink", () => {
   it("sends the head with the first events, as one chunk, and the last chunk at the end", async () => {
     const received = await exchange(GET, (req, res) => {
-      const sink = responseSink(req, res, { "Access-Control-Allow-Origin": "https://app.example" });
+      const sink = http1Sink(req, res, { "Access-Control-Allow-Origin": "https://app.example" });
       sink.start("urn:uuid:anchor");
       sink.write([Buffer.from(":\n"), Buffer.from("data: a\n\n")], 11);
       sink.end(1000);
@@ -42,7 +42,7 @@ describe("responseSink", () => {
 
   it("drops the connection rather than answer a second time when the stream fails", async () => {
     const received = await exchange(GET, (req, res) => {
-      const sink = responseSink(req, res, {});
+      const sink = http1Sink(req, res, {});
       sink.start(undefined);
       sink.write([Buffer.from(":\n")], 2);
       sendProblem(res, "internal_error", "the replay failed");
@@ -61,7 +61,7 @@ describe("responseSink", () => {
       ["\uD800", Buffer.from("earliest"), false],
     ] as const) {
       const received = await exchange(GET, (req, res) => {
-        const sink = responseSink(req, res, {}, { legacyAnchorHeader: legacy });
+        const sink = http1Sink(req, res, {}, { legacyAnchorHeader: legacy });
         sink.start(anchor);
         sink.end(1000);
       });
@@ -79,7 +79,7 @@ describe("responseSink", () => {
   it("refuses a header value that would split the response", async () => {
     let thrown: unknown;
     await exchange(GET, (req, res) => {
-      const sink = responseSink(req, res, { "X-Bad": "a\r\nSet-Cookie: evil=1" });
+      const sink = http1Sink(req, res, { "X-Bad": "a\r\nSet-Cookie: evil=1" });
       try {
         sink.start(undefined);
       } catch (error) {

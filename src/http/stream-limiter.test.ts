@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { HttpRefusal } from "./refusal.ts";
+import { StreamLimiter } from "./stream-limiter.ts";
+
+function refusal(action: () => void): HttpRefusal {
+  try {
+    action();
+  } catch (error) {
+    assert.ok(error instanceof HttpRefusal);
+    return error;
+  }
+  assert.fail("no refusal was thrown");
+}
+
+describe("StreamLimiter", () => {
+  it("counts streams per client and gives each back on release", () => {
+    const limiter = new StreamLimiter({ maxConnections: 10, maxConnectionsPerClient: 2 });
+    limiter.admit("10.0.0.1", 0);
+    limiter.admit("10.0.0.1", 1);
+    const refused = refusal(() => limiter.admit("10.0.0.1", 2));
+    assert.equal(refused.code, "too_many_connections");
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers["Retry-After"], "5");
+    limiter.admit("10.0.0.2", 2);
+    limiter.release("10.0.0.1");
+    assert.equal(limiter.streamsFrom("10.0.0.1"), 1);
+    limiter.admit("10.0.0.1", 2);
+    limiter.release("10.0.0.2");
+    assert.equal(limiter.streamsFrom("10.0.0.2"), 0);
+  });
+
+  it("refuses any client once the process holds maxConnections streams", () => {
+    const limiter = new StreamLimiter({ maxConnections: 3, maxConnectionsPerClient: 2 });
+    const refused = refusal(() => limiter.admit("10.0.0.9", 3));
+    assert.match(refused.message, /maxConnections\)/);
+    assert.equal(limiter.streamsFrom("10.0.0.9"), 0);
+  });
+});
