@@ -1,10 +1,11 @@
-import { camelName, envName, SERVE_OPTIONS } from "./option-table.ts";
+import { SERVE_OPTIONS, shownDefault } from "../server/option-table.ts";
+import { camelName, envName } from "./option-names.ts";
 
 /** The options table of docs/configuration.md, rendered from the option table itself. */
 export function renderOptionsTable(): string {
   const rows = SERVE_OPTIONS.map((spec) => {
     const envs = [envName(spec.flag), ...(spec.aliases ?? [])].map((name) => `\`${name}\``).join(", ");
-    const fallback = spec.defaultText === undefined ? "" : spec.defaultText.replaceAll("|", "\\|");
+    const fallback = (shownDefault(spec) ?? "").replaceAll("|", "\\|");
     return `| \`--${spec.flag}\` | ${envs} | \`${camelName(spec.flag)}\` | ${spec.kind} | ${fallback} | ${spec.description} |`;
   });
   return [

@@ -1,4 +1,2 @@
-/** A configuration mistake; the message says what to fix. The CLI exits with status 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+/** The command line's configuration mistakes are the library's: one class, one code. */
+export { UsageError } from "../server/usage-error.ts";
