@@ -61,6 +61,24 @@ describe("every documented default is the one that takes effect", () => {
     assert.deepEqual([config.host, config.port], ["localhost", 3000], "--listen's default");
   });
 
+  it("has a table entry for every option that takes effect, but those composed from several", () => {
+    const { config } = resolveHubServerOptions(
+      { issuers: ISSUERS, history: { transport: "sqlite", path: "/tmp/never-opened.db" } },
+      DESCRIPTORS,
+    );
+    const composed = ["host", "port", "issuers", "history.path"];
+    const targets = new Set(SERVE_OPTIONS.map((spec) => spec.target));
+    const fields = Object.entries(config).flatMap(([key, value]) =>
+      typeof value === "object" && value !== null && !Array.isArray(value)
+        ? Object.keys(value).map((field) => `${key}.${field}`)
+        : [key],
+    );
+    assert.deepEqual(
+      fields.filter((field) => !targets.has(field as never) && !composed.includes(field)),
+      [],
+    );
+  });
+
   it("agrees with the defaults the hub's parts keep for direct use", () => {
     const { config } = resolveHubServerOptions({ issuers: ISSUERS }, DESCRIPTORS);
     assert.equal(config.subscriptionHistorySize, DEFAULT_SUBSCRIPTION_HISTORY_SIZE);

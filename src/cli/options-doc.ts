@@ -6,11 +6,12 @@ export function renderOptionsTable(): string {
   const rows = SERVE_OPTIONS.map((spec) => {
     const envs = [envName(spec.flag), ...(spec.aliases ?? [])].map((name) => `\`${name}\``).join(", ");
     const fallback = (shownDefault(spec) ?? "").replaceAll("|", "\\|");
-    return `| \`--${spec.flag}\` | ${envs} | \`${camelName(spec.flag)}\` | ${spec.kind} | ${fallback} | ${spec.description} |`;
+    const target = spec.target === undefined ? "" : `\`${spec.target}\``;
+    return `| \`--${spec.flag}\` | ${envs} | \`${camelName(spec.flag)}\` | ${target} | ${spec.kind} | ${fallback} | ${spec.description} |`;
   });
   return [
-    "| flag | environment | config file key | kind | default | meaning |",
-    "|---|---|---|---|---|---|",
+    "| flag | environment | config file key | library option | kind | default | meaning |",
+    "|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

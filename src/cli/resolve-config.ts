@@ -121,7 +121,7 @@ export function resolveServeConfig(
     return file[key] === undefined ? undefined : { value: file[key] as Raw, origin: "file", name: key };
   };
   const read = new Reader(find);
-  const dev = read.boolean("dev", false);
+  const dev = read.boolean("dev", defaultOf("dev"));
   const legacyAsked = read.optionalBoolean("legacy");
 
   const fileIssuers = issuersFromFile(file.issuers);
@@ -132,7 +132,7 @@ export function resolveServeConfig(
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
   const options = readHubOptions(read, env, system.descriptors, dev);
-  checkOptions(options as unknown as HubServerConfig, flagName);
+  checkOptions(options, flagName);
 
   // The legacy dialect: asked for, or implied by a 0.x configuration (never in dev mode).
   const keysWithoutIssuer = keys !== undefined && issuerNames.length === 0;
@@ -176,9 +176,9 @@ export function resolveServeConfig(
     issuers = [{ issuer: DEV_ISSUER, publisher: { key: devSecret }, subscriber: { key: devSecret } }];
   }
 
-  originAllowlists(options as unknown as HubServerConfig, flagName);
+  originAllowlists(options, flagName);
   return {
-    ...(options as unknown as Omit<HubServerConfig, "issuers" | "legacy" | "legacyKeys">),
+    ...options,
     host,
     port,
     issuers,
@@ -213,7 +213,7 @@ function readHubOptions(
   env: Readonly<Record<string, string | undefined>>,
   descriptors: number | undefined,
   dev: boolean,
-): Record<string, unknown> {
+): HubOptionsRead {
   const options: Record<string, unknown> = { streams: {}, limits: {}, sockets: {}, tokens: {} };
   for (const spec of SERVE_OPTIONS) {
     const path = spec.target;
@@ -230,8 +230,12 @@ function readHubOptions(
       assign(options, path, read.value(spec, dev ? DEV_DEFAULTS[spec.flag] : undefined));
     }
   }
-  return options;
+  // Every field was assigned by the loop: the table's targets cover them (a test checks it).
+  return options as unknown as HubOptionsRead;
 }
+
+/** The hub server's options the loop reads; the others are composed from several options. */
+type HubOptionsRead = Omit<HubServerConfig, "host" | "port" | "issuers" | "legacy" | "legacyKeys">;
 
 function assign(options: Record<string, unknown>, path: string, value: unknown): void {
   const [section, field] = path.split(".") as [string, string | undefined];

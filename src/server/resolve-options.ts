@@ -101,7 +101,10 @@ function historyWithDefaults(history: HistoryOptions = { transport: "memory" }):
  * The rules every configuration must follow, whoever wrote it: whole numbers in range, and the
  * bounds that only make sense together. `name` says how messages name an option.
  */
-export function checkOptions(config: HubServerConfig, name: OptionNamer): void {
+export function checkOptions(
+  config: Pick<HubServerConfig, "streams" | "limits" | "sockets">,
+  name: OptionNamer,
+): void {
   for (const spec of SERVE_OPTIONS) checkNumber(config, spec, name);
   if (config.streams.maxQueueBytes < 2 * config.limits.maxBodyBytes) {
     throw new UsageError(
@@ -118,7 +121,7 @@ export function checkOptions(config: HubServerConfig, name: OptionNamer): void {
 }
 
 /** A number the table says is a whole number (or a duration) must be one, at least its minimum. */
-function checkNumber(config: HubServerConfig, spec: OptionSpec, name: OptionNamer): void {
+function checkNumber(config: object, spec: OptionSpec, name: OptionNamer): void {
   if (spec.target === undefined || (spec.kind !== "integer" && spec.kind !== "duration")) return;
   const value = valueAt(config, spec.target);
   if (value === undefined) return;
