@@ -17,11 +17,11 @@ import {
   SERVE_OPTIONS,
 } from "../server/option-table.ts";
 import type { HistoryConfig, HubServerConfig } from "../server/options.ts";
-import { checkOptions, type OptionNamer, originAllowlists } from "../server/resolve-options.ts";
+import { checkOptions, originAllowlists } from "../server/resolve-options.ts";
 import { issuersFromFile, readConfigFile } from "./config-file.ts";
-import { parseDuration } from "./duration.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
 import { aliasOrigin, camelName, envName } from "./option-names.ts";
+import { type Found, flagName, ORIGINS, type Origin, type Raw, Reader } from "./option-reader.ts";
 import { storePath } from "./store-path.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -78,19 +78,6 @@ const UNREAD_SETTINGS: Readonly<Record<string, string>> = {
   MERCURE_EXTRA_DIRECTIVES:
     "these are Caddyfile directives: set the matching options instead (cors_origins is --cors-origins, anonymous is --anonymous, …)",
 };
-
-type Raw = string | boolean | number | readonly unknown[] | undefined;
-
-/** Where a value came from; the order is the precedence, first wins. */
-const ORIGINS = ["flag", "env", "reference", "docker", "0.x", "file"] as const;
-type Origin = (typeof ORIGINS)[number];
-
-interface Found {
-  readonly value: Raw;
-  readonly origin: Origin;
-  /** The flag, the environment variable or the config file key. */
-  readonly name: string;
-}
 
 /**
  * Resolves `serve` options from flags, then environment variables (MERCURE_<UPPER_SNAKE> and the
@@ -200,9 +187,6 @@ interface RoleKey {
   /** Where `material.key` came from, when it was given as a key (not a JWK Set URL). */
   readonly keyFrom: Found | undefined;
 }
-
-/** How the command line names an option in its messages. */
-const flagName: OptionNamer = (flag) => `--${flag}`;
 
 /**
  * Reads every option that has a place in the hub server's options, in the table's order, each
@@ -375,132 +359,4 @@ function listenAddress(read: Reader): [string, number] {
   }
   const fromVariable = from !== undefined && from.origin !== "flag" && from.origin !== "file";
   return parseListen(listen, fromVariable ? from.name : "--listen");
-}
-
-/** Reads typed option values, with errors that name the flag (and the variable it came from). */
-class Reader {
-  /** Startup warnings found while reading (an old `0s` that meant "disabled"). */
-  readonly warnings: string[] = [];
-  readonly #find: (spec: OptionSpec) => Found | undefined;
-  readonly #oldHubNames = new Set<string>();
-
-  constructor(find: (spec: OptionSpec) => Found | undefined) {
-    this.#find = find;
-  }
-
-  /** Where the option's value comes from; undefined for its default. */
-  source(flag: string): Found | undefined {
-    return this.#find(optionSpec(flag));
-  }
-
-  /** How messages name an option. */
-  name(flag: string): string {
-    return flagName(flag);
-  }
-
-  /** The option's value by its kind, else `fallback`, else the table's default. */
-  value(spec: OptionSpec, fallback: OptionValue | undefined): OptionValue | undefined {
-    const otherwise = fallback ?? spec.default;
-    switch (spec.kind) {
-      case "string":
-        return otherwise === undefined
-          ? this.optionalString(spec.flag)
-          : this.string(spec.flag, otherwise as string);
-      case "boolean":
-        return this.boolean(spec.flag, otherwise as boolean);
-      case "list":
-        return this.list(spec.flag, otherwise as readonly string[]);
-      case "integer":
-        return this.integer(spec.flag, otherwise as number, spec.minimum);
-      case "duration":
-        return this.duration(spec.flag, otherwise as number);
-    }
-  }
-
-  /** The old hub's names read so far that tell a 0.x setup, in read order. */
-  oldHubNames(): string[] {
-    return [...this.#oldHubNames];
-  }
-
-  #value(flag: string): Raw {
-    const spec = optionSpec(flag);
-    const found = this.#find(spec);
-    if (found?.origin === "0.x" && spec.oldHubImpliesLegacy !== false) this.#oldHubNames.add(found.name);
-    return found?.value;
-  }
-
-  /** `--heartbeat`, or `--heartbeat (HEARTBEAT_INTERVAL)` when the value came from a variable. */
-  #label(flag: string): string {
-    const found = this.source(flag);
-    return found === undefined || found.origin === "flag" || found.origin === "file"
-      ? `--${flag}`
-      : `--${flag} (${found.name})`;
-  }
-
-  optionalString(flag: string): string | undefined {
-    const value = this.#value(flag);
-    if (value === undefined || value === "") return undefined;
-    if (typeof value !== "string") throw new UsageError(`${this.#label(flag)} takes a string`);
-    return value;
-  }
-
-  string(flag: string, fallback: string): string {
-    return this.optionalString(flag) ?? fallback;
-  }
-
-  optionalBoolean(flag: string): boolean | undefined {
-    const value = this.#value(flag);
-    if (value === undefined) return undefined;
-    if (typeof value === "boolean") return value;
-    const text = String(value).trim().toLowerCase();
-    if (["1", "true", "yes", "on"].includes(text)) return true;
-    if (["0", "false", "no", "off", ""].includes(text)) return false;
-    throw new UsageError(`${this.#label(flag)} takes true or false, got ${value}`);
-  }
-
-  boolean(flag: string, fallback: boolean): boolean {
-    return this.optionalBoolean(flag) ?? fallback;
-  }
-
-  list(flag: string, fallback: readonly string[]): string[] {
-    const value = this.#value(flag);
-    if (value === undefined) return [...fallback];
-    if (Array.isArray(value)) return value.map(String);
-    return String(value)
-      .split(/[\s,]+/)
-      .filter((item) => item !== "");
-  }
-
-  integer(flag: string, fallback: number, minimum = 1): number {
-    const value = this.#value(flag);
-    if (value === undefined || value === "") return fallback;
-    const number = typeof value === "number" ? value : Number(String(value).trim());
-    if (!Number.isSafeInteger(number) || number < minimum) {
-      throw new UsageError(`${this.#label(flag)} takes a whole number of at least ${minimum}, got ${value}`);
-    }
-    return number;
-  }
-
-  /**
-   * A duration. The old hub's `0s` meant "disabled"; Quicksilver keeps every bound, so a zero
-   * from an old name leaves the default, with a warning.
-   */
-  duration(flag: string, fallbackMs: number): number {
-    const value = this.#value(flag);
-    if (value === undefined || value === "") return fallbackMs;
-    const ms = typeof value === "number" ? value : parseDuration(String(value).trim());
-    if (ms === undefined) {
-      throw new UsageError(
-        `${this.#label(flag)} takes a duration such as 500ms, 30s, 5m, 1h or 1m30s, got ${value}`,
-      );
-    }
-    const found = this.source(flag);
-    if (ms === 0 && found?.origin === "0.x") {
-      this.warnings.push(
-        `${found.name}=${value} disabled this in the old hub; Quicksilver keeps every bound, so --${flag} keeps its default`,
-      );
-      return fallbackMs;
-    }
-    return ms;
-  }
 }
