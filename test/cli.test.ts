@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as jose from "jose";
-import { descriptorLimit } from "../src/cli/descriptor-limit.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "../src/cli/resolve-config.ts";
+import { descriptorLimit } from "../src/server/descriptor-limit.ts";
 
 const BIN = fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url));
 const SECRET = "a-secret-that-is-long-enough-for-hs256!!";
@@ -388,13 +388,13 @@ describe("quicksilver serve: coming from the Go hub", () => {
       [
         "HEARTBEAT_INTERVAL, a Go duration",
         { JWT_KEY: LONG, HEARTBEAT_INTERVAL: "1m30s" },
-        (config) => assert.equal(config.heartbeatMs, 90_000),
+        (config) => assert.equal(config.streams.heartbeatMs, 90_000),
       ],
       [
         "HEARTBEAT_INTERVAL=0s (disabled in the old hub): the default, with a warning",
         { JWT_KEY: LONG, HEARTBEAT_INTERVAL: "0s" },
         (config) => {
-          assert.equal(config.heartbeatMs, 30_000);
+          assert.equal(config.streams.heartbeatMs, 30_000);
           assert.ok(
             config.warnings.some((w) => w.includes("HEARTBEAT_INTERVAL=0s")),
             config.warnings.join("\n"),
@@ -404,17 +404,17 @@ describe("quicksilver serve: coming from the Go hub", () => {
       [
         "WRITE_TIMEOUT: the longest a stream lives",
         { JWT_KEY: LONG, WRITE_TIMEOUT: "15s" },
-        (config) => assert.equal(config.maxLifetimeMs, 15_000),
+        (config) => assert.equal(config.streams.maxLifetimeMs, 15_000),
       ],
       [
         "WRITE_TIMEOUT=0s: the default lifetime",
         { JWT_KEY: LONG, WRITE_TIMEOUT: "0s" },
-        (config) => assert.equal(config.maxLifetimeMs, 3_600_000),
+        (config) => assert.equal(config.streams.maxLifetimeMs, 3_600_000),
       ],
       [
         "DISPATCH_TIMEOUT: the slow-subscriber timeout",
         { JWT_KEY: LONG, DISPATCH_TIMEOUT: "500ms" },
-        (config) => assert.equal(config.writeTimeoutMs, 500),
+        (config) => assert.equal(config.streams.writeTimeoutMs, 500),
       ],
       [
         "SUBSCRIPTIONS=1, which alone does not imply the legacy dialect",
@@ -832,33 +832,39 @@ describe("quicksilver serve: connection limits follow the descriptor limit", () 
   it("keeps sockets, their refusal band and reserved descriptors under ulimit -n", () => {
     for (const descriptors of [256, 1024, 20_000, 1_048_576]) {
       const config = resolve({}, descriptors);
-      const band = Math.max(16, Math.ceil(config.maxSockets / 16));
-      assert.ok(config.maxSockets + band + Math.max(64, descriptors / 20) <= descriptors, `${descriptors}`);
-      assert.ok(config.maxConnections < config.maxSockets, "streams leave sockets for publishers");
-      assert.ok(config.maxConnectionsPerClient <= config.maxSocketsPerClient);
-      assert.ok(config.maxSocketsPerClient <= config.maxSockets);
+      const band = Math.max(16, Math.ceil(config.sockets.maxSockets / 16));
+      assert.ok(
+        config.sockets.maxSockets + band + Math.max(64, descriptors / 20) <= descriptors,
+        `${descriptors}`,
+      );
+      assert.ok(
+        config.limits.maxConnections < config.sockets.maxSockets,
+        "streams leave sockets for publishers",
+      );
+      assert.ok(config.limits.maxConnectionsPerClient <= config.sockets.maxSocketsPerClient);
+      assert.ok(config.sockets.maxSocketsPerClient <= config.sockets.maxSockets);
     }
-    assert.equal(resolve({}, 1_048_576).maxConnections, 16_384);
-    assert.equal(resolve({}, 1_048_576).maxSocketsPerClient, 1024 + 256);
+    assert.equal(resolve({}, 1_048_576).limits.maxConnections, 16_384);
+    assert.equal(resolve({}, 1_048_576).sockets.maxSocketsPerClient, 1024 + 256);
   });
 
   it("assumes 1024 descriptors where the limit cannot be read", () => {
     assert.equal(descriptorLimit(join(tmpdir(), "no-such-limits-file")), undefined);
     if (process.platform === "linux") assert.ok((descriptorLimit() ?? 0) > 0, "read from /proc/self/limits");
-    assert.deepEqual(resolve({}, undefined).maxSockets, resolve({}, 1024).maxSockets);
+    assert.deepEqual(resolve({}, undefined).sockets.maxSockets, resolve({}, 1024).sockets.maxSockets);
     // An explicit value is not checked against a guess.
-    assert.equal(resolve({ "max-sockets": "50000" }, undefined).maxSockets, 50_000);
+    assert.equal(resolve({ "max-sockets": "50000" }, undefined).sockets.maxSockets, 50_000);
   });
 
   it("warns of limits the descriptors or the socket limits cannot hold, and refuses contradictions", () => {
     const beyond = resolve({ "max-sockets": "20000" }, 20_000);
-    assert.equal(beyond.maxSockets, 20_000, "an explicit figure is the operator's choice");
+    assert.equal(beyond.sockets.maxSockets, 20_000, "an explicit figure is the operator's choice");
     assert.ok(beyond.warnings.some((warning) => /--max-sockets 20000 .*ulimit -n/.test(warning)));
     const streamsOnly = resolve(
       { "max-connections": "1000000", "max-connections-per-client": "1000000" },
       20_000,
     );
-    assert.equal(streamsOnly.maxConnections, 1_000_000);
+    assert.equal(streamsOnly.limits.maxConnections, 1_000_000);
     assert.ok(
       streamsOnly.warnings.some((warning) =>
         /--max-connections 1000000 is more than --max-sockets/.test(warning),
@@ -878,7 +884,7 @@ describe("quicksilver serve: connection limits follow the descriptor limit", () 
 
   it("lowers the stream defaults to lower socket limits", () => {
     const config = resolve({ "max-sockets": "100", "max-sockets-per-client": "10" }, 20_000);
-    assert.equal(config.maxConnections, 90);
-    assert.equal(config.maxConnectionsPerClient, 10);
+    assert.equal(config.limits.maxConnections, 90);
+    assert.equal(config.limits.maxConnectionsPerClient, 10);
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import ts from "typescript";
 import { CONFIG_ERROR_CODES, INVALID_TOKEN_CODES } from "../src/auth/errors.ts";
 import { renderOptionsTable } from "../src/cli/options-doc.ts";
 import { USAGE_ERROR_CODES } from "../src/cli/usage-error.ts";
@@ -126,4 +127,41 @@ describe("the documentation keeps up with the code", () => {
       "regenerate the table: node scripts/node24.js src/cli/options-doc.ts",
     );
   });
+
+  it("documents every export of the library in docs/library.md, and only those", () => {
+    const exported = exportsOf(read("src/index.ts"));
+    assert.ok(exported.length > 20, `src/index.ts exports ${exported.length} names`);
+    // A section per export, or per group of close ones: ### `Hub` or ### `Transport`, `Replay`.
+    const documented = read("docs/library.md")
+      .split("\n")
+      .filter((line) => line.startsWith("### "))
+      .flatMap((line) => [...line.matchAll(/`([^`]+)`/g)].map((match) => match[1] as string));
+    assert.deepEqual(
+      exported.filter((name) => !documented.includes(name)),
+      [],
+      "exported but not documented in docs/library.md",
+    );
+    assert.deepEqual(
+      documented.filter((name) => !exported.includes(name)),
+      [],
+      "documented in docs/library.md but not exported",
+    );
+  });
+
+  it("links the library's page from the README", () => {
+    assert.match(read("README.md"), /\(docs\/library\.md\)/);
+  });
 });
+
+/** The names a module exports; `export *` would hide them, so it is refused. */
+function exportsOf(source: string): string[] {
+  const file = ts.createSourceFile("index.ts", source, ts.ScriptTarget.Latest);
+  const names: string[] = [];
+  for (const statement of file.statements) {
+    if (!ts.isExportDeclaration(statement)) continue;
+    const clause = statement.exportClause;
+    assert.ok(clause !== undefined && ts.isNamedExports(clause), "src/index.ts names what it exports");
+    names.push(...clause.elements.map((element) => element.name.text));
+  }
+  return names;
+}

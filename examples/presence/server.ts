@@ -3,7 +3,7 @@
  *
  * One process runs two servers:
  *
- * - a Quicksilver hub with active subscriptions on (`--subscriptions`): every subscription it
+ * - a Quicksilver hub with active subscriptions on (`subscriptions: true`): every subscription it
  *   accepts is announced as a private `mercure` event and listed by its subscription API;
  * - the application: it serves the page (`index.html`, `presence.js`) and `POST /login`, which
  *   puts a subscriber token in an HttpOnly cookie.
@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mintToken, resolveServeConfig, startHub } from "../../src/index.ts";
+import { createHubServer, mintToken } from "../../src/index.ts";
 import { subscriptionsPath } from "../../src/protocol/subscription-resource.ts";
 
 export interface PresenceExampleOptions {
@@ -69,20 +69,15 @@ export async function startPresenceExample(options: PresenceExampleOptions = {})
   // The application issues the tokens itself, signed with a secret it shares with the hub. It
   // never publishes, so the one key verifies subscribers (a publisher would get its own key).
   const secret = randomBytes(32).toString("base64url");
-  const hub = await startHub(
-    resolveServeConfig(
-      {
-        listen: `localhost:${options.hubPort ?? 3000}`,
-        subscriptions: true, // announce subscriptions and serve the subscription API
-        issuer: pageUrl,
-        "subscriber-key": secret,
-        "cors-origins": pageUrl, // the page reads the hub's answers (and its Link header)
-        "cookie-name": COOKIE,
-        transport: "memory", // presence needs no history across restarts
-      },
-      {},
-    ),
-  ).catch(async (error: unknown) => {
+  const hub = await createHubServer({
+    host: "localhost",
+    port: options.hubPort ?? 3000,
+    subscriptions: true, // announce subscriptions and serve the subscription API
+    issuers: [{ issuer: pageUrl, subscriber: { key: secret } }],
+    corsOrigins: [pageUrl], // the page reads the hub's answers (and its Link header)
+    cookieName: COOKIE,
+    history: { transport: "memory" }, // presence needs no history across restarts
+  }).catch(async (error: unknown) => {
     await new Promise((resolve) => pages.close(resolve));
     throw error;
   });

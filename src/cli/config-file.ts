@@ -1,7 +1,8 @@
 /** The `--config` JSON file: its keys are the options' camelCase names, plus `issuers`. */
 import { readFileSync } from "node:fs";
 import type { IssuerConfig } from "../auth/keys.ts";
-import { camelName, SERVE_OPTIONS } from "./option-table.ts";
+import { SERVE_OPTIONS } from "../server/option-table.ts";
+import { camelName } from "./option-names.ts";
 import { UsageError } from "./usage-error.ts";
 
 export function readConfigFile(path: string): Record<string, unknown> {

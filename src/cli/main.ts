@@ -3,9 +3,9 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { ConfigError } from "../auth/errors.ts";
 import { TransportError } from "../hub/transport.ts";
+import { SERVE_OPTIONS, shownDefault } from "../server/option-table.ts";
 import { devBanner } from "./dev-banner.ts";
 import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
-import { SERVE_OPTIONS } from "./option-table.ts";
 import { resolveServeConfig, UsageError } from "./resolve-config.ts";
 import { startHub } from "./start-hub.ts";
 import { TOKEN_USAGE, tokenCommand } from "./token-command.ts";
@@ -22,7 +22,8 @@ Commands:
 function serveUsage(): string {
   const lines = SERVE_OPTIONS.map((spec) => {
     const flag = `--${spec.flag}${spec.kind === "boolean" ? "" : " VALUE"}`;
-    const fallback = spec.defaultText === undefined ? "" : ` [${spec.defaultText}]`;
+    const shown = shownDefault(spec);
+    const fallback = shown === undefined ? "" : ` [${shown}]`;
     return `  ${flag.padEnd(34)} ${spec.description}${fallback}`;
   });
   return `Usage: quicksilver serve [options]

@@ -1,15 +1,17 @@
-import { camelName, envName, SERVE_OPTIONS } from "./option-table.ts";
+import { SERVE_OPTIONS, shownDefault } from "../server/option-table.ts";
+import { camelName, envName } from "./option-names.ts";
 
 /** The options table of docs/configuration.md, rendered from the option table itself. */
 export function renderOptionsTable(): string {
   const rows = SERVE_OPTIONS.map((spec) => {
     const envs = [envName(spec.flag), ...(spec.aliases ?? [])].map((name) => `\`${name}\``).join(", ");
-    const fallback = spec.defaultText === undefined ? "" : spec.defaultText.replaceAll("|", "\\|");
-    return `| \`--${spec.flag}\` | ${envs} | \`${camelName(spec.flag)}\` | ${spec.kind} | ${fallback} | ${spec.description} |`;
+    const fallback = (shownDefault(spec) ?? "").replaceAll("|", "\\|");
+    const target = spec.target === undefined ? "" : `\`${spec.target}\``;
+    return `| \`--${spec.flag}\` | ${envs} | \`${camelName(spec.flag)}\` | ${target} | ${spec.kind} | ${fallback} | ${spec.description} |`;
   });
   return [
-    "| flag | environment | config file key | kind | default | meaning |",
-    "|---|---|---|---|---|---|",
+    "| flag | environment | config file key | library option | kind | default | meaning |",
+    "|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

@@ -7,91 +7,60 @@ import {
   looksLikePem,
   type Role,
 } from "../auth/keys.ts";
-import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "../transports/memory.ts";
+import { resolveConnectionLimits } from "../server/connection-limits.ts";
+import { descriptorLimit } from "../server/descriptor-limit.ts";
+import {
+  defaultOf,
+  type OptionSpec,
+  type OptionValue,
+  optionSpec,
+  SERVE_OPTIONS,
+} from "../server/option-table.ts";
+import type { HistoryConfig, HubServerConfig } from "../server/options.ts";
+import { checkOptions, originAllowlists } from "../server/resolve-options.ts";
 import { issuersFromFile, readConfigFile } from "./config-file.ts";
-import { resolveConnectionLimits } from "./connection-limits.ts";
-import { descriptorLimit } from "./descriptor-limit.ts";
-import { parseDuration } from "./duration.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
-import { aliasOrigin, camelName, envName, type OptionSpec, SERVE_OPTIONS } from "./option-table.ts";
+import { aliasOrigin, camelName, envName } from "./option-names.ts";
+import { type Found, flagName, ORIGINS, type Origin, type Raw, Reader } from "./option-reader.ts";
 import { storePath } from "./store-path.ts";
 import { UsageError } from "./usage-error.ts";
 
 export { UsageError };
 
-export interface ServeConfig {
-  readonly host: string;
-  readonly port: number;
-  readonly publicUrl: string | undefined;
-  readonly resourceIdentifier: string | undefined;
-  readonly issuers: readonly IssuerConfig[];
-  readonly authorizationServers: readonly string[];
-  readonly anonymous: boolean;
-  readonly corsOrigins: readonly string[];
-  readonly publishOrigins: readonly string[];
-  readonly cookieName: string;
-  /** The legacy dialect (see docs/coming-from-the-go-hub.md). */
-  readonly legacy: boolean;
+/** What `quicksilver serve` resolved: the hub server's options, and what only the command line uses. */
+export interface ServeConfig extends HubServerConfig {
   /** Why the legacy dialect is on when it was not asked for by --legacy, for a startup warning. */
   readonly legacyReasons: readonly string[];
-  /** Key material for legacy tokens that name no configured issuer (the old hub's keys). */
-  readonly legacyKeys: Pick<IssuerConfig, "publisher" | "subscriber"> | undefined;
   /** Other things to warn about at startup (a short secret, an old setting not read); no secrets. */
   readonly warnings: readonly string[];
-  readonly heartbeatMs: number;
-  readonly writeTimeoutMs: number;
-  readonly maxLifetimeMs: number;
-  readonly history: HistoryConfig;
-  readonly maxBodyBytes: number;
-  readonly maxFieldBytes: number;
-  readonly maxFields: number;
-  readonly maxTopics: number;
-  readonly maxMatchers: number;
-  readonly maxPatternLength: number;
-  readonly maxConnections: number;
-  readonly maxConnectionsPerClient: number;
-  readonly maxPipelinedRequests: number;
-  readonly maxSockets: number;
-  readonly maxSocketsPerClient: number;
-  readonly headersTimeoutMs: number;
-  readonly shutdownTimeoutMs: number;
-  readonly maxQueueBytes: number;
-  readonly maxTokenBytes: number;
-  readonly maxAuthorizationDetails: number;
-  readonly maxTopicsPerDetail: number;
-  readonly maxPayloadDepth: number;
-  readonly subscriptions: boolean;
-  readonly maxSubscriptionsListed: number;
-  /** Subscription events kept for presence clients that reconnect, apart from update history. */
-  readonly subscriptionHistorySize: number;
   readonly logLevel: string;
   readonly dev: boolean;
   /** In dev mode without a configured key: the generated secret, to mint the printed tokens. */
   readonly devSecret: string | undefined;
 }
 
-/** Where history lives and how much of it is kept. */
-export type HistoryConfig =
-  | { readonly transport: "none" }
-  | { readonly transport: "memory"; readonly maxCount: number }
-  | {
-      readonly transport: "sqlite";
-      readonly path: string;
-      readonly maxCount: number;
-      readonly maxAgeMs: number;
-      readonly maxBytes: number;
-      readonly durability: "full" | "normal";
-    };
+export type { HistoryConfig };
 
 export const DEV_ISSUER = "quicksilver-dev";
-/** The time a whole request (headers and body) may take to arrive. */
-export const REQUEST_TIMEOUT_MS = 30_000;
 const LOCALHOST_ORIGINS = [
   "http://localhost:*",
   "http://127.0.0.1:*",
   "http://[::1]:*",
   "https://localhost:*",
 ];
+/** What `--dev` changes of the table's defaults. */
+const DEV_DEFAULTS: Readonly<Record<string, OptionValue>> = {
+  anonymous: true,
+  "cors-origins": LOCALHOST_ORIGINS,
+  "publish-origins": LOCALHOST_ORIGINS,
+};
+/** Options read apart from the others, where their value is composed. */
+const COMPOSED: ReadonlySet<string> = new Set([
+  "legacy",
+  "max-sockets",
+  "max-sockets-per-client",
+  "max-connections-per-client",
+]);
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /**
@@ -109,19 +78,6 @@ const UNREAD_SETTINGS: Readonly<Record<string, string>> = {
   MERCURE_EXTRA_DIRECTIVES:
     "these are Caddyfile directives: set the matching options instead (cors_origins is --cors-origins, anonymous is --anonymous, …)",
 };
-
-type Raw = string | boolean | number | readonly unknown[] | undefined;
-
-/** Where a value came from; the order is the precedence, first wins. */
-const ORIGINS = ["flag", "env", "reference", "docker", "0.x", "file"] as const;
-type Origin = (typeof ORIGINS)[number];
-
-interface Found {
-  readonly value: Raw;
-  readonly origin: Origin;
-  /** The flag, the environment variable or the config file key. */
-  readonly name: string;
-}
 
 /**
  * Resolves `serve` options from flags, then environment variables (MERCURE_<UPPER_SNAKE> and the
@@ -152,58 +108,18 @@ export function resolveServeConfig(
     return file[key] === undefined ? undefined : { value: file[key] as Raw, origin: "file", name: key };
   };
   const read = new Reader(find);
-  const dev = read.boolean("dev", false);
+  const dev = read.boolean("dev", defaultOf("dev"));
   const legacyAsked = read.optionalBoolean("legacy");
 
   const fileIssuers = issuersFromFile(file.issuers);
   const keys = flagKeyMaterial(read);
   const issuerNames = read.list("issuer", dev ? [DEV_ISSUER] : []);
   const [host, port] = listenAddress(read);
-  const logLevel = read.string("log-level", "info");
+  const logLevel = read.string("log-level", defaultOf("log-level"));
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-  const options = {
-    publicUrl: read.optionalString("public-url"),
-    resourceIdentifier: read.optionalString("resource-identifier"),
-    authorizationServers: read.list("authorization-servers", []),
-    anonymous: read.boolean("anonymous", dev),
-    corsOrigins: read.list("cors-origins", dev ? LOCALHOST_ORIGINS : []),
-    publishOrigins: read.list("publish-origins", dev ? LOCALHOST_ORIGINS : []),
-    cookieName: read.string("cookie-name", "__Secure-mercure_access_token"),
-    heartbeatMs: read.duration("heartbeat", 30_000),
-    writeTimeoutMs: read.duration("write-timeout", 10_000),
-    maxLifetimeMs: read.duration("max-lifetime", 3_600_000),
-    history: historyConfig(read, env),
-    maxBodyBytes: read.integer("max-body-bytes", 1024 * 1024),
-    maxFieldBytes: read.integer("max-field-bytes", 16 * 1024),
-    maxFields: read.integer("max-fields", 256),
-    maxTopics: read.integer("max-topics", 64),
-    maxMatchers: read.integer("max-matchers", 64),
-    maxPatternLength: read.integer("max-pattern-length", 2048),
-    ...resolveConnectionLimits(read, system.descriptors),
-    maxPipelinedRequests: read.integer("max-pipelined-requests", 16),
-    headersTimeoutMs: read.duration("headers-timeout", 10_000),
-    shutdownTimeoutMs: read.duration("shutdown-timeout", 10_000),
-    maxQueueBytes: read.integer("max-queue-bytes", 4 * 1024 * 1024),
-    maxTokenBytes: read.integer("max-token-bytes", 16 * 1024),
-    maxAuthorizationDetails: read.integer("max-authorization-details", 64),
-    maxTopicsPerDetail: read.integer("max-topics-per-detail", 256),
-    maxPayloadDepth: read.integer("max-payload-depth", 32),
-    subscriptions: read.boolean("subscriptions", false),
-    maxSubscriptionsListed: read.integer("max-subscriptions-listed", 1000),
-    subscriptionHistorySize: read.integer("subscription-history-size", DEFAULT_SUBSCRIPTION_HISTORY_SIZE, 0),
-  };
-  if (options.maxQueueBytes < 2 * options.maxBodyBytes) {
-    throw new UsageError(
-      "--max-queue-bytes must be at least twice --max-body-bytes, or one large update would drop every subscriber",
-    );
-  }
-  if (options.heartbeatMs < 100) throw new UsageError("--heartbeat must be at least 100ms");
-  if (options.headersTimeoutMs < 100 || options.headersTimeoutMs > REQUEST_TIMEOUT_MS) {
-    throw new UsageError(
-      `--headers-timeout must be between 100ms and ${REQUEST_TIMEOUT_MS / 1000}s, the time a whole request may take`,
-    );
-  }
+  const options = readHubOptions(read, env, system.descriptors, dev);
+  checkOptions(options, flagName);
 
   // The legacy dialect: asked for, or implied by a 0.x configuration (never in dev mode).
   const keysWithoutIssuer = keys !== undefined && issuerNames.length === 0;
@@ -247,10 +163,11 @@ export function resolveServeConfig(
     issuers = [{ issuer: DEV_ISSUER, publisher: { key: devSecret }, subscriber: { key: devSecret } }];
   }
 
+  originAllowlists(options, flagName);
   return {
+    ...options,
     host,
     port,
-    ...options,
     issuers,
     legacy,
     legacyReasons: legacyAsked === undefined ? legacyReasons : [],
@@ -271,9 +188,49 @@ interface RoleKey {
   readonly keyFrom: Found | undefined;
 }
 
+/**
+ * Reads every option that has a place in the hub server's options, in the table's order, each
+ * with the table's default (or dev mode's); the history and connection limits are composed.
+ */
+function readHubOptions(
+  read: Reader,
+  env: Readonly<Record<string, string | undefined>>,
+  descriptors: number | undefined,
+  dev: boolean,
+): HubOptionsRead {
+  const options: Record<string, unknown> = { streams: {}, limits: {}, sockets: {}, tokens: {} };
+  for (const spec of SERVE_OPTIONS) {
+    const path = spec.target;
+    if (path === undefined || COMPOSED.has(spec.flag)) continue;
+    if (path === "history.transport") {
+      options.history = historyConfig(read, env);
+    } else if (path === "limits.maxConnections") {
+      const limits = resolveConnectionLimits(read, descriptors);
+      assign(options, "sockets.maxSockets", limits.maxSockets);
+      assign(options, "sockets.maxSocketsPerClient", limits.maxSocketsPerClient);
+      assign(options, "limits.maxConnections", limits.maxConnections);
+      assign(options, "limits.maxConnectionsPerClient", limits.maxConnectionsPerClient);
+    } else if (!path.startsWith("history.")) {
+      assign(options, path, read.value(spec, dev ? DEV_DEFAULTS[spec.flag] : undefined));
+    }
+  }
+  // Every field was assigned by the loop: the table's targets cover them (a test checks it).
+  return options as unknown as HubOptionsRead;
+}
+
+/** The hub server's options the loop reads; the others are composed from several options. */
+type HubOptionsRead = Omit<HubServerConfig, "host" | "port" | "issuers" | "legacy" | "legacyKeys">;
+
+function assign(options: Record<string, unknown>, path: string, value: unknown): void {
+  const [section, field] = path.split(".") as [string, string | undefined];
+  if (field === undefined) options[section] = value;
+  else (options[section] as Record<string, unknown>)[field] = value;
+}
+
 /** `--transport` and the retention options. */
 function historyConfig(read: Reader, env: Readonly<Record<string, string | undefined>>): HistoryConfig {
-  const transport = read.string("transport", "sqlite");
+  const size = optionSpec("history-size");
+  const transport = read.string("transport", defaultOf("transport"));
   if (transport === "none" || transport === "memory") {
     const unused = ["data-dir", "history-max-age", "history-max-bytes", "history-durability"];
     if (transport === "none") unused.push("history-size");
@@ -284,19 +241,19 @@ function historyConfig(read: Reader, env: Readonly<Record<string, string | undef
     }
     return transport === "none"
       ? { transport }
-      : { transport, maxCount: read.integer("history-size", 1000, 0) };
+      : { transport, maxCount: read.integer("history-size", size.memoryDefault as number, size.minimum) };
   }
   const path = storePath(transport, read.optionalString("data-dir"), env);
-  const durability = read.string("history-durability", "full");
+  const durability = read.string("history-durability", defaultOf("history-durability"));
   if (durability !== "full" && durability !== "normal") {
     throw new UsageError(`--history-durability takes full or normal, got ${durability}`);
   }
   return {
     transport: "sqlite",
     path,
-    maxCount: read.integer("history-size", 1_000_000, 0),
-    maxAgeMs: read.duration("history-max-age", 7 * 24 * 3_600_000),
-    maxBytes: read.integer("history-max-bytes", 1024 * 1024 * 1024),
+    maxCount: read.integer("history-size", size.default as number, size.minimum),
+    maxAgeMs: read.duration("history-max-age", defaultOf("history-max-age")),
+    maxBytes: read.integer("history-max-bytes", defaultOf("history-max-bytes")),
     durability,
   };
 }
@@ -389,7 +346,7 @@ function unreadSettings(env: Readonly<Record<string, string | undefined>>): stri
 
 /** `--listen` and its aliases; the Docker image's `SERVER_NAME` is a Caddy site address. */
 function listenAddress(read: Reader): [string, number] {
-  const listen = read.string("listen", "localhost:3000");
+  const listen = read.string("listen", defaultOf("listen"));
   const from = read.source("listen");
   if (from?.name === "SERVER_NAME") {
     const [host, port, tlsInCaddy] = parseServerName(listen);
@@ -402,109 +359,4 @@ function listenAddress(read: Reader): [string, number] {
   }
   const fromVariable = from !== undefined && from.origin !== "flag" && from.origin !== "file";
   return parseListen(listen, fromVariable ? from.name : "--listen");
-}
-
-/** Reads typed option values, with errors that name the flag (and the variable it came from). */
-class Reader {
-  /** Startup warnings found while reading (an old `0s` that meant "disabled"). */
-  readonly warnings: string[] = [];
-  readonly #find: (spec: OptionSpec) => Found | undefined;
-  readonly #specs = new Map(SERVE_OPTIONS.map((spec) => [spec.flag, spec]));
-  readonly #oldHubNames = new Set<string>();
-
-  constructor(find: (spec: OptionSpec) => Found | undefined) {
-    this.#find = find;
-  }
-
-  /** Where the option's value comes from; undefined for its default. */
-  source(flag: string): Found | undefined {
-    return this.#find(this.#specs.get(flag)!);
-  }
-
-  /** The old hub's names read so far that tell a 0.x setup, in read order. */
-  oldHubNames(): string[] {
-    return [...this.#oldHubNames];
-  }
-
-  #value(flag: string): Raw {
-    const spec = this.#specs.get(flag)!;
-    const found = this.#find(spec);
-    if (found?.origin === "0.x" && spec.oldHubImpliesLegacy !== false) this.#oldHubNames.add(found.name);
-    return found?.value;
-  }
-
-  /** `--heartbeat`, or `--heartbeat (HEARTBEAT_INTERVAL)` when the value came from a variable. */
-  #label(flag: string): string {
-    const found = this.source(flag);
-    return found === undefined || found.origin === "flag" || found.origin === "file"
-      ? `--${flag}`
-      : `--${flag} (${found.name})`;
-  }
-
-  optionalString(flag: string): string | undefined {
-    const value = this.#value(flag);
-    if (value === undefined || value === "") return undefined;
-    if (typeof value !== "string") throw new UsageError(`${this.#label(flag)} takes a string`);
-    return value;
-  }
-
-  string(flag: string, fallback: string): string {
-    return this.optionalString(flag) ?? fallback;
-  }
-
-  optionalBoolean(flag: string): boolean | undefined {
-    const value = this.#value(flag);
-    if (value === undefined) return undefined;
-    if (typeof value === "boolean") return value;
-    const text = String(value).trim().toLowerCase();
-    if (["1", "true", "yes", "on"].includes(text)) return true;
-    if (["0", "false", "no", "off", ""].includes(text)) return false;
-    throw new UsageError(`${this.#label(flag)} takes true or false, got ${value}`);
-  }
-
-  boolean(flag: string, fallback: boolean): boolean {
-    return this.optionalBoolean(flag) ?? fallback;
-  }
-
-  list(flag: string, fallback: readonly string[]): string[] {
-    const value = this.#value(flag);
-    if (value === undefined) return [...fallback];
-    if (Array.isArray(value)) return value.map(String);
-    return String(value)
-      .split(/[\s,]+/)
-      .filter((item) => item !== "");
-  }
-
-  integer(flag: string, fallback: number, minimum = 1): number {
-    const value = this.#value(flag);
-    if (value === undefined || value === "") return fallback;
-    const number = typeof value === "number" ? value : Number(String(value).trim());
-    if (!Number.isSafeInteger(number) || number < minimum) {
-      throw new UsageError(`${this.#label(flag)} takes a whole number of at least ${minimum}, got ${value}`);
-    }
-    return number;
-  }
-
-  /**
-   * A duration. The old hub's `0s` meant "disabled"; Quicksilver keeps every bound, so a zero
-   * from an old name leaves the default, with a warning.
-   */
-  duration(flag: string, fallbackMs: number): number {
-    const value = this.#value(flag);
-    if (value === undefined || value === "") return fallbackMs;
-    const ms = typeof value === "number" ? value : parseDuration(String(value).trim());
-    if (ms === undefined) {
-      throw new UsageError(
-        `${this.#label(flag)} takes a duration such as 500ms, 30s, 5m, 1h or 1m30s, got ${value}`,
-      );
-    }
-    const found = this.source(flag);
-    if (ms === 0 && found?.origin === "0.x") {
-      this.warnings.push(
-        `${found.name}=${value} disabled this in the old hub; Quicksilver keeps every bound, so --${flag} keeps its default`,
-      );
-      return fallbackMs;
-    }
-    return ms;
-  }
 }

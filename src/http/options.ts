@@ -1,4 +1,5 @@
 import type { Logger } from "../hub/logger.ts";
+import { sectionDefaults } from "../server/option-table.ts";
 import type { OriginAllowlist } from "./cors.ts";
 
 export interface HttpLimits {
@@ -49,15 +50,8 @@ export interface HttpOptions {
   readonly logger?: Logger;
 }
 
-export const DEFAULT_LIMITS: HttpLimits = {
-  maxBodyBytes: 1024 * 1024,
-  maxFieldBytes: 16 * 1024,
-  maxFields: 256,
-  maxTopics: 64,
-  maxMatchers: 64,
-  maxPatternLength: 2048,
-  maxConnections: 16_384,
-  maxConnectionsPerClient: 1024,
-  maxSubscriptionsListed: 1000,
-  maxPipelinedRequests: 16,
-};
+/**
+ * The limits' defaults, from the option table (the one place they are written): for an
+ * application that mounts `createRequestHandler` in its own server.
+ */
+export const DEFAULT_LIMITS: HttpLimits = Object.freeze(sectionDefaults("limits") as unknown as HttpLimits);

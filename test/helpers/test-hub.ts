@@ -1,12 +1,13 @@
 import { mintToken } from "../../src/auth/mint.ts";
 import { resolveServeConfig, type ServeConfig } from "../../src/cli/resolve-config.ts";
-import { type RunningHub, startHub } from "../../src/cli/start-hub.ts";
-import type { Logger } from "../../src/hub/logger.ts";
+import { logStartupWarnings } from "../../src/cli/start-hub.ts";
+import { type Logger, silentLogger } from "../../src/hub/logger.ts";
+import { createHubServer, type HubServer } from "../../src/server/create-hub-server.ts";
 
 export const ISSUER = "https://app.test";
 export const SECRET = "test-secret-that-is-long-enough-for-hs256!";
 
-export interface TestHub extends RunningHub {
+export interface TestHub extends HubServer {
   /** http://127.0.0.1:<port> */
   readonly origin: string;
   /** A publisher token granting publish (and optionally more). */
@@ -27,12 +28,13 @@ export interface TokenGrants {
 
 /**
  * Starts a real hub on 127.0.0.1, port 0, with an HMAC issuer. `flags` take the CLI's flag
- * names (`{ anonymous: true, "history-size": "10" }`), so tests configure it as users do. The hub
- * logs to `logger` (see captured-log.ts), and nowhere by default.
+ * names (`{ anonymous: true, "history-size": "10" }`), so tests configure it as users do; the
+ * library's front door then starts it. The hub logs to `logger` (see captured-log.ts), and nowhere
+ * by default.
  */
 export async function startTestHub(
   flags: Record<string, string | boolean> = {},
-  logger?: Logger,
+  logger: Logger = silentLogger,
 ): Promise<TestHub> {
   const config: ServeConfig = resolveServeConfig(
     {
@@ -45,7 +47,8 @@ export async function startTestHub(
     },
     {},
   );
-  const running = await startHub(config, logger);
+  const running = await createHubServer({ ...config, logger });
+  logStartupWarnings(config, logger);
   const address = running.server.address() as { port: number };
   return Object.assign(Object.create(null), running, {
     close: running.close,

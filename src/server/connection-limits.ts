@@ -1,5 +1,6 @@
 import { refusalBand } from "../http/connection-guard.ts";
 import { FALLBACK_DESCRIPTOR_LIMIT, reservedDescriptors } from "./descriptor-limit.ts";
+import { defaultOf, SOCKETS_BESIDE_STREAMS } from "./option-table.ts";
 import { UsageError } from "./usage-error.ts";
 
 /** The socket and stream limits, consistent with each other and with the descriptor limit. */
@@ -15,15 +16,15 @@ interface IntegerReader {
   integer(flag: string, fallback: number): number;
   /** Undefined when the option was not given. */
   source(flag: string): unknown;
+  /** How messages name the option: `--max-sockets` on the command line, `sockets.maxSockets` in code. */
+  name(flag: string): string;
   /** Said once at startup. */
   readonly warnings: string[];
 }
 
 /** The stream limits' defaults, lowered when the socket limits are lower. */
-const STREAMS = 16_384;
-const STREAMS_PER_CLIENT = 1024;
-/** Sockets a client may hold beyond its streams by default: publishes, health checks, the API. */
-const SOCKETS_BESIDE_STREAMS = 256;
+const STREAMS = defaultOf<number>("max-connections");
+const STREAMS_PER_CLIENT = defaultOf<number>("max-connections-per-client");
 
 /**
  * Resolves `max-sockets`, `max-sockets-per-client`, `max-connections` and
@@ -51,9 +52,9 @@ export function resolveConnectionLimits(
   // said at startup, since past the descriptors connections are reset rather than answered.
   if (descriptors !== undefined && ceiling > available) {
     read.warnings.push(
-      `--max-sockets ${maxSockets} may hold ${ceiling} sockets (${refusalBand(maxSockets)} past the limit, to answer them), ` +
+      `${read.name("max-sockets")} ${maxSockets} may hold ${ceiling} sockets (${refusalBand(maxSockets)} past the limit, to answer them), ` +
         `but the process may open ${descriptors} descriptors (ulimit -n) and keeps ${reservedDescriptors(limit)} for files: ` +
-        `once they run out, new connections, health checks included, are reset; lower --max-sockets to ${largestWithin(available)} or raise ulimit -n`,
+        `once they run out, new connections, health checks included, are reset; lower ${read.name("max-sockets")} to ${largestWithin(available)} or raise ulimit -n`,
     );
   }
   const maxConnections = read.integer(
@@ -94,10 +95,10 @@ function checkStreamsFit(
   sockets: number,
 ): void {
   if (streams <= sockets) return;
-  const message = `--${streamsFlag} ${streams} is more than --${socketsFlag} ${sockets}: every stream is a socket`;
+  const message = `${read.name(streamsFlag)} ${streams} is more than ${read.name(socketsFlag)} ${sockets}: every stream is a socket`;
   if (read.source(socketsFlag) !== undefined) throw new UsageError(message);
   read.warnings.push(
-    `${message}, so at most ${sockets} streams are served; set --${socketsFlag} to allow more`,
+    `${message}, so at most ${sockets} streams are served; set ${read.name(socketsFlag)} to allow more`,
   );
 }
 

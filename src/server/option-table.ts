@@ -1,21 +1,47 @@
 /**
- * Every `quicksilver serve` option, once: its flag, the environment variables that set it, its
- * kind, default and meaning. Flags, env vars, the config file and docs/configuration.md are all
- * read from this table (a test keeps the docs in step).
+ * Every hub option, once: its flag, the environment variables that set it, its kind, its default,
+ * its meaning and where it goes in `createHubServer`'s options. From this table come the defaults
+ * the library applies, the command line's flags, `--help`, the config file's keys and the options
+ * table of docs/configuration.md (a test keeps the docs and the effective defaults in step).
+ *
+ * Pure data: the library front door and the CLI both read it, and it imports nothing at run time.
  */
+import type { OptionPath } from "./options.ts";
+
 export type OptionKind = "string" | "boolean" | "integer" | "duration" | "list";
+
+/** An option's value as the library takes it: a duration is a number of milliseconds. */
+export type OptionValue = string | number | boolean | readonly string[];
 
 export interface OptionSpec {
   /** The flag, without `--`; the config file key is its camelCase form. */
   readonly flag: string;
   readonly kind: OptionKind;
   readonly description: string;
-  /** As shown in the docs; the resolved defaults live in resolve-config.ts. */
+  /**
+   * The value that takes effect when the option is not given, in the library's unit (a duration
+   * in milliseconds). Absent when the default is computed (from other options, the system or the
+   * environment): `defaultText` then says how.
+   */
+  readonly default?: OptionValue;
+  /** `history-size` only: the default of a history kept in memory, `default` being sqlite's. */
+  readonly memoryDefault?: number;
+  /** How the docs and `--help` show a computed default, instead of the formatted `default`. */
   readonly defaultText?: string;
+  /** Words that follow the formatted `default` in the docs (", at most max-connections"). */
+  readonly defaultNote?: string;
+  /** Smallest whole number accepted (integers only); 1 unless said. */
+  readonly minimum?: number;
+  /**
+   * Where the option goes in `createHubServer`'s options (a dotted path). Absent for the
+   * command line's own options (keys, `--dev`, `--log-level`, `--config`...), which the CLI
+   * composes into other fields.
+   */
+  readonly target?: OptionPath;
   /**
    * Other environment variables that set this option, read after MERCURE_<UPPER_SNAKE>: the
    * reference hub's MERCURE_ names, then its Docker image's (`SERVER_NAME`), then the old (0.x)
-   * hub's, whatever order they are listed in (see `aliasOrigin`). Using an old hub's name turns
+   * hub's, whatever order they are listed in (the CLI sorts them). Using an old hub's name turns
    * the legacy dialect on (docs/coming-from-the-go-hub.md), unless `oldHubImpliesLegacy` is false.
    */
   readonly aliases?: readonly string[];
@@ -23,24 +49,15 @@ export interface OptionSpec {
   readonly oldHubImpliesLegacy?: boolean;
 }
 
-/** The reference hub's names that are neither MERCURE_ names nor the old hub's. */
-const DOCKER_NAMES: ReadonlySet<string> = new Set(["SERVER_NAME"]);
-
-/** Where an alias comes from, in order of precedence. */
-export type AliasOrigin = "reference" | "docker" | "0.x";
-
-/** `MERCURE_PUBLISHER_JWT_KEY` → reference, `SERVER_NAME` → docker, `JWT_KEY` → 0.x. */
-export function aliasOrigin(name: string): AliasOrigin {
-  if (name.startsWith("MERCURE_")) return "reference";
-  return DOCKER_NAMES.has(name) ? "docker" : "0.x";
-}
+/** Sockets a client may hold beyond its streams by default: publishes, health checks, the API. */
+export const SOCKETS_BESIDE_STREAMS = 256;
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "listen",
     kind: "string",
     description: "address to listen on, host:port (port 0 picks a free one)",
-    defaultText: "localhost:3000",
+    default: "localhost:3000",
     aliases: ["SERVER_NAME", "ADDR"],
   },
   {
@@ -49,12 +66,14 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description:
       "the hub's public URL: relative topics and patterns resolve against it and its path is the hub path",
     defaultText: "http://<listen>/.well-known/mercure",
+    target: "publicUrl",
   },
   {
     flag: "resource-identifier",
     kind: "string",
     description: "the OAuth resource identifier tokens must carry in aud",
     defaultText: "the public URL",
+    target: "resourceIdentifier",
   },
   {
     flag: "issuer",
@@ -104,65 +123,78 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "authorization-servers",
     kind: "list",
     description: "authorization servers advertised in the protected resource metadata",
+    default: [],
+    target: "authorizationServers",
   },
   {
     flag: "anonymous",
     kind: "boolean",
     description: "accept subscribers without a token (they get public updates only)",
-    defaultText: "false",
+    default: false,
     aliases: ["ALLOW_ANONYMOUS"],
+    target: "anonymous",
   },
   {
     flag: "cors-origins",
     kind: "list",
     description:
       "origins allowed to use the hub from a browser (credentialed CORS); http://localhost:* style port wildcards allowed; * lets any other origin in without credentials",
+    default: [],
     defaultText: "none",
     aliases: ["CORS_ALLOWED_ORIGINS"],
+    target: "corsOrigins",
   },
   {
     flag: "publish-origins",
     kind: "list",
     description: "origins a cookie-authenticated publish may come from (CSRF protection; no *)",
+    default: [],
     defaultText: "none",
     aliases: ["PUBLISH_ALLOWED_ORIGINS"],
+    target: "publishOrigins",
   },
   {
     flag: "cookie-name",
     kind: "string",
     description: "name of the cookie that may carry the access token",
-    defaultText: "__Secure-mercure_access_token",
+    default: "__Secure-mercure_access_token",
+    target: "cookieName",
   },
   {
     flag: "heartbeat",
     kind: "duration",
     description: "send a keep-alive comment after this much silence on a stream",
-    defaultText: "30s",
+    default: 30_000,
     aliases: ["HEARTBEAT_INTERVAL"],
+    target: "streams.heartbeatMs",
   },
   {
     flag: "write-timeout",
     kind: "duration",
     description:
       "drop a subscriber whose socket stays backed up this long; a stream the hub ended (lifetime, token expiry, stop) that its client has not read this long after is cut too",
-    defaultText: "10s",
+    default: 10_000,
     // The old hub's dispatch timeout dropped a subscriber whose write did not complete in time.
     aliases: ["DISPATCH_TIMEOUT"],
+    target: "streams.writeTimeoutMs",
   },
   {
     flag: "max-lifetime",
     kind: "duration",
     description: "close streams after this long (less up to 10%), so clients re-authenticate",
-    defaultText: "1h",
+    default: 3_600_000,
     // The old hub's write timeout was the longest a connection lived: it ended streams before it.
     aliases: ["WRITE_TIMEOUT"],
+    target: "streams.maxLifetimeMs",
   },
   {
     flag: "transport",
     kind: "string",
     description:
       "where history lives: sqlite:<path> (durable), memory (lost on restart) or none (no history)",
+    default: "sqlite",
     defaultText: "sqlite:<data-dir>/history.db",
+    target: "history.transport",
   },
   {
     flag: "data-dir",
@@ -174,75 +206,91 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "history-size",
     kind: "integer",
     description: "most updates kept for reconnecting subscribers, oldest dropped first (0 keeps none)",
-    defaultText: "1000000 with sqlite, 1000 in memory",
+    default: 1_000_000,
+    memoryDefault: 1000,
+    minimum: 0,
+    target: "history.maxCount",
   },
   {
     flag: "history-max-age",
     kind: "duration",
     description: "drop updates older than this from a sqlite history",
-    defaultText: "7d",
+    default: 7 * 24 * 3_600_000,
+    target: "history.maxAgeMs",
   },
   {
     flag: "history-max-bytes",
     kind: "integer",
     description: "most bytes of stored updates (frames and topics) in a sqlite history, oldest dropped first",
-    defaultText: "1073741824",
+    default: 1024 * 1024 * 1024,
+    target: "history.maxBytes",
   },
   {
     flag: "history-durability",
     kind: "string",
     description:
       "full: an acknowledged update survives a power cut (a sync per commit); normal: it survives the hub being killed",
-    defaultText: "full",
+    default: "full",
+    target: "history.durability",
   },
   {
     flag: "max-body-bytes",
     kind: "integer",
     description: "largest publish or QUERY body (413 above)",
-    defaultText: "1048576",
+    default: 1024 * 1024,
+    target: "limits.maxBodyBytes",
   },
   {
     flag: "max-field-bytes",
     kind: "integer",
     description: "largest encoded form field other than data (413 above)",
-    defaultText: "16384",
+    default: 16 * 1024,
+    target: "limits.maxFieldBytes",
   },
   {
     flag: "max-fields",
     kind: "integer",
     description: "most fields in one form (413 above)",
-    defaultText: "256",
+    default: 256,
+    target: "limits.maxFields",
   },
   {
     flag: "max-topics",
     kind: "integer",
     description: "most topics in one update (413 above)",
-    defaultText: "64",
+    default: 64,
+    target: "limits.maxTopics",
   },
   {
     flag: "max-matchers",
     kind: "integer",
     description: "most topic matchers in one subscription (400 above)",
-    defaultText: "64",
+    default: 64,
+    target: "limits.maxMatchers",
   },
   {
     flag: "max-pattern-length",
     kind: "integer",
     description: "longest topic matcher, in subscriptions and tokens (400 or invalid token above)",
-    defaultText: "2048",
+    default: 2048,
+    target: "limits.maxPatternLength",
   },
   {
     flag: "max-connections",
     kind: "integer",
     description:
       "most open streams in this process (429 above); a stream is a socket, so at most max-sockets",
-    defaultText: "16384, at most nine tenths of max-sockets",
+    default: 16_384,
+    defaultNote: ", at most nine tenths of max-sockets",
+    target: "limits.maxConnections",
   },
   {
     flag: "max-connections-per-client",
     kind: "integer",
     description: "most open streams from one client address (429 above); at most max-sockets-per-client",
-    defaultText: "1024, at most max-connections",
+    default: 1024,
+    defaultNote: ", at most max-connections",
+    target: "limits.maxConnectionsPerClient",
   },
   {
     flag: "max-sockets",
@@ -250,91 +298,105 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description:
       "most TCP connections served, whatever they carry (503 hub_at_capacity above, /healthz still answered; a band past it is answered, more are closed at once)",
     defaultText: "what ulimit -n leaves after 5% (at least 64) for files and the band past the limit",
+    target: "sockets.maxSockets",
   },
   {
     flag: "max-sockets-per-client",
     kind: "integer",
     description: "most TCP connections served from one client address (429 too_many_connections above)",
-    defaultText: "max-connections-per-client + 256, at most max-sockets",
+    defaultText: `max-connections-per-client + ${SOCKETS_BESIDE_STREAMS}, at most max-sockets`,
+    target: "sockets.maxSocketsPerClient",
   },
   {
     flag: "headers-timeout",
     kind: "duration",
     description: "time a connection has to send a request's headers; one that sends none is closed after it",
-    defaultText: "10s",
+    default: 10_000,
+    target: "sockets.headersTimeoutMs",
   },
   {
     flag: "shutdown-timeout",
     kind: "duration",
     description:
       "on SIGTERM, time requests already received have to be answered before their connections are closed",
-    defaultText: "10s",
+    default: 10_000,
+    target: "shutdownTimeoutMs",
   },
   {
     flag: "max-pipelined-requests",
     kind: "integer",
     description:
       "most requests one connection may send ahead of the answers it is waiting for (the connection is closed above)",
-    defaultText: "16",
+    default: 16,
+    target: "limits.maxPipelinedRequests",
   },
   {
     flag: "max-queue-bytes",
     kind: "integer",
     description: "bytes waiting for one subscriber before it is dropped as a slow consumer",
-    defaultText: "4194304",
+    default: 4 * 1024 * 1024,
+    target: "streams.maxQueueBytes",
   },
   {
     flag: "max-token-bytes",
     kind: "integer",
     description: "longest access token (invalid token above)",
-    defaultText: "16384",
+    default: 16 * 1024,
+    target: "tokens.maxTokenBytes",
   },
   {
     flag: "max-authorization-details",
     kind: "integer",
     description: "most Mercure authorization details in a token (invalid token above)",
-    defaultText: "64",
+    default: 64,
+    target: "tokens.maxAuthorizationDetails",
   },
   {
     flag: "max-topics-per-detail",
     kind: "integer",
     description: "most topics in one authorization detail (invalid token above)",
-    defaultText: "256",
+    default: 256,
+    target: "tokens.maxTopicsPerDetail",
   },
   {
     flag: "max-payload-depth",
     kind: "integer",
     description: "deepest nesting of objects and arrays in a token's payload (invalid token above)",
-    defaultText: "32",
+    default: 32,
+    target: "tokens.maxPayloadDepth",
   },
   {
     flag: "subscriptions",
     kind: "boolean",
     description:
       "active subscriptions: publish an event as each subscription begins and ends, and serve the subscription API",
-    defaultText: "false",
+    default: false,
     aliases: ["SUBSCRIPTIONS"],
     oldHubImpliesLegacy: false,
+    target: "subscriptions",
   },
   {
     flag: "max-subscriptions-listed",
     kind: "integer",
     description:
       "most subscriptions in one page of the subscription API (a rel=next link gives the next page)",
-    defaultText: "1000",
+    default: 1000,
+    target: "limits.maxSubscriptionsListed",
   },
   {
     flag: "subscription-history-size",
     kind: "integer",
     description:
       "most subscription events kept, in memory and apart from update history, for presence clients reconnecting with a cursor",
-    defaultText: "10000",
+    default: 10_000,
+    minimum: 0,
+    target: "subscriptionHistorySize",
   },
   {
     flag: "log-level",
     kind: "string",
     description: "fatal, error, warn, info, debug or trace",
-    defaultText: "info",
+    default: "info",
   },
   {
     flag: "config",
@@ -345,23 +407,63 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "dev",
     kind: "boolean",
     description: "development mode: generated key, anonymous subscribers, localhost CORS, printed tokens",
-    defaultText: "false",
+    default: false,
   },
   {
     flag: "legacy",
     kind: "boolean",
     description:
       "also speak the legacy (0.x) dialect: topic=, the mercure claim, tokens without iss (see docs/coming-from-the-go-hub.md)",
-    defaultText: "false; on for a 0.x configuration",
+    default: false,
+    defaultNote: "; on for a 0.x configuration",
+    target: "legacy",
   },
 ];
 
-/** `publisher-key` → `MERCURE_PUBLISHER_KEY`. */
-export function envName(flag: string): string {
-  return `MERCURE_${flag.toUpperCase().replaceAll("-", "_")}`;
+const BY_FLAG: ReadonlyMap<string, OptionSpec> = new Map(SERVE_OPTIONS.map((spec) => [spec.flag, spec]));
+
+/** The option of that flag; a flag missing from the table is a defect. */
+export function optionSpec(flag: string): OptionSpec {
+  const spec = BY_FLAG.get(flag);
+  if (spec === undefined) throw new Error(`no option --${flag}`);
+  return spec;
 }
 
-/** `publisher-key` → `publisherKey`. */
-export function camelName(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+/** The option's default, as the table gives it; a flag without one is a defect. */
+export function defaultOf<T extends OptionValue>(flag: string): T {
+  const value = optionSpec(flag).default;
+  if (value === undefined) throw new Error(`--${flag} has no default in the option table`);
+  return value as T;
+}
+
+/** The defaults of the options under one section of the options (`limits`), by field. */
+export function sectionDefaults(section: string): Record<string, OptionValue> {
+  const prefix = `${section}.`;
+  return Object.fromEntries(
+    SERVE_OPTIONS.filter((spec) => spec.target?.startsWith(prefix) && spec.default !== undefined).map(
+      (spec) => [(spec.target as string).slice(prefix.length), spec.default as OptionValue],
+    ),
+  );
+}
+
+/** The default as the docs and `--help` show it; undefined when there is none to show. */
+export function shownDefault(spec: OptionSpec): string | undefined {
+  if (spec.defaultText !== undefined) return spec.defaultText;
+  if (spec.default === undefined || Array.isArray(spec.default)) return undefined;
+  let text = spec.kind === "duration" ? formatDuration(spec.default as number) : String(spec.default);
+  if (spec.memoryDefault !== undefined) text = `${text} with sqlite, ${spec.memoryDefault} in memory`;
+  return text + (spec.defaultNote ?? "");
+}
+
+const DURATION_UNITS: readonly [string, number][] = [
+  ["d", 86_400_000],
+  ["h", 3_600_000],
+  ["m", 60_000],
+  ["s", 1000],
+];
+
+/** 30000 → `30s`, 3600000 → `1h`: the largest unit that divides it whole. */
+function formatDuration(ms: number): string {
+  const unit = DURATION_UNITS.find(([, size]) => ms % size === 0 && ms >= size);
+  return unit === undefined ? `${ms}ms` : `${ms / unit[1]}${unit[0]}`;
 }
