@@ -211,7 +211,6 @@ export class GeneratorPool {
     });
     return {
       sockets: sum(reports.map((r) => r.sockets)),
-      responded: sum(reports.map((r) => r.responded)),
       events: sum(reports.map((r) => r.events)),
       minPerSocket: Math.min(...reports.map((r) => r.minPerSocket)),
       maxPerSocket: Math.max(...reports.map((r) => r.maxPerSocket)),

@@ -58,8 +58,6 @@ export type GeneratorMessage =
   | {
       readonly op: "report";
       readonly sockets: number;
-      /** Sockets that received a response (its head, and usually a first comment). */
-      readonly responded: number;
       readonly events: number;
       readonly minPerSocket: number;
       readonly maxPerSocket: number;
@@ -95,8 +93,6 @@ function probeLatency(chunk: Buffer, at: number): number | undefined {
 
 class Subscriber {
   events = 0;
-  /** Received something: its response head, at least in part. */
-  responded = false;
   /** The status line of its response, once it arrived. */
   statusLine: string | undefined = undefined;
   /** The highest warm-up sequence seen (0: none). */
@@ -119,7 +115,6 @@ class Subscriber {
   }
 
   #read(chunk: Buffer): void {
-    this.responded = true;
     if (this.statusLine === undefined) this.#readStatusLine(chunk);
     const data = this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk]);
     let at = data.indexOf(NEEDLE);
@@ -250,19 +245,16 @@ function report(): void {
   const cpu = process.cpuUsage(cpuStart);
   const wallMicros = (performance.now() - wallStart) * 1000;
   let events = 0;
-  let responded = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = 0;
   for (const subscriber of subscribers) {
     events += subscriber.events;
-    if (subscriber.responded) responded++;
     min = Math.min(min, subscriber.events);
     max = Math.max(max, subscriber.events);
   }
   send({
     op: "report",
     sockets: subscribers.length,
-    responded,
     events,
     minPerSocket: subscribers.length === 0 ? 0 : min,
     maxPerSocket: max,
