@@ -12,8 +12,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ADAPTERS } from "./harness/adapters.ts";
 import { renderChart } from "./harness/chart.ts";
-import { createRig, pinCoordinator, pinHub } from "./harness/rig.ts";
-import { type AnyScenario, failedResult, headlineOf, type ResultRow } from "./harness/scenario.ts";
+import { MissingCommandError } from "./harness/required-command.ts";
+import { pinCoordinator } from "./harness/rig.ts";
+import { runCases } from "./harness/run-cases.ts";
+import { type AnyScenario, headlineOf, type ResultRow } from "./harness/scenario.ts";
 import { SCENARIOS } from "./scenarios/index.ts";
 
 const { values, positionals } = parseArgs({
@@ -31,32 +33,28 @@ if (scenario === undefined) {
   process.exit(2);
 }
 const hubs = (values.hubs ?? "quicksilver,nchan,naive").split(",");
-for (const hub of hubs)
-  if (!(hub in ADAPTERS)) throw new Error(`unknown hub ${hub}: ${Object.keys(ADAPTERS).join(", ")}`);
+const unknown = hubs.filter((hub) => !(hub in ADAPTERS));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `unknown hub ${unknown.join(", ")}: the hubs are ${Object.keys(ADAPTERS).join(", ")}\n`,
+  );
+  process.exit(2);
+}
 
 pinCoordinator();
 const quick = values.quick === true;
-const rows: ResultRow[] = [];
-for (const c of scenario.cases(quick)) {
-  const label = scenario.label(c);
-  for (const hub of hubs) {
-    const target = await ADAPTERS[hub]!.start(scenario.hubOptions?.(c));
-    const rig = createRig(true);
-    try {
-      pinHub(target.pid);
-      const result = await scenario.run(target, c, rig);
-      rows.push({ hub, label, result });
-      process.stderr.write(`${label}, ${hub}: ${JSON.stringify(result)}\n`);
-    } catch (error) {
-      // One hub failing a case (refusing connections, stalling) is a result too: the others go on.
-      const result = failedResult(c, error);
-      rows.push({ hub, label, result });
-      process.stderr.write(`${label}, ${hub}: ${result.invalid}\n`);
-    } finally {
-      await rig.close();
-      await target.stop();
-    }
-  }
+let rows: ResultRow[];
+try {
+  rows = await runCases(scenario, Object.fromEntries(hubs.map((hub) => [hub, ADAPTERS[hub]!])), {
+    quick,
+    pinned: true,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+} catch (error) {
+  // A program a hub needs is missing: one line that says what to install, not a stack.
+  if (!(error instanceof MissingCommandError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
 }
 
 process.stdout.write(table(scenario, rows));

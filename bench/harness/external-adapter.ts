@@ -1,7 +1,8 @@
 /**
  * Any Mercure hub given by URL (and, optionally, the shell command that starts it), so the harness
- * can measure hubs it knows nothing about. It speaks the old Mercure dialect (`?topic=` to
- * subscribe, a form POST with a bearer token to publish), which every Mercure hub understands.
+ * can measure hubs it knows nothing about. Subscribers speak draft-08 (`?match=<topic>`, exact
+ * matching) unless the adapter asks for the legacy dialect (`?topic=`) for an older hub; both
+ * publish a form POST with a bearer token, which every Mercure hub understands.
  *
  * Also home of the small process helpers the other adapters share.
  */
@@ -9,7 +10,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { MissingCommandError, requireCommand } from "./required-command.ts";
+import { type SubscribeDialect, subscribeRequest } from "./subscribe-request.ts";
 import type { Adapter, Target } from "./target.ts";
+
+/** What a POSIX shell exits with when the command it was given is not found. */
+const COMMAND_NOT_FOUND = 127;
 
 /** Resolves once 127.0.0.1:`port` accepts a connection; rejects if `child` exits first or on timeout. */
 export async function waitForPort(port: number, child?: ChildProcess, timeoutMs = 15_000): Promise<void> {
@@ -79,14 +85,26 @@ export interface ExternalOptions {
   command?: string;
   /** A JWT the hub accepts for publishing to any topic. */
   publishToken?: string;
+  /**
+   * How subscribers name their topic: `draft` (the default) sends `?match=<topic>` as draft-08
+   * hubs expect; `legacy` sends `?topic=<topic>`, for hubs that predate draft-08.
+   */
+  dialect?: SubscribeDialect;
 }
 
 export function externalAdapter(name: string, options: ExternalOptions): Adapter {
   const url = new URL(options.url);
   const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  const endpoint = { port, path: url.pathname };
+  const dialect = options.dialect ?? "draft";
+  const check = () => {
+    if (options.command !== undefined) requireCommand(name, "sh", "a POSIX shell", "apt-get install dash");
+  };
   return {
     name,
+    check,
     async start(): Promise<Target> {
+      check();
       let child: ChildProcess | undefined;
       let pid = 0;
       if (options.command !== undefined) {
@@ -95,7 +113,18 @@ export function externalAdapter(name: string, options: ExternalOptions): Adapter
           stdio: ["ignore", "inherit", "inherit"],
           detached: true,
         });
-        await waitForPort(port, child);
+        child.on("error", () => {}); // a failed spawn shows as an exit to waitForPort
+        try {
+          await waitForPort(port, child);
+        } catch (error) {
+          // The shell found no such program: say so in one line, as for any missing program.
+          if (child.exitCode === COMMAND_NOT_FOUND) {
+            throw new MissingCommandError(
+              `the ${name} hub's command was not found (the shell exited ${COMMAND_NOT_FOUND}): ${options.command}`,
+            );
+          }
+          throw error;
+        }
         // sh may exec the command itself (then there is no child and the shell is the hub).
         pid = firstChildPid(child.pid!) ?? child.pid!;
       }
@@ -103,9 +132,7 @@ export function externalAdapter(name: string, options: ExternalOptions): Adapter
         name,
         port,
         pid,
-        subscribeRequest: (topic) =>
-          `GET ${url.pathname}?topic=${encodeURIComponent(topic)} HTTP/1.1\r\n` +
-          `Host: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`,
+        subscribeRequest: (topic) => subscribeRequest(endpoint, dialect, topic),
         publishRequest: (topic, data) => ({
           path: url.pathname,
           headers: {

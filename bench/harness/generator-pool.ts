@@ -3,6 +3,7 @@
  * source addresses over them, and gathers what they counted.
  */
 import { type ChildProcess, fork } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { GeneratorCommand, GeneratorMessage } from "./generator.ts";
 import { closeAll, sum } from "./load-processes.ts";
@@ -17,10 +18,26 @@ const SOURCE_ADDRESSES = Array.from({ length: 50 }, (_, i) => `127.0.0.${i + 2}`
 const ANSWERS: Record<GeneratorCommand["op"], GeneratorMessage["op"]> = {
   open: "opened",
   expect: "complete",
+  heads: "heads",
+  warmth: "warmth",
   report: "report",
   reset: "report",
   close: "report", // never answered: the generator exits
 };
+
+/** How long the subscribers of a pool may take to all get their response head. */
+const HEADS_TIMEOUT_MS = 30_000;
+/** Warm-up events published, one after the other, before the warm-up gives up. */
+const WARM_UP_ATTEMPTS = 10;
+/** How long each warm-up event has to reach every subscriber before the next one is published. */
+const WARM_UP_WAIT_MS = 2000;
+/** How often the coordinator asks the generators how far they are. */
+const POLL_MS = 10;
+
+/** The data of warm-up event `sequence`: `w=<sequence>;`, padded with `x` to `bytes`. */
+function warmUpData(sequence: number, bytes: number): string {
+  return `w=${sequence};`.padEnd(bytes, "x");
+}
 
 /** What one generator counted. */
 type GeneratorReport = Extract<GeneratorMessage, { op: "report" }>;
@@ -104,17 +121,84 @@ export class GeneratorPool {
   }
 
   /**
-   * Publishes to `topic` until every subscriber holds an event (a hub may register a stream only
-   * after its head), then starts the counts from zero: no hub is measured while still registering.
+   * Resolves once every subscriber of every generator has its response head, so that nothing is
+   * published to a hub still answering its subscribers. Throws, naming the reason, when the hub
+   * refused one (a status other than 200), closed one unanswered, or left one unanswered for
+   * `timeoutMs`.
    */
-  async warmUp(publisher: Publisher, topic: string, bytes: number): Promise<void> {
-    let warm = false;
-    for (let attempt = 0; attempt < 10 && !warm; attempt++) {
-      await publisher.publish(topic, 1, bytes, 1);
-      warm = await this.complete(attempt + 1, 2000);
+  async waitForHeads(timeoutMs = HEADS_TIMEOUT_MS): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const replies = await Promise.all(this.#children.map((child) => this.#ask(child, { op: "heads" })));
+      const heads = replies.map((reply) => {
+        if (reply.op !== "heads") throw new Error(`a generator answered ${reply.op}`);
+        return reply;
+      });
+      const sockets = sum(heads.map((h) => h.sockets));
+      const refused = sum(heads.map((h) => h.refused));
+      if (refused > 0) {
+        const line = heads.find((h) => h.firstRefusal !== undefined)?.firstRefusal;
+        throw new Error(`the hub refused ${refused} of ${sockets} subscribers: ${line}`);
+      }
+      const closed = sum(heads.map((h) => h.closedUnanswered));
+      if (closed > 0)
+        throw new Error(`the hub closed ${closed} of ${sockets} subscribers before their response head`);
+      const answered = sum(heads.map((h) => h.answered));
+      if (answered === sockets) return;
+      if (performance.now() > deadline) {
+        throw new Error(
+          `${answered} of ${sockets} subscribers got their response head within ${timeoutMs / 1000} s`,
+        );
+      }
+      await sleep(POLL_MS);
     }
-    if (!warm) throw new Error("the subscribers did not all receive the warm-up event");
-    await this.report(true);
+  }
+
+  /**
+   * Warms the hub up before a measurement: waits for every subscriber's response head, then
+   * publishes one warm-up event to `topic` after another until `subscribers` of them (all, by
+   * default) have seen the latest one, then starts the counts from zero. A hub may register a
+   * stream after its head; a subscriber registered late sees only the events published after
+   * it, so the condition is on the latest event, which every registered subscriber gets. Once
+   * every subscriber has it, no earlier warm-up event is still on its way (each stream delivers
+   * in order), and none can be counted as a measured one.
+   */
+  async warmUp(publisher: Publisher, topic: string, bytes: number, subscribers?: number): Promise<void> {
+    await this.waitForHeads();
+    let seen = { sockets: 0, seen: 0 };
+    for (let sequence = 1; sequence <= WARM_UP_ATTEMPTS; sequence++) {
+      const status = await publisher.send(topic, warmUpData(sequence, bytes));
+      if (status < 200 || status >= 300)
+        throw new Error(`the warm-up publish was ${status === 0 ? "not answered" : `answered ${status}`}`);
+      const deadline = performance.now() + WARM_UP_WAIT_MS;
+      for (;;) {
+        seen = await this.#warmth(sequence);
+        if (seen.seen >= (subscribers ?? seen.sockets)) {
+          await this.report(true);
+          return;
+        }
+        if (performance.now() > deadline) break;
+        await sleep(POLL_MS);
+      }
+    }
+    throw new Error(
+      `${seen.seen} of ${subscribers ?? seen.sockets} subscribers received the last of ${WARM_UP_ATTEMPTS} warm-up events`,
+    );
+  }
+
+  /** How many subscribers, of all the generators', saw warm-up event `sequence` or a later one. */
+  async #warmth(sequence: number): Promise<{ sockets: number; seen: number }> {
+    const replies = await Promise.all(
+      this.#children.map((child) => this.#ask(child, { op: "warmth", sequence })),
+    );
+    let sockets = 0;
+    let seen = 0;
+    for (const reply of replies) {
+      if (reply.op !== "warmth") throw new Error(`a generator answered ${reply.op}`);
+      sockets += reply.sockets;
+      seen += reply.seen;
+    }
+    return { sockets, seen };
   }
 
   /** What the generators counted; `reset` also starts their counts (and CPU) from zero. */
@@ -127,7 +211,6 @@ export class GeneratorPool {
     });
     return {
       sockets: sum(reports.map((r) => r.sockets)),
-      responded: sum(reports.map((r) => r.responded)),
       events: sum(reports.map((r) => r.events)),
       minPerSocket: Math.min(...reports.map((r) => r.minPerSocket)),
       maxPerSocket: Math.max(...reports.map((r) => r.maxPerSocket)),

@@ -6,6 +6,11 @@
  * Counting is cheap on purpose: one `indexOf` per `\ndata: ` (every benchmark event is one data
  * line), so the generator measures the hub, not itself. Its own CPU use is reported, and the
  * coordinator refuses a run where it saturated a core.
+ *
+ * Before anything is measured the coordinator waits for every subscriber's response head
+ * (`heads`), then for every subscriber to have seen the latest warm-up event (`warmth`): a
+ * warm-up event's data starts with `w=<sequence>;`, and each subscriber keeps the highest
+ * sequence it saw.
  */
 import { connect, type Socket } from "node:net";
 
@@ -20,6 +25,10 @@ export type GeneratorCommand =
       readonly probes: number;
     }
   | { readonly op: "expect"; readonly perSocket: number }
+  /** Answered at once with how many subscribers have their response head. */
+  | { readonly op: "heads" }
+  /** Answered at once with how many subscribers saw warm-up event `sequence` or a later one. */
+  | { readonly op: "warmth"; readonly sequence: number }
   | { readonly op: "report" }
   /** Reports, then starts counting from zero (after a warm-up). */
   | { readonly op: "reset" }
@@ -34,10 +43,21 @@ export type GeneratorMessage =
     }
   | { readonly op: "complete" }
   | {
+      readonly op: "heads";
+      readonly sockets: number;
+      /** Subscribers whose status line arrived, whatever the status. */
+      readonly answered: number;
+      /** Subscribers answered with another status than 200. */
+      readonly refused: number;
+      /** The first refusal's status line. */
+      readonly firstRefusal?: string;
+      /** Subscribers closed before their status line arrived. */
+      readonly closedUnanswered: number;
+    }
+  | { readonly op: "warmth"; readonly sockets: number; readonly seen: number }
+  | {
       readonly op: "report";
       readonly sockets: number;
-      /** Sockets that received a response (its head, and usually a first comment). */
-      readonly responded: number;
       readonly events: number;
       readonly minPerSocket: number;
       readonly maxPerSocket: number;
@@ -49,6 +69,18 @@ export type GeneratorMessage =
     };
 
 const NEEDLE = Buffer.from("\ndata: ");
+const LINE_END = Buffer.from("\r\n");
+/** A status line longer than this is no HTTP response. */
+const MAX_STATUS_LINE = 1024;
+
+/** The sequence of a warm-up event (its data starts with `w=<sequence>;`), else undefined. */
+function warmUpSequence(chunk: Buffer, at: number): number | undefined {
+  const start = at + NEEDLE.length;
+  if (chunk[start] !== 0x77 /* w */ || chunk[start + 1] !== 0x3d /* = */) return undefined;
+  const end = chunk.indexOf(0x3b /* ; */, start);
+  if (end === -1) return undefined;
+  return Number(chunk.toString("latin1", start + 2, end));
+}
 
 /** The data of a probe event starts with `t=<epoch ms>;`: the publisher's clock at publish time. */
 function probeLatency(chunk: Buffer, at: number): number | undefined {
@@ -61,10 +93,15 @@ function probeLatency(chunk: Buffer, at: number): number | undefined {
 
 class Subscriber {
   events = 0;
-  responded = false;
+  /** The status line of its response, once it arrived. */
+  statusLine: string | undefined = undefined;
+  /** The highest warm-up sequence seen (0: none). */
+  warmUp = 0;
   closed = false;
   /** The end of the previous chunk, for a needle split across two chunks. */
   #tail: Buffer = Buffer.alloc(0);
+  /** The start of the response, until its status line is complete. */
+  #head: Buffer = Buffer.alloc(0);
 
   readonly socket: Socket;
   readonly latencies: number[] | undefined;
@@ -78,7 +115,7 @@ class Subscriber {
   }
 
   #read(chunk: Buffer): void {
-    this.responded = true;
+    if (this.statusLine === undefined) this.#readStatusLine(chunk);
     const data = this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk]);
     let at = data.indexOf(NEEDLE);
     while (at !== -1) {
@@ -87,6 +124,8 @@ class Subscriber {
         const latency = probeLatency(data, at);
         if (latency !== undefined) this.latencies.push(latency);
       }
+      const warmUp = warmUpSequence(data, at);
+      if (warmUp !== undefined && warmUp > this.warmUp) this.warmUp = warmUp;
       this.onEvent(this);
       at = data.indexOf(NEEDLE, at + 1);
     }
@@ -95,6 +134,23 @@ class Subscriber {
     // A needle found in the kept tail would be counted again: cut the tail after the last one.
     const last = this.#tail.lastIndexOf(NEEDLE);
     if (last !== -1) this.#tail = this.#tail.subarray(last + 1);
+  }
+
+  /** Keeps the start of the response until its first line ("HTTP/1.1 200 OK") is complete. */
+  #readStatusLine(chunk: Buffer): void {
+    const head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk]);
+    const end = head.indexOf(LINE_END);
+    if (end === -1 && head.length < MAX_STATUS_LINE) {
+      this.#head = Buffer.from(head);
+      return;
+    }
+    this.statusLine = head.toString("latin1", 0, end === -1 ? MAX_STATUS_LINE : end);
+    this.#head = Buffer.alloc(0);
+  }
+
+  /** Whether the status line says 200 (its second word). */
+  get accepted(): boolean {
+    return this.statusLine?.split(" ", 2)[1] === "200";
   }
 }
 
@@ -154,23 +210,51 @@ async function open(command: Extract<GeneratorCommand, { op: "open" }>): Promise
   send({ op: "opened", connected: subscribers.length, failed, ...(firstError ? { firstError } : {}) });
 }
 
+function heads(): void {
+  let answered = 0;
+  let refused = 0;
+  let closedUnanswered = 0;
+  let firstRefusal: string | undefined;
+  for (const subscriber of subscribers) {
+    if (subscriber.statusLine === undefined) {
+      if (subscriber.closed) closedUnanswered++;
+      continue;
+    }
+    answered++;
+    if (!subscriber.accepted) {
+      refused++;
+      firstRefusal ??= subscriber.statusLine;
+    }
+  }
+  send({
+    op: "heads",
+    sockets: subscribers.length,
+    answered,
+    refused,
+    closedUnanswered,
+    ...(firstRefusal === undefined ? {} : { firstRefusal }),
+  });
+}
+
+function warmth(sequence: number): void {
+  const seen = subscribers.filter((s) => s.warmUp >= sequence).length;
+  send({ op: "warmth", sockets: subscribers.length, seen });
+}
+
 function report(): void {
   const cpu = process.cpuUsage(cpuStart);
   const wallMicros = (performance.now() - wallStart) * 1000;
   let events = 0;
-  let responded = 0;
   let min = Number.POSITIVE_INFINITY;
   let max = 0;
   for (const subscriber of subscribers) {
     events += subscriber.events;
-    if (subscriber.responded) responded++;
     min = Math.min(min, subscriber.events);
     max = Math.max(max, subscriber.events);
   }
   send({
     op: "report",
     sockets: subscribers.length,
-    responded,
     events,
     minPerSocket: subscribers.length === 0 ? 0 : min,
     maxPerSocket: max,
@@ -189,6 +273,12 @@ process.on("message", (command: GeneratorCommand) => {
       expected = command.perSocket;
       complete = subscribers.filter((s) => s.events >= expected).length;
       if (complete === subscribers.length) send({ op: "complete" });
+      return;
+    case "heads":
+      heads();
+      return;
+    case "warmth":
+      warmth(command.sequence);
       return;
     case "report":
       report();

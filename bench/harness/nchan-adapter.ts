@@ -11,10 +11,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { channelRequests } from "./channel-requests.ts";
 import { stopChild, waitForPort } from "./external-adapter.ts";
+import { requireCommand, requireFile } from "./required-command.ts";
 import type { Adapter, HubStartOptions, Target } from "./target.ts";
 
-const NGINX = "/usr/sbin/nginx";
-const NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+/** Where Debian's packages put nginx and the Nchan module. */
+const DEBIAN_NGINX = "/usr/sbin/nginx";
+const DEBIAN_NCHAN_MODULE = "/usr/lib/nginx/modules/ngx_nchan_module.so";
+const INSTALL = "apt-get install nginx libnginx-mod-nchan";
+
+export interface NchanOptions {
+  /** The nginx binary: QUICKSILVER_BENCH_NGINX, else Debian's. */
+  readonly nginx?: string;
+  /** The Nchan module nginx loads: QUICKSILVER_BENCH_NCHAN_MODULE, else Debian's. */
+  readonly module?: string;
+}
+
+interface Programs {
+  readonly nginx: string;
+  readonly module: string;
+}
 
 /** A port that was free a moment ago (nginx may still lose it to someone else: start retries). */
 function freePort(): Promise<number> {
@@ -40,9 +55,9 @@ function descriptorLimit(): number {
   return 65536;
 }
 
-function config(dir: string, port: number, options: HubStartOptions): string {
+function config(dir: string, port: number, options: HubStartOptions, module: string): string {
   const limit = descriptorLimit();
-  return `load_module ${NCHAN_MODULE};
+  return `load_module ${module};
 # Workers would otherwise run as nobody and could not use the private temporary directory.
 user root;
 worker_processes 1;
@@ -90,16 +105,20 @@ ${
 
 async function startOnce(
   options: HubStartOptions,
+  programs: Programs,
 ): Promise<{ child: ChildProcess; dir: string; port: number }> {
   const dir = mkdtempSync(join(tmpdir(), "nchan-"));
   const port = await freePort();
-  writeFileSync(join(dir, "nginx.conf"), config(dir, port, options));
+  writeFileSync(join(dir, "nginx.conf"), config(dir, port, options, programs.module));
   // -e: messages logged before the configuration is read go to the temporary directory too.
   const child = spawn(
-    NGINX,
+    programs.nginx,
     ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log"), "-g", "daemon off;"],
     { stdio: "ignore" },
   );
+  // A spawn that fails (the binary removed since the check) shows as an exit to waitForPort;
+  // without a listener, its 'error' event would end the whole run.
+  child.on("error", () => {});
   try {
     await waitForPort(port, child);
     return { child, dir, port };
@@ -114,29 +133,48 @@ async function startOnce(
   }
 }
 
-export const nchanAdapter: Adapter = {
-  name: "nchan",
-  async start(options = {}): Promise<Target> {
-    let started: Awaited<ReturnType<typeof startOnce>> | undefined;
-    // The port picked may be taken again before nginx binds it: try a few.
-    for (let attempt = 1; started === undefined; attempt++) {
-      try {
-        started = await startOnce(options);
-      } catch (error) {
-        if (attempt >= 5) throw error;
-      }
+/** Nchan, run by the nginx binary and module `options` name (Debian's by default). */
+export function createNchanAdapter(options: NchanOptions = {}): Adapter {
+  const programs: Programs = {
+    nginx: options.nginx ?? process.env.QUICKSILVER_BENCH_NGINX ?? DEBIAN_NGINX,
+    module: options.module ?? process.env.QUICKSILVER_BENCH_NCHAN_MODULE ?? DEBIAN_NCHAN_MODULE,
+  };
+  const check = () => {
+    requireCommand("nchan", programs.nginx, "nginx", INSTALL);
+    requireFile("nchan", programs.module, "the Nchan module for nginx", INSTALL);
+  };
+  return {
+    name: "nchan",
+    check,
+    async start(startOptions = {}) {
+      check();
+      return startNchan(startOptions, programs);
+    },
+  };
+}
+
+export const nchanAdapter: Adapter = createNchanAdapter();
+
+async function startNchan(options: HubStartOptions, programs: Programs): Promise<Target> {
+  let started: Awaited<ReturnType<typeof startOnce>> | undefined;
+  // The port picked may be taken again before nginx binds it: try a few.
+  for (let attempt = 1; started === undefined; attempt++) {
+    try {
+      started = await startOnce(options, programs);
+    } catch (error) {
+      if (attempt >= 5) throw error;
     }
-    const { child, dir, port } = started;
-    return {
-      name: "nchan",
-      port,
-      pid: child.pid!,
-      ...channelRequests(port),
-      async stop() {
-        // SIGTERM is nginx's fast shutdown; SIGQUIT would wait for the open streams to end.
-        await stopChild(child, "SIGTERM");
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
-};
+  }
+  const { child, dir, port } = started;
+  return {
+    name: "nchan",
+    port,
+    pid: child.pid!,
+    ...channelRequests(port),
+    async stop() {
+      // SIGTERM is nginx's fast shutdown; SIGQUIT would wait for the open streams to end.
+      await stopChild(child, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

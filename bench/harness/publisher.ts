@@ -75,7 +75,13 @@ export class Publisher {
     this.#agent.destroy();
   }
 
-  #one(topic: string, payload: string): Promise<boolean> {
+  async #one(topic: string, payload: string): Promise<boolean> {
+    const status = await this.send(topic, payload);
+    return status >= 200 && status < 300;
+  }
+
+  /** Publishes `payload` as is to `topic`; resolves with the response's status, 0 if none came. */
+  send(topic: string, payload: string): Promise<number> {
     const { path, headers, body } = this.#target.publishRequest(topic, payload);
     return new Promise((resolve) => {
       const req = request(
@@ -89,10 +95,10 @@ export class Publisher {
         },
         (res) => {
           res.resume();
-          res.on("end", () => resolve(res.statusCode !== undefined && res.statusCode < 300));
+          res.on("end", () => resolve(res.statusCode ?? 0));
         },
       );
-      req.on("error", () => resolve(false));
+      req.on("error", () => resolve(0));
       req.end(body);
     });
   }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { mintToken } from "../../src/auth/mint.ts";
 import { BENCH_ISSUER, BENCH_SECRET, spawnHub } from "../spawn-hub.ts";
 import { stopChild } from "./external-adapter.ts";
+import { subscribePatternRequest, subscribeRequest } from "./subscribe-request.ts";
 import type { Adapter, Target } from "./target.ts";
 
 export const quicksilverAdapter: Adapter = {
@@ -34,8 +35,7 @@ export const quicksilverAdapter: Adapter = {
     ]);
     const url = new URL(hubUrl);
     const port = Number(url.port);
-    const subscribe = (query: string) =>
-      `GET ${url.pathname}?${query} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`;
+    const endpoint = { port, path: url.pathname };
     const token = await mintToken({
       issuer: BENCH_ISSUER,
       audience: hubUrl,
@@ -46,8 +46,8 @@ export const quicksilverAdapter: Adapter = {
       name: "quicksilver",
       port,
       pid: child.pid!,
-      subscribeRequest: (topic) => subscribe(`match=${encodeURIComponent(topic)}`),
-      subscribePatternRequest: (pattern) => subscribe(`match_urlpattern=${encodeURIComponent(pattern)}`),
+      subscribeRequest: (topic) => subscribeRequest(endpoint, "draft", topic),
+      subscribePatternRequest: (pattern) => subscribePatternRequest(endpoint, pattern),
       publishRequest: (topic, data) => ({
         path: url.pathname,
         headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },

@@ -35,6 +35,11 @@ export interface HubStartOptions {
 
 export interface Adapter {
   readonly name: string;
+  /**
+   * Throws MissingCommandError (required-command.ts) when a program the hub needs is not
+   * installed: run.ts checks every hub of a run before its first case.
+   */
+  check?(): void;
   /** Starts a fresh hub on a free loopback port. */
   start(options?: HubStartOptions): Promise<Target>;
 }

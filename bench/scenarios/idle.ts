@@ -69,11 +69,8 @@ async function runIdle(target: Target, c: IdleCase, rig: Rig): Promise<IdleResul
     const started = performance.now();
     const opened = await pool.open(target.port, target.subscribeRequest(TOPIC), count, 0);
     if (opened.failed > 0) throw new Error(`${opened.failed} subscribers could not connect`);
-    // Answered: every subscriber so far got the head of its response.
-    for (let waited = 0; (await pool.report()).responded < open + count; waited++) {
-      if (waited > 1000) throw new Error("subscribers were not answered within 10 s");
-      await sleep(10);
-    }
+    // Answered: every subscriber so far got the head of its response, and a 200 in it.
+    await pool.waitForHeads(10_000);
     rampSeconds += (performance.now() - started) / 1000;
   }
   await sleep(c.idleSeconds * 1000);

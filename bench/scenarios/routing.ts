@@ -112,26 +112,14 @@ async function runRouting(target: Target, c: RoutingCase, rig: Rig): Promise<Rou
       if (openedPatterns.failed > 0)
         throw new Error(`${openedPatterns.failed} pattern subscribers could not connect`);
     }
-    // Registered: the last subscriber receives an event on its topic, which the measured phases
-    // never publish, so that the cold phase publishes every one of its topics for the first time.
+    // Every subscriber answered (pattern subscribers too), then registered: the last exact
+    // subscriber receives an event on its topic, which the measured phases never publish, so that
+    // the cold phase publishes every one of its topics for the first time. The warm-up waits for
+    // that subscriber to have seen its latest event: none is still on its way when the counts
+    // are reset, to be counted as one of the cold phase's.
     const warmUpTopic = c.exactSubscribers - 1;
-    // Every hub here answers a subscriber once it is registered: wait for every answer first.
-    for (let waited = 0; (await exact.report()).responded < c.exactSubscribers; waited++) {
-      if (waited > 200) throw new Error("the subscribers were not answered within 10 s");
-      await sleep(50);
-    }
-    // The response to a publish may come back before its event is read: give each event a
-    // second to land before publishing again, and the last one a moment more before the counts
-    // are reset, or a late warm-up event would count as one of the cold phase's.
-    let registered = false;
-    for (let attempt = 0; attempt < 10 && !registered; attempt++) {
-      await publisher.publish(topicOf(warmUpTopic), 1, 100, 1);
-      for (let waited = 0; waited < 20 && !registered; waited++) {
-        registered = (await exact.report()).events > 0;
-        if (!registered) await sleep(50);
-      }
-    }
-    if (!registered) throw new Error("the subscribers were not registered");
+    await patternPool.waitForHeads();
+    await exact.warmUp(publisher, topicOf(warmUpTopic), 100, 1);
     // The publish path warmed up, and every baseline topic seen once: untimed.
     // A second of publishes warms the hub's publish path up (parsing, authorization, the JIT).
     await paced("warm-up", (i) => `https://example.com/bench/routing/warm-up/${i}`, c.perSecond);
