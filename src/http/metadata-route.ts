@@ -1,15 +1,14 @@
+import { MERCURE_DETAIL_TYPE } from "../auth/authorization-details.ts";
 import type { HttpContext } from "./context.ts";
 import type { HttpResponse } from "./exchange.ts";
 import { sendJson } from "./respond.ts";
-
-export const AUTHORIZATION_DETAIL_TYPE = "https://mercure.rocks/authorization-detail";
 
 /** OAuth 2.0 Protected Resource Metadata (RFC 9728) for the hub (draft, "Discovery"). */
 export function metadataDocument(context: HttpContext): Record<string, unknown> {
   const { options } = context;
   const document: Record<string, unknown> = {
     resource: options.resourceIdentifier,
-    authorization_details_types_supported: [AUTHORIZATION_DETAIL_TYPE],
+    authorization_details_types_supported: [MERCURE_DETAIL_TYPE],
     bearer_methods_supported: ["header"],
     mercure_cookie: options.cookieName,
   };

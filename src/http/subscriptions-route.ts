@@ -53,7 +53,7 @@ export async function subscriptionsRoute(
   const link = mercureLink(options.hubUrl, cursor, legacy);
   // Read in the same synchronous run as the cursor: the list and the cursor describe one moment.
   // The ETag names the list's state, not the cursor (see SubscriptionRegistry.version).
-  const etag = entityTag(registry.version ?? "earliest");
+  const etag = entityTag(registry.version ?? EARLIEST);
   const headers: Record<string, string> = {
     ...corsHeaders(req.headers.origin, options.corsOrigins),
     Link: link,

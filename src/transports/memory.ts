@@ -1,5 +1,6 @@
 import type { Position, Replay, Transport, UpdateListener } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
+import { EARLIEST } from "../protocol/cursor.ts";
 import {
   compareSeqPositions,
   mergeBySeq,
@@ -52,11 +53,11 @@ export class MemoryTransport implements Transport {
     cursor: string,
     visible?: (update: Pick<Update, "topics" | "private">) => boolean,
   ): Promise<Replay> {
-    const found = cursor === "earliest" ? undefined : this.#find(cursor);
+    const found = cursor === EARLIEST ? undefined : this.#find(cursor);
     const known = found !== undefined && (visible === undefined || visible(found.update));
     const after = known ? found.seq : 0;
     return {
-      anchor: known ? cursor : "earliest",
+      anchor: known ? cursor : EARLIEST,
       entries: mergeBySeq(this.#updates.after(after), this.#subscriptionEvents.after(after)),
     };
   }

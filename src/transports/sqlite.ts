@@ -12,6 +12,7 @@ import {
   type UpdateListener,
 } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
+import { EARLIEST } from "../protocol/cursor.ts";
 import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "./memory.ts";
 import { migrate, toUpdate, UPDATE_COLUMNS, type UpdateRow } from "./sqlite-schema.ts";
 import { StoreFiles } from "./store-files.ts";
@@ -415,11 +416,11 @@ export class SqliteTransport implements Transport, ReportsHealth {
     visible?: (update: Pick<Update, "topics" | "private">) => boolean,
   ): Promise<Replay> {
     this.#files.assertReadable();
-    const found = cursor === "earliest" ? undefined : this.#find(cursor);
+    const found = cursor === EARLIEST ? undefined : this.#find(cursor);
     const known = found !== undefined && (visible === undefined || visible(found));
     const after = known ? found.seq : 0;
     return {
-      anchor: known ? cursor : "earliest",
+      anchor: known ? cursor : EARLIEST,
       // From the oldest row kept now: those trimmed already are not owed.
       entries: mergeBySeq(
         this.#rowsAfter(Math.max(after, this.#trimmedThrough)),
