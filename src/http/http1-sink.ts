@@ -6,9 +6,7 @@ import {
 } from "node:http";
 import type { Socket } from "node:net";
 import type { StreamSink } from "../hub/stream-sink.ts";
-import { EARLIEST } from "../protocol/cursor.ts";
-import { STREAM_HEADERS, type StreamSinkOptions } from "./stream-head.ts";
-import { encodeUtf8Header } from "./utf8-header.ts";
+import { type StreamSinkOptions, streamHeaders } from "./stream-head.ts";
 
 const CRLF = Buffer.from("\r\n");
 const LAST_CHUNK = "0\r\n\r\n";
@@ -64,16 +62,8 @@ class Http1Sink implements StreamSink {
   }
 
   start(anchor: string | undefined): void {
-    const head: Record<string, string> = { ...this.#headers, ...STREAM_HEADERS };
+    const head = streamHeaders(this.#headers!, anchor, this.#legacyAnchorHeader);
     this.#headers = undefined;
-    if (anchor !== undefined) {
-      // The id's UTF-8 bytes, as EventSource sends it back. An id no header can carry (publishing
-      // refuses control characters, but not spaces at its ends) is answered `earliest`: the
-      // subscriber may believe it missed updates, never that it missed none when it might have.
-      const value = encodeUtf8Header(anchor) ?? EARLIEST;
-      head["Mercure-Last-Event-ID"] = value;
-      if (this.#legacyAnchorHeader) head["Last-Event-ID"] = value;
-    }
     if (this.#chunked) head["Transfer-Encoding"] = "chunked";
     // The stream is the connection's last response: node:http never sees it finish, so the
     // socket is closed after it rather than kept for another request.

@@ -1,9 +1,7 @@
 import { validateHeaderName, validateHeaderValue } from "node:http";
 import { constants, type Http2ServerResponse, type ServerHttp2Stream } from "node:http2";
 import type { StreamSink } from "../hub/stream-sink.ts";
-import { EARLIEST } from "../protocol/cursor.ts";
-import { STREAM_HEADERS, type StreamSinkOptions } from "./stream-head.ts";
-import { encodeUtf8Header } from "./utf8-header.ts";
+import { type StreamSinkOptions, streamHeaders } from "./stream-head.ts";
 
 /**
  * A subscriber stream over an HTTP/2 stream. HTTP/2 frames the body itself and multiplexes the
@@ -35,15 +33,8 @@ class Http2Sink implements StreamSink {
   }
 
   start(anchor: string | undefined): void {
-    const head: Record<string, string> = { ...this.#headers, ...STREAM_HEADERS };
+    const head = streamHeaders(this.#headers!, anchor, this.#legacyAnchorHeader);
     this.#headers = undefined;
-    if (anchor !== undefined) {
-      // As over HTTP/1.1: the id's UTF-8 bytes (header values go out one byte per character),
-      // or `earliest` for an id no header can carry.
-      const value = encodeUtf8Header(anchor) ?? EARLIEST;
-      head["Mercure-Last-Event-ID"] = value;
-      if (this.#legacyAnchorHeader) head["Last-Event-ID"] = value;
-    }
     // Validated as the HTTP/1.1 head is: a value that would split a header is refused here too.
     for (const [name, value] of Object.entries(head)) {
       validateHeaderName(name);
