@@ -19,9 +19,8 @@ import { createContext, createRequestHandler } from "../src/http/router.ts";
 import { Hub } from "../src/hub/hub.ts";
 import { type SseEvent, SseParser } from "../src/protocol/sse-parser.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
+import { ISSUER, SECRET } from "./helpers/test-hub.ts";
 
-const ISSUER = "https://app.test";
-const SECRET = "test-secret-that-is-long-enough-for-hs256!";
 const HUB_PATH = "/.well-known/mercure";
 
 /** A hub built from the library's parts, served over cleartext HTTP/2 (h2c) on port 0. */
