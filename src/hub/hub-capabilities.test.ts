@@ -2,7 +2,34 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryTransport } from "../transports/memory.ts";
 import { Hub } from "./hub.ts";
+import { endedSubscriptionEvent, subscriptionStateOf } from "./subscription-event.ts";
 import type { ReportsHealth, SharedTransport, Transport, TransportHealth } from "./transport.ts";
+import { createUpdate, type Update } from "./update.ts";
+
+/** An `active: true` event of another node, as a cluster's transport hands it over at open. */
+function begunElsewhere(subscriber: string): Update {
+  const id = `/.well-known/mercure/subscriptions/topic/${encodeURIComponent("https://example.com/a")}/${subscriber}`;
+  const document = {
+    id,
+    type: "subscription",
+    match_type: "topic",
+    match: "https://example.com/a",
+    subscriber,
+    active: true,
+    payload: null,
+  };
+  return createUpdate(
+    {
+      topics: [id],
+      data: JSON.stringify(document),
+      id: undefined,
+      type: "mercure",
+      retry: undefined,
+      private: true,
+    },
+    "subscription",
+  );
+}
 
 const OPTIONS = {
   heartbeatMs: 60_000,
@@ -15,6 +42,11 @@ const OPTIONS = {
 class CapableTransport extends MemoryTransport implements Transport, ReportsHealth, SharedTransport {
   readonly nodeId = "node-a";
   current: TransportHealth = { healthy: true };
+  atOpen: Update[] = [];
+
+  activeSubscriptionsAtOpen(): readonly Update[] {
+    return this.atOpen;
+  }
 
   health(): TransportHealth {
     return this.current;
@@ -37,5 +69,49 @@ describe("the hub detects a transport's optional capabilities", () => {
     assert.equal(hub.nodeId, undefined);
     assert.equal(hub.storeFailure, undefined);
     await hub.close();
+  });
+
+  it("folds in the subscriptions other nodes began before it opened", async () => {
+    const transport = new CapableTransport({ historySize: 10 });
+    transport.atOpen = [begunElsewhere("urn:uuid:one"), begunElsewhere("urn:uuid:two")];
+    const hub = new Hub(transport, { ...OPTIONS, subscriptions: { hubPath: "/.well-known/mercure" } });
+    const listed = hub.subscriptions!.page(10, undefined, "modern").subscriptions;
+    assert.deepEqual(
+      listed.map((document) => document.subscriber),
+      ["urn:uuid:one", "urn:uuid:two"],
+    );
+    // A node's goodbye, said for it, ends the subscription everywhere.
+    await transport.publish(endedSubscriptionEvent(transport.atOpen[0]!));
+    assert.deepEqual(
+      hub.subscriptions!.page(10, undefined, "modern").subscriptions.map((document) => document.subscriber),
+      ["urn:uuid:two"],
+    );
+    await hub.close();
+  });
+});
+
+describe("subscription events as a cluster's transport reads them", () => {
+  it("tells the subscription and whether it is active, and makes the event that ends it", () => {
+    const begun = begunElsewhere("urn:uuid:one");
+    assert.deepEqual(subscriptionStateOf(begun), { id: begun.topics[0], active: true });
+    const ended = endedSubscriptionEvent(begun);
+    assert.notEqual(ended.id, begun.id);
+    assert.equal(ended.kind, "subscription");
+    assert.equal(ended.private, true);
+    assert.equal(ended.type, "mercure");
+    assert.deepEqual(subscriptionStateOf(ended), { id: begun.topics[0], active: false });
+    assert.deepEqual({ ...JSON.parse(ended.data), active: true }, JSON.parse(begun.data));
+  });
+
+  it("reads a published update as no subscription event, whatever it says", () => {
+    const forged = createUpdate({
+      topics: ["/.well-known/mercure/subscriptions/x"],
+      data: JSON.stringify({ id: "/.well-known/mercure/subscriptions/x", active: true }),
+      id: undefined,
+      type: undefined,
+      retry: undefined,
+      private: false,
+    });
+    assert.equal(subscriptionStateOf(forged), undefined);
   });
 });

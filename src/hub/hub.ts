@@ -113,6 +113,11 @@ export class Hub {
     this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs).unref();
     if (options.subscriptions !== undefined) {
       this.#announcer = new SubscriptionAnnouncer(options.subscriptions.hubPath, transport, this.#logger);
+      // The subscriptions other nodes of a cluster began before this one opened: the events the
+      // listener hands over come after them.
+      if (isShared(transport)) {
+        for (const event of transport.activeSubscriptionsAtOpen()) this.#announcer.fold(event);
+      }
     }
     transport.listen((update, position) => this.#dispatch(update, position));
   }

@@ -65,3 +65,43 @@ function subscriptionDocument(
     payload,
   };
 }
+
+/** What a subscription event says: which subscription (its id, the event's topic), and whether it is active. */
+export interface SubscriptionState {
+  readonly id: string;
+  readonly active: boolean;
+}
+
+/**
+ * Reads a subscription event made by `subscriptionEvent` (a transport keeping the active
+ * subscriptions of a cluster needs no more of it). Undefined when it is not one.
+ */
+export function subscriptionStateOf(update: Update): SubscriptionState | undefined {
+  if (update.kind !== "subscription" || update.topics.length !== 1) return undefined;
+  try {
+    const document = JSON.parse(update.data) as Partial<AnySubscriptionDocument>;
+    if (typeof document.active !== "boolean" || document.id !== update.topics[0]) return undefined;
+    return { id: update.topics[0]!, active: document.active };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The event that ends the subscription an `active: true` event began, with a new id: what a
+ * cluster publishes for a node that died without a goodbye (its own goodbye never comes).
+ */
+export function endedSubscriptionEvent(begun: Update): Update {
+  const document = { ...(JSON.parse(begun.data) as AnySubscriptionDocument), active: false };
+  return createUpdate(
+    {
+      topics: begun.topics,
+      data: JSON.stringify(document),
+      id: undefined,
+      type: begun.type,
+      retry: begun.retry,
+      private: begun.private,
+    },
+    "subscription",
+  );
+}

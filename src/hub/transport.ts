@@ -75,11 +75,23 @@ export interface ReportsHealth {
 }
 
 /**
- * A capability: a transport shared by several processes or nodes, each naming itself. The hub
- * exposes the id (the node that owns a subscription, a node's own share of the log).
+ * A capability: a transport shared by several processes or nodes (a cluster), each naming itself.
+ *
+ * Active subscriptions span the cluster: every node folds the subscription events of every node
+ * into its list. A node that joins late learns the subscriptions begun before it from
+ * `activeSubscriptionsAtOpen`, and those of a node that dies without a goodbye are ended for it:
+ * the transport publishes their `active: false` events (`endedSubscriptionEvent`) within a bounded
+ * time, the node's lease, as its docs say.
  */
 export interface SharedTransport {
+  /** This process's id in the cluster, unique among the nodes sharing the transport. */
   readonly nodeId: string;
+  /**
+   * The subscription events (each `active: true`, one per subscription, in the order the
+   * subscriptions began) of every node, as they stood when the transport opened: the first update
+   * the listener is handed comes after them. The hub folds them in before it listens.
+   */
+  activeSubscriptionsAtOpen(): readonly Update[];
 }
 
 export function reportsHealth(transport: Transport): transport is Transport & ReportsHealth {
@@ -87,5 +99,6 @@ export function reportsHealth(transport: Transport): transport is Transport & Re
 }
 
 export function isShared(transport: Transport): transport is Transport & SharedTransport {
-  return typeof (transport as Partial<SharedTransport>).nodeId === "string";
+  const shared = transport as Partial<SharedTransport>;
+  return typeof shared.nodeId === "string" && typeof shared.activeSubscriptionsAtOpen === "function";
 }
