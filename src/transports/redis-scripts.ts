@@ -1,0 +1,124 @@
+/**
+ * The Lua scripts of the Redis transport. Each runs atomically: a position is given, the update
+ * stored, indexed and retention applied in one step, so that no reader ever sees half of it.
+ *
+ * Keys of `STORE` (in this order): last, updates, update-ids, bytes, trimmed, events, event-ids,
+ * active. ARGV: mode (`update`, `subscription` or `trim`), id, encoded update, size, max count,
+ * max age ms (-1: none), max bytes (-1: none), max subscription events, subscription id (empty:
+ * none), `1` when the subscription begins, node id.
+ */
+export const STORE_SCRIPT = `
+local last, updates, updateIds, bytes, trimmed, events, eventIds, active =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local mode = ARGV[1]
+local maxCount, maxAge, maxBytes, maxEvents =
+  tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+-- Each call drops at most this many entries: a large excess (a lowered limit) is trimmed over
+-- several calls, so that no call holds Redis for long.
+local budget = 1000
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+end
+
+-- The oldest entry dropped is always the earliest kept occurrence of its id.
+local function forget(index, id)
+  local kept = redis.call('HGET', index, id)
+  if not kept then return end
+  local rest = string.match(kept, '^%S+ (.+)$')
+  if rest then redis.call('HSET', index, id, rest) else redis.call('HDEL', index, id) end
+end
+
+local function remember(index, id, position)
+  local kept = redis.call('HGET', index, id)
+  redis.call('HSET', index, id, kept and (kept .. ' ' .. position) or position)
+end
+
+-- Drops the oldest entry of a stream; returns false when it is empty.
+local function dropOldest(stream, index, counted)
+  local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  if not oldest then return false end
+  redis.call('XDEL', stream, oldest[1])
+  forget(index, field(oldest[2], 'i'))
+  if counted then
+    redis.call('DECRBY', bytes, tonumber(field(oldest[2], 's')))
+    redis.call('SET', trimmed, oldest[1])
+  end
+  budget = budget - 1
+  return true
+end
+
+local function oldestMs(stream)
+  local oldest = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  if not oldest then return nil end
+  return tonumber(string.match(oldest[1], '^(%d+)-'))
+end
+
+-- Retention of published updates, as the SQLite transport's: count, age, bytes. The newest update
+-- is always kept, so that every node's reader can still read it.
+local function trimUpdates()
+  while budget > 0 and redis.call('XLEN', updates) > math.max(maxCount, 1) do
+    dropOldest(updates, updateIds, true)
+  end
+  if maxBytes >= 0 then
+    while budget > 0 and tonumber(redis.call('GET', bytes) or '0') > maxBytes
+      and redis.call('XLEN', updates) > 1 do
+      dropOldest(updates, updateIds, true)
+    end
+  end
+  if maxAge >= 0 then
+    while budget > 0 and redis.call('XLEN', updates) > 1 do
+      local ms = oldestMs(updates)
+      if not ms or ms >= now - maxAge then break end
+      dropOldest(updates, updateIds, true)
+    end
+  end
+  return budget
+end
+
+if mode == 'trim' then return trimUpdates() end
+
+local ms, seq = now, 0
+local previous = redis.call('GET', last)
+if previous then
+  local lastMs, lastSeq = string.match(previous, '^(%d+)-(%d+)$')
+  lastMs, lastSeq = tonumber(lastMs), tonumber(lastSeq)
+  if ms <= lastMs then ms, seq = lastMs, lastSeq + 1 end
+end
+local position = string.format('%d-%d', ms, seq)
+redis.call('SET', last, position)
+
+local id, encoded, size = ARGV[2], ARGV[3], ARGV[4]
+if mode == 'update' then
+  redis.call('XADD', updates, position, 'i', id, 'u', encoded, 's', size)
+  remember(updateIds, id, position)
+  redis.call('INCRBY', bytes, size)
+  trimUpdates()
+else
+  redis.call('XADD', events, position, 'i', id, 'u', encoded, 's', size)
+  remember(eventIds, id, position)
+  while redis.call('XLEN', events) > math.max(maxEvents, 1) do dropOldest(events, eventIds, false) end
+  local subscription = ARGV[9]
+  if subscription ~= '' then
+    if ARGV[10] == '1' then
+      redis.call('HSET', active, subscription, position .. ' ' .. ARGV[11] .. ' ' .. encoded)
+    else
+      redis.call('HDEL', active, subscription)
+    end
+  end
+end
+return position
+`;
+
+/**
+ * The newest position and the active subscriptions, read together: the reader starts after that
+ * position, so every subscription event it hands over comes after the snapshot. Keys: last, active.
+ */
+export const SNAPSHOT_SCRIPT = `
+return { redis.call('GET', KEYS[1]) or '0-0', redis.call('HGETALL', KEYS[2]) }
+`;
