@@ -81,7 +81,11 @@ local function trimUpdates()
   return budget
 end
 
-if mode == 'trim' then return trimUpdates() end
+if mode == 'trim' then
+  -- A write even when nothing is due: the probe that finds whether Redis accepts writes (OOM).
+  redis.call('INCRBY', bytes, 0)
+  return trimUpdates()
+end
 
 local ms, seq = now, 0
 local previous = redis.call('GET', last)
