@@ -3,7 +3,7 @@ import { TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
 import { explainRedisError, type RedisClient } from "./redis-connect.ts";
 import { compareStreamIds, type RedisKeys } from "./redis-keys.ts";
-import { SNAPSHOT_SCRIPT, STORE_SCRIPT } from "./redis-scripts.ts";
+import { LEASE_SCRIPT, REAP_SCRIPT, SNAPSHOT_SCRIPT, STORE_SCRIPT } from "./redis-scripts.ts";
 import { decodeUpdate } from "./update-codec.ts";
 
 /** One active subscription as the `active` hash keeps it: `position node encoded-event`. */
@@ -38,7 +38,7 @@ export class RedisScripts {
   static async load(client: RedisClient, where: string): Promise<RedisScripts> {
     const scripts = new RedisScripts(client);
     try {
-      for (const script of [STORE_SCRIPT, SNAPSHOT_SCRIPT])
+      for (const script of [STORE_SCRIPT, SNAPSHOT_SCRIPT, LEASE_SCRIPT, REAP_SCRIPT])
         scripts.#shas.set(script, await client.scriptLoad(script));
     } catch (error) {
       throw new TransportError(
@@ -77,9 +77,25 @@ export class RedisScripts {
     ];
   }
 
-  /** Stores an update or a subscription event; resolves with its position. */
-  async store(keys: RedisKeys, args: string[]): Promise<Position> {
-    return String(await this.#run(STORE_SCRIPT, this.#storeKeys(keys), args));
+  /** Stores an update or a subscription event; resolves with its position (undefined: not its owner's). */
+  async store(keys: RedisKeys, args: string[]): Promise<Position | undefined> {
+    const position = await this.#run(STORE_SCRIPT, this.#storeKeys(keys), args);
+    return position === null ? undefined : String(position);
+  }
+
+  /** Takes or renews the node's lease; resolves with whether it still held it. */
+  async renewLease(keys: RedisKeys, node: string, leaseMs: number): Promise<boolean> {
+    return Number(await this.#run(LEASE_SCRIPT, [keys.leases], [node, String(leaseMs)])) === 1;
+  }
+
+  /** Removes the leases that ended; resolves with the subscriptions their nodes left active. */
+  async reap(keys: RedisKeys): Promise<ActiveSubscription[]> {
+    const owned = (await this.#run(REAP_SCRIPT, [keys.leases, keys.active], [])) as string[];
+    return owned.map(parseActive);
+  }
+
+  async dropLease(keys: RedisKeys, node: string): Promise<void> {
+    await this.#client.zRem(keys.leases, node);
   }
 
   /** Applies retention; resolves with the budget of drops left (0: more may be due). */
@@ -87,7 +103,7 @@ export class RedisScripts {
     keys: RedisKeys,
     limits: [maxCount: string, maxAgeMs: string, maxBytes: string],
   ): Promise<number> {
-    const args = ["trim", "", "", "0", ...limits, "1", "", "0", ""];
+    const args = ["trim", "", "", "0", ...limits, "1", "", "0", "", ""];
     return Number(await this.#run(STORE_SCRIPT, this.#storeKeys(keys), args));
   }
 

@@ -5,7 +5,11 @@
  * Keys of `STORE` (in this order): last, updates, update-ids, bytes, trimmed, events, event-ids,
  * active. ARGV: mode (`update`, `subscription` or `trim`), id, encoded update, size, max count,
  * max age ms (-1: none), max bytes (-1: none), max subscription events, subscription id (empty:
- * none), `1` when the subscription begins, node id.
+ * none), `1` when the subscription begins, node id, and the position of the event that must still
+ * have begun the subscription for this one to be stored (empty: any; a reaper ending a dead node's
+ * subscriptions gives it, so that an event published meanwhile, such as the node announcing them
+ * again, is never contradicted). Returns the position, or
+ * nil when the ownership check fails.
  */
 export const STORE_SCRIPT = `
 local last, updates, updateIds, bytes, trimmed, events, eventIds, active =
@@ -87,6 +91,11 @@ if mode == 'trim' then
   return trimUpdates()
 end
 
+if ARGV[12] ~= nil and ARGV[12] ~= '' then
+  local current = redis.call('HGET', active, ARGV[9])
+  if not current or string.match(current, '^(%S+) ') ~= ARGV[12] then return false end
+end
+
 local ms, seq = now, 0
 local previous = redis.call('GET', last)
 if previous then
@@ -125,4 +134,40 @@ return position
  */
 export const SNAPSHOT_SCRIPT = `
 return { redis.call('GET', KEYS[1]) or '0-0', redis.call('HGETALL', KEYS[2]) }
+`;
+
+/**
+ * Takes or renews a node's lease until Redis's clock plus the lease. Keys: leases. ARGV: node,
+ * lease ms. Returns 1 when the node still held its lease, 0 when it had none (new, or reaped by
+ * another node while this one could not renew it: its subscriptions were ended for it).
+ */
+export const LEASE_SCRIPT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+if held then return 1 else return 0 end
+`;
+
+/**
+ * Removes the leases that ended, and returns the active subscriptions (as the active hash keeps
+ * them) of the nodes removed: the caller, and only it, ends them. Keys: leases, active.
+ */
+export const REAP_SCRIPT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)
+if #dead == 0 then return {} end
+local removed = {}
+for _, node in ipairs(dead) do
+  redis.call('ZREM', KEYS[1], node)
+  removed[node] = true
+end
+local owned = {}
+local active = redis.call('HGETALL', KEYS[2])
+for i = 2, #active, 2 do
+  local node = string.match(active[i], '^%S+ (%S+) ')
+  if removed[node] then table.insert(owned, active[i]) end
+end
+return owned
 `;

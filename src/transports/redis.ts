@@ -12,7 +12,7 @@ import {
   type TransportHealth,
   type UpdateListener,
 } from "../hub/transport.ts";
-import type { Update } from "../hub/update.ts";
+import { createUpdate, type Update } from "../hub/update.ts";
 import { EARLIEST } from "../protocol/cursor.ts";
 import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "./memory.ts";
 import { connectRedis, describeRedisUrl, explainRedisError, type RedisClient } from "./redis-connect.ts";
@@ -23,6 +23,7 @@ import {
   type RedisKeys,
   redisKeys,
 } from "./redis-keys.ts";
+import { DEFAULT_LEASE_MS, RedisPresence } from "./redis-presence.ts";
 import { mergePages, RedisReader, type StreamEntry } from "./redis-reader.ts";
 import { RedisScripts } from "./redis-script-runner.ts";
 import type { HistoryRetention } from "./sqlite.ts";
@@ -39,6 +40,11 @@ export interface RedisTransportOptions {
   readonly subscriptionHistorySize?: number;
   /** How often age and large excesses are trimmed (ms). */
   readonly trimIntervalMs?: number;
+  /**
+   * How long a node that stops renewing its lease (killed, cut off from Redis) keeps its
+   * subscriptions before another node ends them (ms, default 10 s).
+   */
+  readonly leaseMs?: number;
   readonly logger?: Logger;
 }
 
@@ -75,6 +81,9 @@ export class RedisTransport implements Transport, ReportsHealth, SharedTransport
   readonly #trimTimer: NodeJS.Timeout;
   #listener: UpdateListener = () => {};
   #waiting: Waiting[] = [];
+  /** subscription id → the event that began it, of the subscriptions this node began. */
+  readonly #ownSubscriptions = new Map<string, Update>();
+  #presence: RedisPresence | undefined;
   /** Why the last write failed, until one succeeds. */
   #writeFailure: string | undefined;
   #closed = false;
@@ -119,13 +128,35 @@ export class RedisTransport implements Transport, ReportsHealth, SharedTransport
       const scripts = await RedisScripts.load(client, where);
       const [after, active] = await scripts.snapshot(keys);
       readerClient = await connectRedis(options.url, where, { blocking: true });
-      return new RedisTransport(
+      const transport = new RedisTransport(
         { client, scripts, keys, where, activeAtOpen: active, readerClient, after },
         options,
       );
+      try {
+        transport.#presence = await RedisPresence.start(
+          scripts,
+          keys,
+          transport.nodeId,
+          options.leaseMs ?? DEFAULT_LEASE_MS,
+          {
+            endForDeadNode: (event, begun) => transport.#store(event, begun),
+            announceAgain: () => transport.#announceAgain(),
+          },
+          options.logger,
+        );
+      } catch (error) {
+        await transport.close();
+        throw new TransportError(
+          `cannot take this node's lease in Redis at ${where}: ${explainRedisError(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      return transport;
     } catch (error) {
-      client.destroy();
-      readerClient?.destroy();
+      if (client.isOpen) client.destroy();
+      if (readerClient?.isOpen) readerClient.destroy();
       throw error;
     }
   }
@@ -140,10 +171,19 @@ export class RedisTransport implements Transport, ReportsHealth, SharedTransport
 
   async publish(update: Update): Promise<Position> {
     if (this.#closed) throw new TransportError("the Redis transport is closed");
+    const position = (await this.#store(update, ""))!;
+    return this.#delivered(position);
+  }
+
+  /**
+   * Runs the store script; `begun`, for the end of a dead node's subscription: stored only if the
+   * event at that position still begins it (undefined otherwise).
+   */
+  async #store(update: Update, begun: Position): Promise<Position | undefined> {
     const encoded = encodeUpdate(update);
     const state = update.kind === "subscription" ? subscriptionStateOf(update) : undefined;
     const { maxCount, maxAgeMs, maxBytes } = this.#retention;
-    let position: Position;
+    let position: Position | undefined;
     try {
       position = await this.#scripts.store(this.#keys, [
         update.kind,
@@ -157,12 +197,36 @@ export class RedisTransport implements Transport, ReportsHealth, SharedTransport
         state?.id ?? "",
         state?.active ? "1" : "0",
         this.nodeId,
+        begun,
       ]);
     } catch (error) {
       throw this.#writeFailed(error);
     }
     this.#writesWork();
-    return this.#delivered(position);
+    if (state !== undefined && position !== undefined && begun === "") {
+      if (state.active) this.#ownSubscriptions.set(state.id, update);
+      else this.#ownSubscriptions.delete(state.id);
+    }
+    return position;
+  }
+
+  /** This node's subscriptions, begun again with fresh events after its lease lapsed. */
+  async #announceAgain(): Promise<void> {
+    for (const event of [...this.#ownSubscriptions.values()]) {
+      await this.publish(
+        createUpdate(
+          {
+            topics: event.topics,
+            data: event.data,
+            id: undefined,
+            type: event.type,
+            retry: event.retry,
+            private: event.private,
+          },
+          "subscription",
+        ),
+      );
+    }
   }
 
   /** Resolves once the reader has handed `position` over (or after DELIVERY_WAIT_MS: it is stored). */
@@ -317,6 +381,7 @@ export class RedisTransport implements Transport, ReportsHealth, SharedTransport
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#trimTimer);
+    await this.#presence?.close();
     await this.#reader.close();
     for (const waiting of this.#waiting) waiting.resolve(waiting.position);
     this.#waiting = [];

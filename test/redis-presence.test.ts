@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { subscriptionStateOf } from "../src/hub/subscription-event.ts";
+import type { Update } from "../src/hub/update.ts";
+import { createUpdate } from "../src/hub/update.ts";
+import { RedisTransport } from "../src/transports/redis.ts";
+import { type RedisServer, startRedisServer } from "./helpers/redis-server.ts";
+
+const NODE = fileURLToPath(new URL("./fixtures/redis/node.ts", import.meta.url));
+const LEASE_MS = 300;
+
+let redis: RedisServer;
+before(async () => {
+  redis = await startRedisServer();
+});
+after(() => redis.stop());
+
+/** A node in a child process that begins `subscription`; resolves once it has. */
+async function startNode(keyPrefix: string, subscription: string) {
+  const child = spawn(process.execPath, [NODE, redis.url, keyPrefix, String(LEASE_MS), subscription], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("ready")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`the node exited (${code})`)));
+  });
+  return child;
+}
+
+const open = (keyPrefix: string) =>
+  RedisTransport.open({ url: redis.url, keyPrefix, retention: { maxCount: 100 }, leaseMs: LEASE_MS });
+
+/** The subscription events a transport's listener is handed, and a wait for one. */
+function watch(transport: RedisTransport) {
+  const events: { id: string; active: boolean }[] = [];
+  const waiters: { test: (u: Update) => boolean; resolve: () => void }[] = [];
+  transport.listen((u) => {
+    const state = subscriptionStateOf(u);
+    if (state !== undefined) events.push(state);
+    for (const waiter of waiters.filter((w) => w.test(u))) waiter.resolve();
+  });
+  return {
+    events,
+    until: (test: (u: Update) => boolean) => new Promise<void>((resolve) => waiters.push({ test, resolve })),
+  };
+}
+
+describe("redis presence across nodes", () => {
+  it("ends the subscriptions of a node killed without a goodbye, once, and a late node sees the others'", {
+    timeout: 30_000,
+  }, async () => {
+    const keyPrefix = `{test-${randomUUID()}}`;
+    const subscription = `urn:test:subscription:${randomUUID()}`;
+    const child = await startNode(keyPrefix, subscription);
+    const nodes = [await open(keyPrefix), await open(keyPrefix)];
+    try {
+      for (const node of nodes) {
+        assert.deepEqual(
+          node.activeSubscriptionsAtOpen().map((event) => subscriptionStateOf(event)),
+          [{ id: subscription, active: true }],
+          "a node that joins late learns the subscriptions begun before it",
+        );
+      }
+      const watched = nodes.map(watch);
+      const ended = (u: Update) => subscriptionStateOf(u)?.active === false;
+      const endsSeen = watched.map((w) => w.until(ended));
+      child.kill("SIGKILL");
+      await once(child, "exit");
+      await Promise.all(endsSeen);
+      // A marker after the ends: each node has been handed everything published before it.
+      const marker = createUpdate({
+        topics: ["urn:test:marker"],
+        data: "",
+        id: undefined,
+        type: undefined,
+        retry: undefined,
+        private: false,
+      });
+      const markersSeen = watched.map((w) => w.until((u) => u.id === marker.id));
+      await nodes[0]!.publish(marker);
+      await Promise.all(markersSeen);
+      for (const w of watched) {
+        assert.deepEqual(w.events, [{ id: subscription, active: false }], "ended once, by one node");
+      }
+      const late = await open(keyPrefix);
+      assert.deepEqual(late.activeSubscriptionsAtOpen(), [], "an ended subscription is no longer active");
+      await late.close();
+    } finally {
+      child.kill("SIGKILL");
+      for (const node of nodes) await node.close();
+    }
+  });
+});
