@@ -806,11 +806,34 @@ describe("quicksilver serve: where history lives", () => {
     );
   });
 
+  it("reads a redis history with sqlite's retention options, and warns of those that do not apply", () => {
+    const redis = history({
+      transport: "rediss://user:secret@redis.example:6380/2",
+      "history-size": "500",
+      "history-max-age": "1h",
+      "node-lease": "3s",
+      "history-durability": "normal",
+    });
+    assert.deepEqual(redis.history, {
+      transport: "redis",
+      url: "rediss://user:secret@redis.example:6380/2",
+      keyPrefix: "{quicksilver}",
+      maxCount: 500,
+      maxAgeMs: 3_600_000,
+      maxBytes: 1024 * 1024 * 1024,
+      leaseMs: 3000,
+    });
+    assert.ok(
+      redis.warnings.some((w) => w.includes("--history-durability is not used with a redis history")),
+      redis.warnings.join("\n"),
+    );
+  });
+
   it("refuses what it cannot read, naming the option", () => {
     for (const [flags, message] of [
       [
-        { transport: "redis://localhost" },
-        /--transport takes sqlite:<path>, memory or none, got redis:\/\/localhost/,
+        { transport: "postgres://user:secret@localhost" },
+        /--transport takes sqlite:<path>, redis:.*, memory or none, got postgres:\/\/\.\.\.@localhost$/,
       ],
       [{ "history-durability": "sometimes" }, /--history-durability takes full or normal, got sometimes/],
       [{ "history-max-age": "soon" }, /--history-max-age/],

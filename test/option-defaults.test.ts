@@ -17,6 +17,9 @@ const DESCRIPTORS = 1_048_576;
 const DEFAULTS = Object.fromEntries(SERVE_OPTIONS.map((spec) => [spec.flag, spec.default]));
 const WITH_DEFAULTS = SERVE_OPTIONS.filter((spec) => spec.target !== undefined && spec.default !== undefined);
 
+/** The options that apply only to a redis history, checked on one. */
+const REDIS_ONLY = new Set(["history.keyPrefix", "history.leaseMs"]);
+
 describe("every documented default is the one that takes effect", () => {
   it("has options to check", () => {
     assert.ok(WITH_DEFAULTS.length >= 30, `${WITH_DEFAULTS.length} options with a default and a target`);
@@ -28,8 +31,14 @@ describe("every documented default is the one that takes effect", () => {
       { HOME: "/home/someone" },
       { descriptors: DESCRIPTORS },
     );
+    const redis = resolveServeConfig(
+      { issuer: "https://app.test", "publisher-key": SECRET, transport: "redis://localhost:6379" },
+      {},
+      { descriptors: DESCRIPTORS },
+    );
     for (const spec of WITH_DEFAULTS) {
-      assert.deepEqual(valueAt(config, spec.target as string), spec.default, `--${spec.flag}`);
+      const effective = REDIS_ONLY.has(spec.target as string) ? redis : config;
+      assert.deepEqual(valueAt(effective, spec.target as string), spec.default, `--${spec.flag}`);
     }
     const memory = resolveServeConfig(
       { issuer: "https://app.test", "publisher-key": SECRET, transport: "memory" },
@@ -46,6 +55,10 @@ describe("every documented default is the one that takes effect", () => {
       { issuers: ISSUERS, history: { transport: "sqlite", path: "/tmp/never-opened.db" } },
       DESCRIPTORS,
     );
+    const { config: redis } = resolveHubServerOptions(
+      { issuers: ISSUERS, history: { transport: "redis", url: "redis://localhost:6379" } },
+      DESCRIPTORS,
+    );
     for (const spec of WITH_DEFAULTS) {
       const target = spec.target as string;
       if (target === "history.transport") {
@@ -53,7 +66,7 @@ describe("every documented default is the one that takes effect", () => {
         assert.equal(config.history.transport, "memory");
         continue;
       }
-      const effective = target.startsWith("history.") ? sqlite : config;
+      const effective = REDIS_ONLY.has(target) ? redis : target.startsWith("history.") ? sqlite : config;
       assert.deepEqual(valueAt(effective, target), spec.default, `${target} (--${spec.flag})`);
     }
     const size = SERVE_OPTIONS.find((spec) => spec.flag === "history-size");

@@ -232,18 +232,30 @@ function historyConfig(read: Reader, env: Readonly<Record<string, string | undef
   const size = optionSpec("history-size");
   const transport = read.string("transport", defaultOf("transport"));
   if (transport === "none" || transport === "memory") {
-    const unused = ["data-dir", "history-max-age", "history-max-bytes", "history-durability"];
+    const unused = [
+      "data-dir",
+      "history-max-age",
+      "history-max-bytes",
+      "history-durability",
+      "redis-prefix",
+      "node-lease",
+    ];
     if (transport === "none") unused.push("history-size");
     for (const flag of unused.filter((flag) => read.source(flag) !== undefined)) {
       read.warnings.push(
-        `--${flag} is not used: it applies to a sqlite history, and --transport is ${transport}`,
+        `--${flag} is not used: it applies to a sqlite or redis history, and --transport is ${transport}`,
       );
     }
     return transport === "none"
       ? { transport }
       : { transport, maxCount: read.integer("history-size", size.memoryDefault as number, size.minimum) };
   }
+  if (transport.startsWith("redis://") || transport.startsWith("rediss://"))
+    return redisHistory(read, transport);
   const path = storePath(transport, read.optionalString("data-dir"), env);
+  for (const flag of ["redis-prefix", "node-lease"].filter((flag) => read.source(flag) !== undefined)) {
+    read.warnings.push(`--${flag} is not used: it applies to a redis history, and --transport is sqlite`);
+  }
   const durability = read.string("history-durability", defaultOf("history-durability"));
   if (durability !== "full" && durability !== "normal") {
     throw new UsageError(`--history-durability takes full or normal, got ${durability}`);
@@ -255,6 +267,27 @@ function historyConfig(read: Reader, env: Readonly<Record<string, string | undef
     maxAgeMs: read.duration("history-max-age", defaultOf("history-max-age")),
     maxBytes: read.integer("history-max-bytes", defaultOf("history-max-bytes")),
     durability,
+  };
+}
+
+/** `--transport redis://...`: a history shared by a cluster of hubs, with sqlite's retention options. */
+function redisHistory(read: Reader, url: string): HistoryConfig {
+  const size = optionSpec("history-size");
+  for (const flag of ["data-dir", "history-durability"].filter((flag) => read.source(flag) !== undefined)) {
+    read.warnings.push(
+      flag === "history-durability"
+        ? "--history-durability is not used with a redis history: Redis's appendfsync setting decides what survives a crash (docs/cluster.md)"
+        : `--${flag} is not used: it applies to a sqlite history, and --transport is redis`,
+    );
+  }
+  return {
+    transport: "redis",
+    url,
+    keyPrefix: read.string("redis-prefix", defaultOf("redis-prefix")),
+    maxCount: read.integer("history-size", size.default as number, size.minimum),
+    maxAgeMs: read.duration("history-max-age", defaultOf("history-max-age")),
+    maxBytes: read.integer("history-max-bytes", defaultOf("history-max-bytes")),
+    leaseMs: read.duration("node-lease", defaultOf("node-lease")),
   };
 }
 

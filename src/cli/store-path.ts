@@ -13,7 +13,11 @@ export function storePath(
   env: Readonly<Record<string, string | undefined>>,
 ): string {
   if (transport !== "sqlite" && !transport.startsWith("sqlite:")) {
-    throw new UsageError(`--transport takes sqlite:<path>, memory or none, got ${transport}`);
+    // A mistyped Redis URL may hold a password: only what precedes a user part is repeated.
+    const shown = transport.replace(/\/\/[^/@]*@/, "//...@");
+    throw new UsageError(
+      `--transport takes sqlite:<path>, redis://[user:password@]host:port[/db], rediss://..., memory or none, got ${shown}`,
+    );
   }
   const path = transport.slice("sqlite:".length);
   if (path !== "") return path;

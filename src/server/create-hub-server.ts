@@ -121,7 +121,8 @@ export async function serveHub(
       limits: { ...config.tokens, maxPatternLength: config.limits.maxPatternLength },
       ...(config.legacy ? { legacy: { ...(config.legacyKeys ? { keys: config.legacyKeys } : {}) } } : {}),
     });
-    const transport = how.transport ?? openTransport(config.history, config.subscriptionHistorySize, logger);
+    const transport =
+      how.transport ?? (await openTransport(config.history, config.subscriptionHistorySize, logger));
     const hub = new Hub(transport, {
       ...config.streams,
       ...(config.subscriptions ? { subscriptions: { hubPath: hubPathOf(hubUrl) } } : {}),

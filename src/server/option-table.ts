@@ -191,7 +191,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "transport",
     kind: "string",
     description:
-      "where history lives: sqlite:<path> (durable), memory (lost on restart) or none (no history)",
+      "where history lives: sqlite:<path> (durable), redis://[user:password@]host:port[/db] or rediss://... (shared by a cluster of hubs), memory (lost on restart) or none (no history)",
     default: "sqlite",
     defaultText: "sqlite:<data-dir>/history.db",
     target: "history.transport",
@@ -214,14 +214,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "history-max-age",
     kind: "duration",
-    description: "drop updates older than this from a sqlite history",
+    description: "drop updates older than this from a sqlite or redis history",
     default: 7 * 24 * 3_600_000,
     target: "history.maxAgeMs",
   },
   {
     flag: "history-max-bytes",
     kind: "integer",
-    description: "most bytes of stored updates (frames and topics) in a sqlite history, oldest dropped first",
+    description:
+      "most bytes of stored updates (frames and topics; encoded updates in redis) in a sqlite or redis history, oldest dropped first",
     default: 1024 * 1024 * 1024,
     target: "history.maxBytes",
   },
@@ -232,6 +233,22 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
       "full: an acknowledged update survives a power cut (a sync per commit); normal: it survives the hub being killed",
     default: "full",
     target: "history.durability",
+  },
+  {
+    flag: "redis-prefix",
+    kind: "string",
+    description:
+      "the prefix of every key of a redis history, with a {hash tag} so that all live in one Redis Cluster slot; hubs that share it are one cluster",
+    default: "{quicksilver}",
+    target: "history.keyPrefix",
+  },
+  {
+    flag: "node-lease",
+    kind: "duration",
+    description:
+      "with redis: how long a hub that stops renewing its lease (killed, cut off) keeps its subscriptions before another hub ends them",
+    default: 10_000,
+    target: "history.leaseMs",
   },
   {
     flag: "max-body-bytes",

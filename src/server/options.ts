@@ -38,6 +38,15 @@ export type HistoryConfig =
       readonly maxAgeMs: number;
       readonly maxBytes: number;
       readonly durability: SqliteDurability;
+    }
+  | {
+      readonly transport: "redis";
+      readonly url: string;
+      readonly keyPrefix: string;
+      readonly maxCount: number;
+      readonly maxAgeMs: number;
+      readonly maxBytes: number;
+      readonly leaseMs: number;
     };
 
 /** Where history lives, as given: the bounds left out take their defaults. */
@@ -52,6 +61,19 @@ export type HistoryOptions =
       readonly maxAgeMs?: number;
       readonly maxBytes?: number;
       readonly durability?: SqliteDurability;
+    }
+  | {
+      /** Shared by every hub on one Redis (7 or later) or Valkey: a cluster (docs/cluster.md). */
+      readonly transport: "redis";
+      /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS. */
+      readonly url: string;
+      /** The prefix of every key, with a hash tag (default `{quicksilver}`). */
+      readonly keyPrefix?: string;
+      readonly maxCount?: number;
+      readonly maxAgeMs?: number;
+      readonly maxBytes?: number;
+      /** How long a node that stops renewing its lease keeps its subscriptions (ms). */
+      readonly leaseMs?: number;
     };
 
 /** Every option of a hub server, as it takes effect. */
@@ -124,7 +146,10 @@ type Paths<T> = {
 
 /** A field of `HubServerConfig`, as a dotted path (`streams.heartbeatMs`): an option's target. */
 export type OptionPath = Paths<
-  Omit<HubServerConfig, "history"> & { history: Extract<HistoryConfig, { transport: "sqlite" }> }
+  Omit<HubServerConfig, "history"> & {
+    history: Omit<Extract<HistoryConfig, { transport: "sqlite" }>, "transport"> &
+      Omit<Extract<HistoryConfig, { transport: "redis" }>, "transport"> & { transport: string };
+  }
 >;
 
 /** The value at a dotted path; undefined when a section or the field is missing. */

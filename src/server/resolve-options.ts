@@ -94,6 +94,16 @@ function historyWithDefaults(history: HistoryOptions = { transport: "memory" }):
         maxBytes: history.maxBytes ?? defaultOf<number>("history-max-bytes"),
         durability: history.durability ?? defaultOf<"full" | "normal">("history-durability"),
       };
+    case "redis":
+      return {
+        transport: "redis",
+        url: history.url,
+        keyPrefix: history.keyPrefix ?? defaultOf<string>("redis-prefix"),
+        maxCount: history.maxCount ?? (size.default as number),
+        maxAgeMs: history.maxAgeMs ?? defaultOf<number>("history-max-age"),
+        maxBytes: history.maxBytes ?? defaultOf<number>("history-max-bytes"),
+        leaseMs: history.leaseMs ?? defaultOf<number>("node-lease"),
+      };
   }
 }
 
