@@ -63,6 +63,7 @@ export type {
 } from "./server/options.ts";
 export { UsageError } from "./server/usage-error.ts";
 export { MemoryTransport, type MemoryTransportOptions } from "./transports/memory.ts";
+export { RedisTransport, type RedisTransportOptions } from "./transports/redis.ts";
 export {
   type HistoryRetention,
   type SqliteDurability,
