@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { createClient } from "@redis/client";
 import { subscriptionStateOf } from "../src/hub/subscription-event.ts";
 import type { Update } from "../src/hub/update.ts";
 import { createUpdate } from "../src/hub/update.ts";
@@ -35,21 +36,39 @@ async function startNode(keyPrefix: string, subscription: string) {
   return child;
 }
 
-const open = (keyPrefix: string) =>
-  RedisTransport.open({ url: redis.url, keyPrefix, retention: { maxCount: 100 }, leaseMs: LEASE_MS });
+const open = (keyPrefix: string, leaseMs = LEASE_MS) =>
+  RedisTransport.open({ url: redis.url, keyPrefix, retention: { maxCount: 100 }, leaseMs });
 
-/** The subscription events a transport's listener is handed, and a wait for one. */
+/** A subscription event as the hub makes them (only what the transport reads of it). */
+function begins(subscription: string): Update {
+  return createUpdate(
+    {
+      topics: [subscription],
+      data: JSON.stringify({ id: subscription, type: "subscription", active: true }),
+      id: undefined,
+      type: "mercure",
+      retry: undefined,
+      private: true,
+    },
+    "subscription",
+  );
+}
+
+/** The subscription events a transport's listener is handed, and a wait for one (handed or to come). */
 function watch(transport: RedisTransport) {
   const events: { id: string; active: boolean }[] = [];
+  const handed: Update[] = [];
   const waiters: { test: (u: Update) => boolean; resolve: () => void }[] = [];
   transport.listen((u) => {
+    handed.push(u);
     const state = subscriptionStateOf(u);
     if (state !== undefined) events.push(state);
     for (const waiter of waiters.filter((w) => w.test(u))) waiter.resolve();
   });
   return {
     events,
-    until: (test: (u: Update) => boolean) => new Promise<void>((resolve) => waiters.push({ test, resolve })),
+    until: (test: (u: Update) => boolean) =>
+      handed.some(test) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ test, resolve })),
   };
 }
 
@@ -96,6 +115,49 @@ describe("redis presence across nodes", () => {
     } finally {
       child.kill("SIGKILL");
       for (const node of nodes) await node.close();
+    }
+  });
+
+  it("announces again the subscriptions of a node whose lease lapsed while it lived", {
+    timeout: 30_000,
+  }, async () => {
+    const keyPrefix = `{test-${randomUUID()}}`;
+    const subscription = `urn:test:subscription:${randomUUID()}`;
+    // A long lease renewed seldom, beside a node that reaps often: the lapse below is reaped first.
+    const partitioned = await open(keyPrefix, 3000);
+    const reaper = await open(keyPrefix);
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      const watched = watch(reaper);
+      const first = begins(subscription);
+      await partitioned.publish(first);
+      const ended = watched.until((u) => subscriptionStateOf(u)?.active === false);
+      let isEnded = false;
+      void ended.then(() => {
+        isEnded = true;
+      });
+      // As if the node had been cut off past its lease: its lease's end is moved into the past
+      // (again, should it renew first) until a reaper ends its subscription.
+      while (!isEnded) {
+        await admin.zAdd(`${keyPrefix}:leases`, { score: 0, value: partitioned.nodeId }, { condition: "XX" });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await watched.until(
+        (u) => subscriptionStateOf(u)?.active === true && u.topics[0] === subscription && u.id !== first.id,
+      );
+      const late = await open(keyPrefix);
+      const active = late.activeSubscriptionsAtOpen();
+      assert.deepEqual(
+        active.map((event) => subscriptionStateOf(event)),
+        [{ id: subscription, active: true }],
+      );
+      assert.notEqual(active[0]!.id, first.id, "announced with a fresh event");
+      await late.close();
+    } finally {
+      admin.destroy();
+      await partitioned.close();
+      await reaper.close();
     }
   });
 });
