@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { createClient } from "@redis/client";
 import { TransportError } from "../src/hub/transport.ts";
@@ -65,6 +66,31 @@ describe("redis transport faults", () => {
       await assert.rejects(open(withoutPassword), /the user or password was refused/);
     } finally {
       await redis.stop();
+    }
+  });
+
+  it("refuses to start on a server that is not Redis", { timeout: 30_000 }, async () => {
+    const sockets = new Set<Socket>();
+    const answersHttp = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("data", () => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+      socket.on("error", () => {});
+    });
+    const saysNothing = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("data", () => {});
+      socket.on("error", () => {});
+    });
+    const servers = [answersHttp, saysNothing];
+    for (const server of servers)
+      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const urlOf = (server: Server) => `redis://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await assert.rejects(open(urlOf(answersHttp)), /does not speak the Redis protocol/);
+      await assert.rejects(open(urlOf(saysNothing)), /did not answer as Redis within/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      for (const server of servers) await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -75,31 +75,58 @@ export async function connectRedis(
   options: { blocking: boolean },
 ): Promise<RedisClient> {
   const client = redisClient(url, options);
+  // The client's connect timeout covers the TCP connection only: a server that accepts and never
+  // answers as Redis would hold the start forever.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new TransportError(
+            `the server at ${where} did not answer as Redis within ${CONNECT_TIMEOUT_MS / 1000} s (is it Redis, and is the port right?)`,
+          ),
+        ),
+      CONNECT_TIMEOUT_MS,
+    );
+  });
+  try {
+    await Promise.race([checkServer(client, where, options), deadline]);
+  } catch (error) {
+    if (client.isOpen) client.destroy();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return client;
+}
+
+async function checkServer(
+  client: RedisClient,
+  where: string,
+  options: { blocking: boolean },
+): Promise<void> {
   try {
     await client.connect();
   } catch (error) {
-    client.destroy();
     throw new TransportError(`cannot connect to Redis at ${where}: ${explainRedisError(error)}`, {
       cause: error,
     });
   }
-  if (options.blocking) return client;
+  if (options.blocking) return;
+  let info: string;
   try {
-    const info = await client.info("server");
-    const version = /redis_version:(\d+)\./.exec(info)?.[1];
-    if (version === undefined || Number(version) < 7) {
-      throw new TransportError(
-        `the server at ${where} is Redis ${version ?? "of an unknown version"}: Redis 7 or later (or Valkey) is needed`,
-      );
-    }
+    info = await client.info("server");
   } catch (error) {
-    client.destroy();
-    if (error instanceof TransportError) throw error;
     throw new TransportError(`the server at ${where} does not answer as Redis: ${explainRedisError(error)}`, {
       cause: error,
     });
   }
-  return client;
+  const version = /redis_version:(\d+)\./.exec(info)?.[1];
+  if (version === undefined || Number(version) < 7) {
+    throw new TransportError(
+      `the server at ${where} is Redis ${version ?? "of an unknown version"}: Redis 7 or later (or Valkey) is needed`,
+    );
+  }
 }
 
 /** A Redis failure in a sentence that names what to fix and never a password. */
@@ -111,6 +138,9 @@ export function explainRedisError(error: unknown): string {
   if (/ECONNREFUSED/.test(message))
     return "the connection was refused (is Redis running on that host and port?)";
   if (/ENOTFOUND|EAI_AGAIN/.test(message)) return "the host name does not resolve";
+  if (/Unknown RESP type|Protocol error/i.test(message)) {
+    return "the server does not speak the Redis protocol (is it Redis, and is the port right?)";
+  }
   if (/OOM/.test(message)) return "Redis is out of memory (maxmemory reached with noeviction)";
   if (/timeout|timed out/i.test(message)) return "Redis did not answer in time";
   if (/closed|ECONNRESET|socket/i.test(message)) return "the connection to Redis was lost";

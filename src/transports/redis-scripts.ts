@@ -115,7 +115,9 @@ if mode == 'update' then
 else
   redis.call('XADD', events, position, 'i', id, 'u', encoded, 's', size)
   remember(eventIds, id, position)
-  while redis.call('XLEN', events) > math.max(maxEvents, 1) do dropOldest(events, eventIds, false) end
+  while budget > 0 and redis.call('XLEN', events) > math.max(maxEvents, 1) do
+    dropOldest(events, eventIds, false)
+  end
   local subscription = ARGV[9]
   if subscription ~= '' then
     if ARGV[10] == '1' then
