@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type RedisServer, startRedisServer } from "./helpers/redis-server.ts";
@@ -88,6 +89,43 @@ describe("quicksilver serve --transport redis://", () => {
       }
     } finally {
       for (const hub of hubs) assert.equal(await stop(hub.child), 0, "SIGTERM shuts down cleanly");
+    }
+  });
+
+  it("does not start on a Redis that refuses its password, and says so without the password", {
+    timeout: 30_000,
+  }, async () => {
+    const guarded = await startRedisServer({ password: "the-right-one" });
+    try {
+      const url = guarded.url.replace("the-right-one", "hunter2-wrong");
+      const args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--transport",
+        url,
+        "--issuer",
+        ISSUER,
+        "--publisher-key",
+        SECRET,
+      ];
+      const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? "" } });
+      let output = "";
+      child.stdout.on("data", (chunk) => {
+        output += chunk;
+      });
+      child.stderr.on("data", (chunk) => {
+        output += chunk;
+      });
+      const [code] = (await once(child, "close")) as [number | null];
+      assert.notEqual(code, 0, output);
+      assert.match(
+        output,
+        /cannot connect to Redis at redis:\/\/127\.0\.0\.1:\d+: the user or password was refused/,
+      );
+      assert.doesNotMatch(output, /hunter2/);
+    } finally {
+      await guarded.stop();
     }
   });
 });
