@@ -87,6 +87,7 @@ export class RedisReader {
     let attempt = 0;
     while (!this.#closed) {
       try {
+        if (this.#failure !== undefined) await this.#checkNothingMissed();
         await this.#readOnce();
         if (this.#failure !== undefined) {
           this.#logger?.info({}, "the Redis reader reads again; live delivery resumes");
@@ -101,6 +102,21 @@ export class RedisReader {
         }
         await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt++)));
       }
+    }
+  }
+
+  /**
+   * After an outage: whether retention dropped updates this reader had yet to hand over (Redis
+   * was out of reach for longer than history lasts). They cannot be delivered live any more;
+   * the operator is told rather than left to find the gap.
+   */
+  async #checkNothingMissed(): Promise<void> {
+    const trimmed = await this.#client.get(this.#keys.trimmed);
+    if (trimmed !== null && compareStreamIds(trimmed, this.#last) > 0) {
+      this.#logger?.error(
+        { after: this.#last, through: trimmed },
+        "updates were dropped by retention before this node could read them; its subscribers missed them",
+      );
     }
   }
 
