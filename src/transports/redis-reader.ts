@@ -89,10 +89,6 @@ export class RedisReader {
       try {
         if (this.#failure !== undefined) await this.#checkNothingMissed();
         await this.#readOnce();
-        if (this.#failure !== undefined) {
-          this.#logger?.info({}, "the Redis reader reads again; live delivery resumes");
-          this.#failure = undefined;
-        }
         attempt = 0;
       } catch (error) {
         if (this.#closed) return;
@@ -128,6 +124,11 @@ export class RedisReader {
       ],
       { BLOCK: BLOCK_MS, COUNT: READ_COUNT },
     )) as { name: string; messages: StreamEntry[] }[] | null;
+    // Read again: healthy before anything is handed over (a publish it acknowledges may check).
+    if (this.#failure !== undefined) {
+      this.#logger?.info({}, "the Redis reader reads again; live delivery resumes");
+      this.#failure = undefined;
+    }
     if (reply === null || this.#closed) return;
     const pageOf = (key: string) => reply.find((stream) => stream.name === key)?.messages ?? [];
     const { entries } = mergePages(pageOf(this.#keys.updates), pageOf(this.#keys.events), READ_COUNT);
