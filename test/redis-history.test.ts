@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { createClient } from "@redis/client";
 import { Hub } from "../src/hub/hub.ts";
 import type { StreamSink } from "../src/hub/stream-sink.ts";
+import { TransportError } from "../src/hub/transport.ts";
 import { createUpdate, type Update } from "../src/hub/update.ts";
 import { compileMatcher } from "../src/matching/compile.ts";
 import { RedisTransport } from "../src/transports/redis.ts";
@@ -42,6 +43,20 @@ async function until(done: () => Promise<boolean>): Promise<void> {
 }
 
 describe("redis history retention, as sqlite's", () => {
+  it("ends a replay that retention overtook, rather than leave a gap", async () => {
+    const transport = await open({ maxCount: 300 });
+    for (let i = 0; i < 300; i++) await transport.publish(update(`first-${i}`));
+    const entries = (await transport.replay("earliest")).entries as AsyncIterable<unknown>;
+    const iterator = entries[Symbol.asyncIterator]();
+    assert.equal((await iterator.next()).done, false, "the replay began");
+    // Its subscriber waits; meanwhile every update it has yet to read is dropped.
+    for (let i = 0; i < 300; i++) await transport.publish(update(`second-${i}`));
+    await assert.rejects(async () => {
+      for (;;) if ((await iterator.next()).done) return;
+    }, TransportError);
+    await transport.close();
+  });
+
   it("trims by size, oldest first, and counts the bytes it keeps", async () => {
     const transport = await open({ maxCount: 1000, maxBytes: 2000 });
     const updates = Array.from({ length: 40 }, (_, i) => update(`t${i}`, "x".repeat(100)));

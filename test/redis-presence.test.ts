@@ -160,4 +160,18 @@ describe("redis presence across nodes", () => {
       await reaper.close();
     }
   });
+
+  it("drops a node's lease when it closes", async () => {
+    const keyPrefix = `{test-${randomUUID()}}`;
+    const node = await open(keyPrefix);
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      assert.notEqual(await admin.zScore(`${keyPrefix}:leases`, node.nodeId), null, "a lease while open");
+      await node.close();
+      assert.equal(await admin.zScore(`${keyPrefix}:leases`, node.nodeId), null, "none once closed");
+    } finally {
+      admin.destroy();
+    }
+  });
 });
