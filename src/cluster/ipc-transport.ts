@@ -17,10 +17,7 @@ import type { Channel, PrimaryMessage, WorkerMessage } from "./messages.ts";
 
 type Answer = Extract<PrimaryMessage, { n: number }>;
 
-const GONE: TransportHealth = {
-  healthy: false,
-  reason: "the primary process, which holds the store, is gone",
-};
+const GONE = { healthy: false, reason: "the primary process, which holds the store, is gone" } as const;
 
 /**
  * A worker's transport when the primary holds the store (src/cluster/store-relay.ts): publishes
