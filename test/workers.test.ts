@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -319,9 +319,28 @@ describe("serve --workers 2: supervision", { timeout: 60_000 }, () => {
     const pids = cluster.workerPids();
     assert.equal(pids.length, 2);
     assert.equal(await cluster.stop("SIGTERM"), 0);
-    for (const pid of pids) assert.throws(() => process.kill(pid, 0), { code: "ESRCH" });
+    for (const pid of pids) assert.equal(alive(pid), false, `worker ${pid} exited`);
+  });
+
+  it("ends the workers when the primary dies, rather than serve without a store", async () => {
+    const cluster = await Cluster.start("memory");
+    const pids = cluster.workerPids();
+    assert.equal(pids.length, 2);
+    await cluster.stop("SIGKILL");
+    for (const pid of pids) await waitUntil(() => !alive(pid), `worker ${pid} exits`);
   });
 });
+
+/** Whether a process runs: an exited one not yet reaped by its new parent (a zombie) does not. */
+function alive(pid: number): boolean {
+  try {
+    // "pid (name) S ...": the state follows the name's closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
 
 /** The streams (of those given) that end within the time it takes to see a stream end. */
 async function endedOf(streams: Stream[]): Promise<Set<Stream>> {
