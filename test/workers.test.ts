@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { mintToken } from "../src/auth/mint.ts";
 import { resolveServeConfig } from "../src/cli/resolve-config.ts";
+import { formHeaders, rawRequest } from "./helpers/auth.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 
 const BIN = fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url));
@@ -110,17 +111,30 @@ class Cluster {
     return mintToken({ issuer: ISSUER, audience: this.hubUrl, key: SECRET, ...grants });
   }
 
+  /**
+   * Publishes over a connection of its own (closed after), so that the publishes of a test are
+   * spread over the workers in turn rather than carried by one kept-alive connection.
+   */
   async publish(topic: string, isPrivate = false): Promise<string> {
-    const response = await fetch(this.hubUrl, {
+    const response = await rawRequest(this.hubUrl, {
       method: "POST",
-      headers: {
+      headers: formHeaders({
         Authorization: `Bearer ${await this.token({ publish: [topic] })}`,
-        "Content-Type": "application/x-www-form-urlencoded",
-      },
-      body: new URLSearchParams({ topic, data: "hi", ...(isPrivate ? { private: "on" } : {}) }),
+        Connection: "close",
+      }),
+      body: new URLSearchParams({ topic, data: "hi", ...(isPrivate ? { private: "on" } : {}) }).toString(),
     });
-    assert.equal(response.status, 200, await response.clone().text());
-    return response.text();
+    assert.equal(response.status, 200, response.body);
+    return response.body;
+  }
+
+  /** The subscriptions the API lists, asked over a connection of its own (so of the next worker). */
+  async listed(): Promise<{ match: string }[]> {
+    const response = await rawRequest(new URL(EVERY_SUBSCRIPTION.slice(0, -2), this.hubUrl), {
+      headers: { Authorization: `Bearer ${await this.token({ subscribe: ["*"] })}`, Connection: "close" },
+    });
+    assert.equal(response.status, 200, response.body);
+    return (JSON.parse(response.body) as { subscriptions: { match: string }[] }).subscriptions;
   }
 
   async subscribe(parameters: [string, string][], token: string, lastEventId?: string): Promise<Stream> {
@@ -180,11 +194,8 @@ for (const transport of [
         }
         // The subscription API of every worker lists the subscriptions of both.
         for (let i = 0; i < 2; i++) {
-          const response = await fetch(`${new URL(EVERY_SUBSCRIPTION.slice(0, -2), cluster.hubUrl)}`, {
-            headers: { Authorization: `Bearer ${await cluster.token({ subscribe: ["*"] })}` },
-          });
-          const listed = (await response.json()) as { subscriptions: { match: string }[] };
-          assert.equal(listed.subscriptions.filter((doc) => doc.match === TOPIC).length, 6);
+          const listed = await cluster.listed();
+          assert.equal(listed.filter((doc) => doc.match === TOPIC).length, 6);
         }
 
         const published: string[] = [];
@@ -263,33 +274,35 @@ describe("serve --workers 2: supervision", { timeout: 60_000 }, () => {
       const before = [await cluster.publish(TOPIC), await cluster.publish(TOPIC)];
       for (const stream of streams) await stream.waitForEvents(2);
 
+      const ended = new Set<Stream>();
+      for (const stream of [...watchers, ...streams]) void stream.ended.then(() => ended.add(stream));
       const [victim] = cluster.workerPids();
       process.kill(victim!, "SIGKILL");
       await cluster.waitForLog(
         (line) => line.msg === "worker exited" && line.pid === victim && line.signal === "SIGKILL",
       );
-      const ended = await endedOf([...watchers, ...streams]);
-      const survivingWatchers = watchers.filter((watcher) => !ended.has(watcher));
-      assert.ok(
-        ended.size > 0 && survivingWatchers.length > 0,
-        "the killed worker held some streams, not all",
+      // Its subscriptions are marked inactive for the subscribers of the other worker. Its streams
+      // were cut when it died, before the primary learned of it and ended their subscriptions.
+      const endedCount = (watcher: Stream, match: string) =>
+        docs(watcher).filter((doc) => doc.match === match && !doc.active).length;
+      const endedFeeds = () => streams.filter((stream) => ended.has(stream)).length;
+      const survivingWatchers = () => watchers.filter((watcher) => !ended.has(watcher));
+      await waitUntil(
+        () =>
+          endedFeeds() > 0 &&
+          survivingWatchers().length > 0 &&
+          survivingWatchers().every(
+            (watcher) =>
+              endedCount(watcher, TOPIC) === endedFeeds() &&
+              endedCount(watcher, EVERY_SUBSCRIPTION) === watchers.length - survivingWatchers().length,
+          ),
+        "the killed worker's subscriptions (and only those) are announced ended",
       );
-
       const meanwhile = [
         await cluster.publish(TOPIC),
         await cluster.publish(TOPIC),
         await cluster.publish(TOPIC),
       ];
-      // Its subscriptions are marked inactive for the subscribers of the other worker.
-      const endedFeeds = streams.filter((stream) => ended.has(stream)).length;
-      const endedWatchers = watchers.length - survivingWatchers.length;
-      for (const watcher of survivingWatchers) {
-        const endedOf = (match: string) => docs(watcher).filter((doc) => doc.match === match && !doc.active);
-        await waitUntil(
-          () => endedOf(TOPIC).length === endedFeeds && endedOf(EVERY_SUBSCRIPTION).length === endedWatchers,
-          "the killed worker's subscriptions are announced ended",
-        );
-      }
       // Its subscribers reconnect with their cursor and get what was published meanwhile, once.
       for (const stream of streams.filter((s) => ended.has(s))) {
         const again = await cluster.subscribe(
@@ -306,8 +319,18 @@ describe("serve --workers 2: supervision", { timeout: 60_000 }, () => {
         again.close();
         stream.close();
       }
-      // And it was replaced.
+      // And it was replaced: the new worker started knowing the subscriptions of the other one
+      // (once the reconnected streams, closed above, are seen gone).
       await cluster.waitForLogs((line) => line.msg === "worker listening", 3);
+      const ending = (doc: { match: string; active: boolean }) => doc.match === TOPIC && !doc.active;
+      await waitUntil(
+        () => docs(survivingWatchers()[0]!).filter(ending).length === 2 * endedFeeds(),
+        "the reconnected streams are seen gone",
+      );
+      for (let i = 0; i < 4; i++) {
+        const listed = await cluster.listed();
+        assert.equal(listed.filter((doc) => doc.match === TOPIC).length, streams.length - endedFeeds());
+      }
       for (const stream of [...streams, ...watchers]) stream.close();
     } finally {
       assert.equal(await cluster.stop(), 0);
@@ -340,15 +363,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** The streams (of those given) that end within the time it takes to see a stream end. */
-async function endedOf(streams: Stream[]): Promise<Set<Stream>> {
-  const ended = new Set<Stream>();
-  for (const stream of streams) void stream.ended.then(() => ended.add(stream));
-  await Promise.race(streams.map((stream) => stream.ended));
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  return ended;
 }
 
 describe("--workers", () => {
