@@ -1,13 +1,8 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "../hub/logger.ts";
 import type { Channel, PrimaryMessage, WorkerMessage } from "./messages.ts";
+import { RestartPolicy } from "./restart-policy.ts";
 
-/** Worker exits within `CRASH_WINDOW_MS` past which the hub stops rather than restart them again. */
-export const MAX_CRASHES = 10;
-export const CRASH_WINDOW_MS = 60_000;
-/** The first restart waits this long, each crash within the window doubling it up to the most. */
-const FIRST_RESTART_MS = 100;
-const MOST_RESTART_MS = 5_000;
 /** What a worker has beyond the shutdown timeout to end its streams before it is killed. */
 const SHUTDOWN_MARGIN_MS = 5_000;
 
@@ -33,14 +28,14 @@ export interface Listening {
 /**
  * The primary's workers: started with `node:cluster` (the primary accepts each connection and
  * hands its socket to a worker in turn, keeping no descriptor of it), restarted when they exit,
- * with a backoff, until they crash too often, and stopped gracefully.
+ * with a backoff, until they crash too often (`RestartPolicy`), and stopped gracefully.
  */
 export class WorkerSupervisor {
   readonly #options: SupervisorOptions;
   readonly #workers = new Set<Worker>();
   /** The detach of every worker still attached, resolving once its subscriptions are ended. */
   readonly #detaching = new Set<Promise<void>>();
-  readonly #crashes: number[] = [];
+  readonly #restarts = new RestartPolicy();
   #stopping = false;
 
   constructor(options: SupervisorOptions) {
@@ -116,16 +111,11 @@ export class WorkerSupervisor {
 
   /** Replaces a worker that exited, after a backoff that grows with recent crashes. */
   #restart(): void {
-    const now = Date.now();
-    this.#crashes.push(now);
-    while (this.#crashes[0]! <= now - CRASH_WINDOW_MS) this.#crashes.shift();
-    if (this.#crashes.length > MAX_CRASHES) {
-      this.#options.onCrashLoop(
-        `workers exited ${this.#crashes.length} times within ${CRASH_WINDOW_MS / 1000} s; stopping the hub (the log says how each exited)`,
-      );
+    const delay = this.#restarts.exited(Date.now());
+    if (delay === undefined) {
+      this.#options.onCrashLoop(this.#restarts.reason);
       return;
     }
-    const delay = Math.min(MOST_RESTART_MS, FIRST_RESTART_MS * 2 ** (this.#crashes.length - 1));
     setTimeout(() => {
       if (!this.#stopping) this.#fork();
     }, delay);
