@@ -29,6 +29,7 @@ const ERROR_CODES: Readonly<Record<string, readonly string[]>> = {
 const INTERNAL_ERRORS: Readonly<Record<string, string>> = {
   PatternSyntaxError: "src/matching/urlpattern/compile.ts rethrows it as InvalidMatcherError",
   FormError: "src/http/read-form.ts rethrows it as ProtocolError",
+  WorkerStartError: "src/cli/main.ts ends serve with the first worker's exit code, which said why",
 };
 
 const ERRORS_SECTION = "## Errors the library throws";

@@ -5,7 +5,10 @@ import type { RunningHub } from "./start-hub.ts";
 const DAY_SECONDS = 86_400;
 
 /** What `serve --dev` prints: ready-to-paste tokens and the commands that use them. */
-export async function devBanner(config: ServeConfig, running: RunningHub): Promise<string> {
+export async function devBanner(
+  config: ServeConfig,
+  running: Pick<RunningHub, "hubUrl" | "resourceIdentifier">,
+): Promise<string> {
   const lines = [
     "",
     `  Quicksilver development hub: ${running.hubUrl}`,

@@ -2,12 +2,22 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { ConfigError } from "../auth/errors.ts";
+import {
+  isWorker,
+  serveWorker,
+  serveWorkersPrimary,
+  WORKER_DEV_SECRET_ENV,
+  type WorkersPrimary,
+} from "../cluster/serve-workers.ts";
+import { WorkerStartError } from "../cluster/supervisor.ts";
+import type { Logger } from "../hub/logger.ts";
 import { TransportError } from "../hub/transport.ts";
+import { descriptorLimit } from "../server/descriptor-limit.ts";
 import { SERVE_OPTIONS, shownDefault } from "../server/option-table.ts";
 import { devBanner } from "./dev-banner.ts";
 import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
-import { resolveServeConfig, UsageError } from "./resolve-config.ts";
-import { startHub } from "./start-hub.ts";
+import { resolveServeConfig, type ServeConfig, UsageError } from "./resolve-config.ts";
+import { logStartupWarnings, startHub } from "./start-hub.ts";
 import { TOKEN_USAGE, tokenCommand } from "./token-command.ts";
 
 const USAGE = `Usage: quicksilver <command> [options]
@@ -96,13 +106,25 @@ async function serve(args: readonly string[]): Promise<void> {
     process.stdout.write(serveUsage());
     return;
   }
-  const config = resolveServeConfig(values, process.env);
+  const worker = isWorker();
+  const config = resolveServeConfig(values, process.env, {
+    descriptors: descriptorLimit(),
+    devSecret: worker ? process.env[WORKER_DEV_SECRET_ENV] : undefined,
+  });
   const logger = pino({
     level: config.logLevel,
-    base: { service: "quicksilver" },
+    base: worker ? { service: "quicksilver", worker: process.pid } : { service: "quicksilver" },
     // Tokens must never reach the logs, whatever a future log line includes.
     redact: ["req.headers.authorization", "req.headers.cookie", "token", "*.token", "key", "*.key"],
   });
+  if (worker) {
+    await serveWorker(config, logger, (flag) => `--${flag}`);
+    return;
+  }
+  if (config.workers > 1) {
+    await serveWorkers(config, logger);
+    return;
+  }
   const running = await startHub(config, logger);
   if (config.dev) process.stdout.write(await devBanner(config, running));
   logger.info(
@@ -110,21 +132,60 @@ async function serve(args: readonly string[]): Promise<void> {
     "hub listening",
   );
 
+  stopOnSignals(running, logger);
+}
+
+/** `serve --workers N`: this process is the primary; the workers serve HTTP. */
+async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> {
+  let stop = (_why: string, _code: number) => {};
+  let primary: WorkersPrimary;
+  try {
+    primary = await serveWorkersPrimary(config, logger, (reason) => stop(reason, 1));
+  } catch (error) {
+    if (!(error instanceof WorkerStartError)) throw error;
+    process.stderr.write(`quicksilver: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+    return;
+  }
+  logStartupWarnings(config, logger);
+  if (config.dev) process.stdout.write(await devBanner(config, primary));
+  logger.info(
+    {
+      hubUrl: primary.hubUrl,
+      resource: primary.resourceIdentifier,
+      dev: config.dev,
+      workers: config.workers,
+    },
+    "hub listening",
+  );
+  stop = stopOnSignals(primary, logger);
+}
+
+/**
+ * Closes the hub on SIGINT or SIGTERM (a second one exits at once), then exits; returns the same
+ * stop, for a reason of the hub's own (the exit code then says it failed).
+ */
+function stopOnSignals(
+  running: { close(): Promise<void> },
+  logger: Logger,
+): (why: string, code: number) => void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (why: string, code: number) => {
     if (stopping) process.exit(1); // a second signal: do not wait
     stopping = true;
-    logger.info({ signal }, "shutting down");
+    if (code === 0) logger.info({ signal: why }, "shutting down");
+    else logger.error({}, why);
     running.close().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
         process.exit(1);
       },
     );
   };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT", 0));
+  process.once("SIGTERM", () => stop("SIGTERM", 0));
+  return stop;
 }
 
 function isParseArgsError(error: unknown): boolean {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import {
   hmacMinimumBytes,
   type IssuerConfig,
@@ -37,6 +38,8 @@ export interface ServeConfig extends HubServerConfig {
   readonly dev: boolean;
   /** In dev mode without a configured key: the generated secret, to mint the printed tokens. */
   readonly devSecret: string | undefined;
+  /** How many worker processes serve the port (1: the hub is this process alone). */
+  readonly workers: number;
 }
 
 export type { HistoryConfig };
@@ -87,8 +90,14 @@ const UNREAD_SETTINGS: Readonly<Record<string, string>> = {
 export function resolveServeConfig(
   flags: Readonly<Record<string, string | boolean | undefined>>,
   env: Readonly<Record<string, string | undefined>>,
-  /** The process's descriptor limit (`ulimit -n`), undefined when unknown. */
-  system: { readonly descriptors: number | undefined } = { descriptors: descriptorLimit() },
+  system: {
+    /** The process's descriptor limit (`ulimit -n`), undefined when unknown. */
+    readonly descriptors: number | undefined;
+    /** The dev secret a worker takes from its primary, so that every worker verifies the same tokens. */
+    readonly devSecret?: string | undefined;
+    /** How many cores `--workers auto` stands for. */
+    readonly cores?: number;
+  } = { descriptors: descriptorLimit() },
 ): ServeConfig {
   const configPath = (flags.config as string | undefined) || env[envName("config")] || undefined;
   const file = configPath === undefined ? {} : readConfigFile(configPath);
@@ -118,6 +127,7 @@ export function resolveServeConfig(
   const logLevel = read.string("log-level", defaultOf("log-level"));
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  const workers = workerCount(read.string("workers", defaultOf("workers") as string), system.cores);
   const options = readHubOptions(read, env, system.descriptors, dev);
   checkOptions(options, flagName);
 
@@ -159,7 +169,7 @@ export function resolveServeConfig(
         "no key configured: give --publisher-key (MERCURE_PUBLISHER_JWT_KEY) and --issuer, a --config file with issuers, or run with --dev",
       );
     }
-    devSecret = randomBytes(32).toString("base64url");
+    devSecret = system.devSecret ?? randomBytes(32).toString("base64url");
     issuers = [{ issuer: DEV_ISSUER, publisher: { key: devSecret }, subscriber: { key: devSecret } }];
   }
 
@@ -176,7 +186,21 @@ export function resolveServeConfig(
     logLevel,
     dev,
     devSecret,
+    workers,
   };
+}
+
+/** The most worker processes: far more than any machine's cores, and few enough to fork. */
+const MAX_WORKERS = 1024;
+
+/** `--workers`: a whole number from 1, or `auto` for the number of cores. */
+function workerCount(value: string, cores = availableParallelism()): number {
+  if (value.trim().toLowerCase() === "auto") return cores;
+  const count = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!(count >= 1 && count <= MAX_WORKERS)) {
+    throw new UsageError(`--workers takes a whole number from 1 to ${MAX_WORKERS}, or auto; got ${value}`);
+  }
+  return count;
 }
 
 const listFormat = new Intl.ListFormat("en", { type: "conjunction" });

@@ -410,6 +410,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     target: "subscriptionHistorySize",
   },
   {
+    flag: "workers",
+    kind: "string",
+    description:
+      "processes serving the one port as one hub: a whole number, or auto for one per core; each holds its own sockets (docs/workers.md)",
+    default: "1",
+  },
+  {
     flag: "log-level",
     kind: "string",
     description: "fatal, error, warn, info, debug or trace",
