@@ -6,11 +6,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { channelRequests } from "./channel-requests.ts";
-import { stopChild, waitForPort } from "./external-adapter.ts";
+import { freePort, stopChild, waitForPort } from "./external-adapter.ts";
 import { requireCommand, requireFile } from "./required-command.ts";
 import type { Adapter, HubStartOptions, Target } from "./target.ts";
 
@@ -29,18 +28,6 @@ export interface NchanOptions {
 interface Programs {
   readonly nginx: string;
   readonly module: string;
-}
-
-/** A port that was free a moment ago (nginx may still lose it to someone else: start retries). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** 65536 descriptors, or as many as the hard limit allows (nginx cannot raise it past that). */
