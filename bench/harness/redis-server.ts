@@ -12,12 +12,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, stopChild } from "./external-adapter.ts";
 import { requireCommand } from "./required-command.ts";
 
-/** When Redis syncs its append-only file to disk: `no` keeps no append-only file at all. */
-export type AppendFsync = "always" | "everysec" | "no";
+/** When Redis syncs its append-only file to disk: on every write, or once a second. */
+export type AppendFsync = "always" | "everysec";
 
 /** The configuration a run states in its results, beside its figures. */
 export interface RedisConfig {
-  readonly appendonly: "yes" | "no";
+  /** Always kept: a Redis a cluster relies on keeps what it acknowledged. */
+  readonly appendonly: "yes";
   readonly appendfsync: AppendFsync;
   /** No RDB snapshots: they would fork and write in the middle of a measurement. */
   readonly save: "";
@@ -40,9 +41,8 @@ export function requireRedis(hub: string): void {
   requireCommand(hub, "redis-server", "Redis for its cluster cases", "apt-get install redis-server");
 }
 
-/** The configuration for `appendfsync` (`no`: no append-only file, nothing durable). */
 export function redisConfig(appendfsync: AppendFsync): RedisConfig {
-  return { appendonly: appendfsync === "no" ? "no" : "yes", appendfsync, save: "" };
+  return { appendonly: "yes", appendfsync, save: "" };
 }
 
 export async function startRedis(hub: string, appendfsync: AppendFsync): Promise<BenchRedis> {
@@ -63,9 +63,8 @@ export async function startRedis(hub: string, appendfsync: AppendFsync): Promise
       config.save,
       "--appendonly",
       config.appendonly,
-      // Redis refuses `no` without an append-only file only in name: the setting is then unused.
       "--appendfsync",
-      appendfsync === "no" ? "everysec" : appendfsync,
+      config.appendfsync,
       "--daemonize",
       "no",
       "--loglevel",

@@ -122,7 +122,8 @@ export const capacity: Scenario<CapacityCase, CapacityResult> = {
     { header: "hub bytes/subscriber", value: (r) => r.hubBytesPerSubscriber },
     {
       header: "hub RSS MiB before → after",
-      value: (r) => `${mib(r.rssBeforeBytes)} → ${mib(r.rssAfterBytes)} (${r.hubProcesses} processes)`,
+      value: (r) =>
+        `${mib(r.rssBeforeBytes)} → ${mib(r.rssAfterBytes)} (${r.hubProcesses} process${r.hubProcesses === 1 ? "" : "es"})`,
     },
     { header: "hub CPU ms/broadcast", value: (r) => round(average(r.broadcasts.map((b) => b.hubCpuMs)), 1) },
     { header: "client cores busy", value: (r) => `${round(r.clientCoreShare * 100)}%` },
