@@ -26,8 +26,9 @@ const HAS_WORKERS = SERVE_OPTIONS.some((option) => option.flag === "workers");
 async function withHub<T>(
   options: HubStartOptions,
   body: (target: Target, rig: Rig) => Promise<T>,
+  hub = "quicksilver",
 ): Promise<T> {
-  const target = await ADAPTERS["quicksilver"]!.start(options);
+  const target = await ADAPTERS[hub]!.start(options);
   const rig = createRig(false);
   try {
     return await body(target, rig);
@@ -111,6 +112,20 @@ describe("the capacity scenario", () => {
     assert.deepEqual(capacity.hubOptions!(quick!), { workers: "auto" });
     const [single] = capacity.cases(false, { subscribers: 19_000, workers: 0 });
     assert.deepEqual(capacity.hubOptions!(single!), {}, "0: one process, without --workers");
+  });
+
+  it("sums the memory of nginx's master and its two workers, through the nchan adapter", {
+    timeout: 120_000,
+  }, async () => {
+    const c = { ...TINY, workers: 2 };
+    const result = await withHub(
+      capacity.hubOptions!(c),
+      (target, rig) => capacity.run(target, c, rig),
+      "nchan",
+    );
+    assert.equal(result.hubProcesses, 3, "a master and two workers");
+    assert.equal(result.connected, 200);
+    assert.equal(result.deliver.count, 3 * 200, "every subscriber, on either worker, timed every broadcast");
   });
 
   it("counts a primary and its workers", {

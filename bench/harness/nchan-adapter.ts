@@ -44,10 +44,12 @@ function descriptorLimit(): number {
 
 function config(dir: string, port: number, options: HubStartOptions, module: string): string {
   const limit = descriptorLimit();
+  // One worker (comparable to one Node process), unless the case asks for more (capacity).
+  const workers = options.workers ?? 1;
   return `load_module ${module};
 # Workers would otherwise run as nobody and could not use the private temporary directory.
 user root;
-worker_processes 1;
+worker_processes ${workers};
 worker_rlimit_nofile ${limit};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -63,7 +65,13 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   server {
-    listen 127.0.0.1:${port};
+    ${
+      workers === 1
+        ? `listen 127.0.0.1:${port};`
+        : `# A listening socket per worker: the kernel spreads the connections evenly, where one
+    # shared socket lets the busiest worker take most of them, past its descriptors.
+    listen 127.0.0.1:${port} reuseport;`
+    }
     location = /pub {
       nchan_publisher;
       nchan_channel_id $arg_topic;

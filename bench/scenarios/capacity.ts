@@ -101,9 +101,9 @@ export const capacity: Scenario<CapacityCase, CapacityResult> = {
   summary: "as many subscribers as the box holds, broadcasts reaching every one: memory and p99",
   cases,
   hubs: {
-    names: ["quicksilver"],
+    names: ["quicksilver", "nchan"],
     reason:
-      "it needs a hub that spreads its subscribers over several processes behind one port, each under the descriptor limit (20,000); the Nchan and naive adapters run one process",
+      "it needs a hub that spreads its subscribers over several processes behind one port, each under the descriptor limit (20,000); the naive hub is one process",
   },
   label: (c) =>
     `${c.subscribers.toLocaleString("en")} subscribers, ${c.workers === undefined ? "one process" : `--workers ${c.workers}`}`,
