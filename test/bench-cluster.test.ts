@@ -85,7 +85,7 @@ describe("the cluster scenario", () => {
   }
 
   for (const nodes of [1, 2, 4]) {
-    it(`spreads subscribers and publishes over ${nodes} processes sharing one Redis`, {
+    it(`spreads subscribers and publishes over ${nodes} process${nodes === 1 ? "" : "es"} sharing one Redis`, {
       skip: !HAS_REDIS_TRANSPORT && "no redis transport in this build",
       timeout: 120_000,
     }, async () => {
