@@ -4,6 +4,7 @@
  * chart of throughput and latency percentiles beside them as SVG.
  *
  *   npm run bench -- <scenario> [--quick] [--hubs quicksilver,nchan,naive]
+ *                                [--subscribers <n>] [--workers <n>|auto]   (capacity)
  *
  * The hub runs on core 0 and the generators and publisher on the other cores (taskset), so that
  * the hub is measured, not its clients; a run whose clients saturated a core is marked invalid.
@@ -15,12 +16,17 @@ import { renderChart } from "./harness/chart.ts";
 import { MissingCommandError } from "./harness/required-command.ts";
 import { pinCoordinator } from "./harness/rig.ts";
 import { runCases } from "./harness/run-cases.ts";
-import { type AnyScenario, headlineOf, type ResultRow } from "./harness/scenario.ts";
+import { type AnyScenario, type CaseParameters, headlineOf, type ResultRow } from "./harness/scenario.ts";
 import { SCENARIOS } from "./scenarios/index.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { quick: { type: "boolean" }, hubs: { type: "string" } },
+  options: {
+    quick: { type: "boolean" },
+    hubs: { type: "string" },
+    subscribers: { type: "string" },
+    workers: { type: "string" },
+  },
 });
 const scenario = SCENARIOS[positionals[0] ?? ""];
 if (scenario === undefined) {
@@ -28,11 +34,13 @@ if (scenario === undefined) {
     .map((s) => `  ${s.name.padEnd(8)} ${s.summary}`)
     .join("\n");
   process.stderr.write(
-    `usage: npm run bench -- <scenario> [--quick] [--hubs quicksilver,nchan,naive]\n\n${list}\n`,
+    `usage: npm run bench -- <scenario> [--quick] [--hubs quicksilver,nchan,naive] [--subscribers <n>] [--workers <n>|auto]\n\n${list}\n`,
   );
   process.exit(2);
 }
-const hubs = (values.hubs ?? "quicksilver,nchan,naive").split(",");
+const hubs = (values.hubs ?? (scenario.hubs?.names ?? ["quicksilver", "nchan", "naive"]).join(",")).split(
+  ",",
+);
 const unknown = hubs.filter((hub) => !(hub in ADAPTERS));
 if (unknown.length > 0) {
   process.stderr.write(
@@ -40,6 +48,12 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
+const unfit = hubs.filter((hub) => scenario.hubs !== undefined && !scenario.hubs.names.includes(hub));
+if (unfit.length > 0) {
+  process.stderr.write(`${scenario.name} does not run ${unfit.join(", ")}: ${scenario.hubs!.reason}\n`);
+  process.exit(2);
+}
+const parameters = caseParameters(values.subscribers, values.workers);
 
 pinCoordinator();
 const quick = values.quick === true;
@@ -47,6 +61,7 @@ let rows: ResultRow[];
 try {
   rows = await runCases(scenario, Object.fromEntries(hubs.map((hub) => [hub, ADAPTERS[hub]!])), {
     quick,
+    parameters,
     pinned: true,
     log: (line) => process.stderr.write(`${line}\n`),
   });
@@ -62,10 +77,29 @@ const directory = new URL("./results/", import.meta.url);
 mkdirSync(directory, { recursive: true });
 const stem = `${scenario.name}${quick ? "-quick" : ""}-${new Date().toISOString().replaceAll(":", "-").slice(0, 19)}`;
 const json = new URL(`${stem}.json`, directory);
-writeFileSync(json, `${JSON.stringify({ scenario: scenario.name, quick, hubs, rows }, null, 2)}\n`);
+writeFileSync(
+  json,
+  `${JSON.stringify({ scenario: scenario.name, quick, hubs, parameters, rows }, null, 2)}\n`,
+);
 const svg = new URL(`${stem}.svg`, directory);
 writeFileSync(svg, renderChart(scenario, rows));
 process.stdout.write(`raw figures: ${json.pathname}\nchart: ${svg.pathname}\n`);
+
+/** `--subscribers` and `--workers` (a count, 0 for one process without workers, or `auto`). */
+function caseParameters(subscribers: string | undefined, workers: string | undefined): CaseParameters {
+  const count = (name: string, value: string, min: number): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) {
+      process.stderr.write(`--${name} must be a whole number of at least ${min}, not ${value}\n`);
+      process.exit(2);
+    }
+    return n;
+  };
+  return {
+    ...(subscribers === undefined ? {} : { subscribers: count("subscribers", subscribers, 1) }),
+    ...(workers === undefined ? {} : { workers: workers === "auto" ? "auto" : count("workers", workers, 0) }),
+  };
+}
 
 /** The results as a Markdown table, each hub's headline figure also as a ratio to Quicksilver's. */
 function table(s: AnyScenario, results: ResultRow[]): string {

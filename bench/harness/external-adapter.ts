@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MissingCommandError, requireCommand } from "./required-command.ts";
 import { type SubscribeDialect, subscribeRequest } from "./subscribe-request.ts";
@@ -35,6 +35,18 @@ export async function waitForPort(port: number, child?: ChildProcess, timeoutMs 
     await sleep(50);
   }
   throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+}
+
+/** A port that was free a moment ago (a server may still lose it to someone else before it listens). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Sends `signal` to `child` (to its whole process group when `group`) and resolves once it has exited. */

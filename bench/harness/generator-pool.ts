@@ -12,7 +12,7 @@ import type { Publisher } from "./publisher.ts";
 /** Sockets per generator: the descriptor limit here is 20,000 per process and cannot be raised. */
 export const SOCKETS_PER_GENERATOR = 15_000;
 /** 127.0.0.2 … 127.0.0.51 all reach `lo`; each source address gives ~28k ephemeral ports. */
-const SOURCE_ADDRESSES = Array.from({ length: 50 }, (_, i) => `127.0.0.${i + 2}`);
+export const SOURCE_ADDRESSES = Array.from({ length: 50 }, (_, i) => `127.0.0.${i + 2}`);
 
 /** The message each command is answered with. */
 const ANSWERS: Record<GeneratorCommand["op"], GeneratorMessage["op"]> = {
@@ -50,17 +50,24 @@ export type PoolReport = Omit<GeneratorReport, "op" | "cpuShare"> & {
 
 export class GeneratorPool {
   readonly #children: ChildProcess[];
+  /** The source addresses the generators share, each generator binding to its own slice. */
+  readonly #addresses: readonly string[];
 
-  private constructor(children: ChildProcess[]) {
+  private constructor(children: ChildProcess[], addresses: readonly string[]) {
     this.#children = children;
+    this.#addresses = addresses;
   }
 
-  static start(generators: number): GeneratorPool {
+  /** Forks `generators` generators that share the first `sourceAddresses` source addresses. */
+  static start(generators: number, sourceAddresses = SOURCE_ADDRESSES.length): GeneratorPool {
+    if (sourceAddresses < generators || sourceAddresses > SOURCE_ADDRESSES.length)
+      throw new Error(`${sourceAddresses} source addresses for ${generators} generators`);
     const path = fileURLToPath(new URL("./generator.ts", import.meta.url));
     return new GeneratorPool(
       Array.from({ length: generators }, () =>
         fork(path, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
       ),
+      SOURCE_ADDRESSES.slice(0, sourceAddresses),
     );
   }
 
@@ -78,11 +85,11 @@ export class GeneratorPool {
     request: string | readonly string[],
     count: number,
     probes: number,
-  ): Promise<{ connected: number; failed: number }> {
+  ): Promise<{ connected: number; failed: number; bySourceAddress: Record<string, number> }> {
     const share = Math.ceil(count / this.#children.length);
     const requestsOf = (i: number): readonly string[] =>
       typeof request === "string" ? [request] : request.slice(i * share, (i + 1) * share);
-    const perChild = Math.ceil(SOURCE_ADDRESSES.length / this.#children.length);
+    const perChild = Math.ceil(this.#addresses.length / this.#children.length);
     const replies = await Promise.all(
       this.#children.map((child, i) =>
         this.#ask(child, {
@@ -90,20 +97,23 @@ export class GeneratorPool {
           port,
           requests: requestsOf(i),
           count: Math.max(0, Math.min(share, count - i * share)),
-          addresses: SOURCE_ADDRESSES.slice(i * perChild, (i + 1) * perChild),
+          addresses: this.#addresses.slice(i * perChild, (i + 1) * perChild),
           probes: Math.ceil(probes / this.#children.length),
         }),
       ),
     );
     let connected = 0;
     let failed = 0;
+    const bySourceAddress: Record<string, number> = {};
     for (const reply of replies) {
       if (reply.op !== "opened") throw new Error(`a generator answered ${reply.op}`);
       connected += reply.connected;
       failed += reply.failed;
+      for (const [address, count] of Object.entries(reply.bySourceAddress))
+        bySourceAddress[address] = (bySourceAddress[address] ?? 0) + count;
       if (reply.firstError !== undefined) process.stderr.write(`generator: ${reply.firstError}\n`);
     }
-    return { connected, failed };
+    return { connected, failed, bySourceAddress };
   }
 
   /** Resolves true once every subscriber holds `perSocket` events, false after `timeoutMs`. */

@@ -40,6 +40,8 @@ export type GeneratorMessage =
       readonly connected: number;
       readonly failed: number;
       readonly firstError?: string;
+      /** The subscribers connected by this open, by the source address the kernel bound them to. */
+      readonly bySourceAddress: Record<string, number>;
     }
   | { readonly op: "complete" }
   | {
@@ -172,6 +174,7 @@ function onEvent(subscriber: Subscriber): void {
 async function open(command: Extract<GeneratorCommand, { op: "open" }>): Promise<void> {
   let failed = 0;
   let firstError: string | undefined;
+  const bySourceAddress: Record<string, number> = {};
   const pending: Promise<void>[] = [];
   for (let i = 0; i < command.count; i++) {
     pending.push(
@@ -186,6 +189,8 @@ async function open(command: Extract<GeneratorCommand, { op: "open" }>): Promise
         socket.once("connect", () => {
           socket.write(command.requests[i % command.requests.length]!);
           subscribers.push(subscriber);
+          const address = socket.localAddress ?? "unknown";
+          bySourceAddress[address] = (bySourceAddress[address] ?? 0) + 1;
           resolve();
         });
         socket.once("error", (error) => {
@@ -207,7 +212,13 @@ async function open(command: Extract<GeneratorCommand, { op: "open" }>): Promise
   await Promise.all(pending);
   cpuStart = process.cpuUsage();
   wallStart = performance.now();
-  send({ op: "opened", connected: subscribers.length, failed, ...(firstError ? { firstError } : {}) });
+  send({
+    op: "opened",
+    connected: subscribers.length,
+    failed,
+    bySourceAddress,
+    ...(firstError ? { firstError } : {}),
+  });
 }
 
 function heads(): void {

@@ -18,3 +18,8 @@ export function closeAll(children: readonly ChildProcess[]): Promise<void> {
 export function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
+
+/** `total` in `parts` near-equal whole shares, the larger ones first. */
+export function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+}

@@ -6,11 +6,10 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { channelRequests } from "./channel-requests.ts";
-import { stopChild, waitForPort } from "./external-adapter.ts";
+import { freePort, stopChild, waitForPort } from "./external-adapter.ts";
 import { requireCommand, requireFile } from "./required-command.ts";
 import type { Adapter, HubStartOptions, Target } from "./target.ts";
 
@@ -31,18 +30,6 @@ interface Programs {
   readonly module: string;
 }
 
-/** A port that was free a moment ago (nginx may still lose it to someone else: start retries). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** 65536 descriptors, or as many as the hard limit allows (nginx cannot raise it past that). */
 function descriptorLimit(): number {
   try {
@@ -57,10 +44,12 @@ function descriptorLimit(): number {
 
 function config(dir: string, port: number, options: HubStartOptions, module: string): string {
   const limit = descriptorLimit();
+  // One worker (comparable to one Node process), unless the case asks for more (capacity).
+  const workers = options.workers ?? 1;
   return `load_module ${module};
 # Workers would otherwise run as nobody and could not use the private temporary directory.
 user root;
-worker_processes 1;
+worker_processes ${workers};
 worker_rlimit_nofile ${limit};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -76,7 +65,13 @@ http {
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
   server {
-    listen 127.0.0.1:${port};
+    ${
+      workers === 1
+        ? `listen 127.0.0.1:${port};`
+        : `# A listening socket per worker: the kernel spreads the connections evenly, where one
+    # shared socket lets the busiest worker take most of them, past its descriptors.
+    listen 127.0.0.1:${port} reuseport;`
+    }
     location = /pub {
       nchan_publisher;
       nchan_channel_id $arg_topic;

@@ -67,6 +67,20 @@ export function sample(root: number): ProcSample {
   };
 }
 
+/** The sum of several process trees' samples (a cluster's nodes and its Redis), and how many processes. */
+export function sampleAll(roots: readonly number[]): ProcSample & { readonly processes: number } {
+  const samples = roots.map(sample);
+  const total = (field: keyof ProcSample) => samples.reduce((sum, each) => sum + each[field], 0);
+  return {
+    cpuMicros: total("cpuMicros"),
+    tickCpuMicros: total("tickCpuMicros"),
+    rssBytes: total("rssBytes"),
+    fds: total("fds"),
+    writeCalls: total("writeCalls"),
+    processes: roots.reduce((sum, root) => sum + processTree(root).length, 0),
+  };
+}
+
 /** Samples once a second until stopped; `peakRssBytes` is the highest RSS seen. */
 export function sampleEverySecond(root: number): { stop(): { samples: ProcSample[]; peakRssBytes: number } } {
   const samples = [sample(root)];

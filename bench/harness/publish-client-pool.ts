@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { closeAll, sum } from "./load-processes.ts";
+import { closeAll, split, sum } from "./load-processes.ts";
 import {
   type PublishClientCommand,
   type PublishClientResult,
@@ -139,9 +139,4 @@ function ask(child: ChildProcess, command: PublishClientCommand): Promise<Publis
     });
     child.send(command);
   });
-}
-
-/** `total` in `parts` near-equal whole shares, the larger ones first. */
-function split(total: number, parts: number): number[] {
-  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 }

@@ -8,8 +8,8 @@ import { GeneratorPool } from "./generator-pool.ts";
 import { processTree } from "./proc-sampler.ts";
 import type { Rig } from "./scenario.ts";
 
-// Read at load, before pinCoordinator shrinks what availableParallelism reports.
-const CORES = availableParallelism();
+/** The machine's cores, read at load, before pinCoordinator shrinks what availableParallelism reports. */
+export const CORES = availableParallelism();
 const HUB_CORES = "0";
 const CLIENT_CORES = CORES > 1 ? `1-${CORES - 1}` : "0";
 /** How many client processes can each have a core of their own. */
@@ -38,8 +38,8 @@ export function pinHub(pid: number): void {
 export function createRig(pinned: boolean): Rig & { close(): Promise<void> } {
   const pools: GeneratorPool[] = [];
   return {
-    startPool(generators) {
-      const pool = GeneratorPool.start(generators);
+    startPool(generators, sourceAddresses) {
+      const pool = GeneratorPool.start(generators, sourceAddresses);
       if (pinned) for (const pid of pool.pids) pin(pid, CLIENT_CORES);
       pools.push(pool);
       return pool;

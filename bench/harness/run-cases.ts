@@ -6,11 +6,13 @@
  */
 import { MissingCommandError } from "./required-command.ts";
 import { createRig, pinHub } from "./rig.ts";
-import { type AnyScenario, failedResult, type ResultRow } from "./scenario.ts";
-import type { Adapter } from "./target.ts";
+import { type AnyScenario, type CaseParameters, failedResult, type ResultRow } from "./scenario.ts";
+import { type Adapter, hubPids } from "./target.ts";
 
 export interface RunCasesOptions {
   readonly quick: boolean;
+  /** What the command line set for the cases (`--subscribers`, `--workers`). */
+  readonly parameters?: CaseParameters;
   /** Pin the hub to its core and the clients to theirs (run.ts); tests run unpinned. */
   readonly pinned: boolean;
   /** Where each row is reported as it is measured. */
@@ -29,14 +31,14 @@ export async function runCases(
   for (const adapter of Object.values(hubs)) adapter.check?.();
   const log = options.log ?? (() => {});
   const rows: ResultRow[] = [];
-  for (const c of scenario.cases(options.quick)) {
+  for (const c of scenario.cases(options.quick, options.parameters)) {
     const label = scenario.label(c);
     for (const [hub, adapter] of Object.entries(hubs)) {
       const rig = createRig(options.pinned);
       let target: Awaited<ReturnType<Adapter["start"]>> | undefined;
       try {
         target = await adapter.start(scenario.hubOptions?.(c));
-        if (options.pinned) pinHub(target.pid);
+        if (options.pinned) for (const pid of hubPids(target)) pinHub(pid);
         const result = await scenario.run(target, c, rig);
         rows.push({ hub, label, result });
         log(`${label}, ${hub}: ${JSON.stringify(result)}`);

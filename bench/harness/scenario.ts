@@ -25,10 +25,20 @@ export interface ResultRow {
 
 /** What a scenario gets from the harness besides the hub: load generators on the client cores. */
 export interface Rig {
-  /** Forks `generators` load generators, pinned away from the hub; closed after the case. */
-  startPool(generators: number): GeneratorPool;
+  /**
+   * Forks `generators` load generators, pinned away from the hub, sharing the first
+   * `sourceAddresses` loopback source addresses (all of them by default); closed after the case.
+   */
+  startPool(generators: number, sourceAddresses?: number): GeneratorPool;
   /** Places a client process the scenario forked itself (pins it away from the hub, when pinned). */
   placeClient(pid: number): void;
+}
+
+/** Settings of a scenario's cases given on the command line; a scenario ignores what it does not use. */
+export interface CaseParameters {
+  readonly subscribers?: number;
+  /** Hub worker processes behind one port; 0: one process, without `--workers`. */
+  readonly workers?: number | "auto";
 }
 
 export interface Column<R> {
@@ -40,7 +50,13 @@ export interface Scenario<C, R extends ScenarioResult<C>> {
   readonly name: string;
   /** One line for the usage text and the chart's title. */
   readonly summary: string;
-  cases(quick: boolean): C[];
+  /** The cases to run; `parameters` are what the command line set (`--subscribers`, `--workers`). */
+  cases(quick: boolean, parameters?: CaseParameters): C[];
+  /**
+   * The only hubs that can run this scenario, when not all can, and why the others cannot (the
+   * run leaves them out by default, and refuses them when asked for by name).
+   */
+  readonly hubs?: { readonly names: readonly string[]; readonly reason: string };
   /** The case in a few words, for the table and the chart ("10,000 subscribers, 32 B"). */
   label(c: C): string;
   /** How the hub must be started for this case (durable history, heartbeat). */

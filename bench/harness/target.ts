@@ -3,6 +3,8 @@
  * processes whose CPU, memory and descriptors are sampled. Each adapter (Quicksilver, Nchan, the
  * naive floor, any Mercure hub given by URL) starts one and stops it.
  */
+import type { AppendFsync, RedisConfig } from "./redis-server.ts";
+
 export interface Target {
   /** The hub's name in the results table. */
   readonly name: string;
@@ -22,6 +24,13 @@ export interface Target {
   ): { path: string; headers: Record<string, string>; body: string };
   /** The hub's processes (the root of its process tree). */
   readonly pid: number;
+  /**
+   * The processes of a cluster (`HubStartOptions.cluster`), each a hub on its own port, as
+   * separate nodes behind a load balancer are: this target is the first of them.
+   */
+  readonly nodes?: readonly Target[];
+  /** The Redis a cluster shares, measured apart from the hubs. */
+  readonly redis?: { readonly pid: number; readonly config: RedisConfig };
   stop(): Promise<void>;
 }
 
@@ -31,6 +40,19 @@ export interface HubStartOptions {
   readonly history?: boolean;
   /** Send a keep-alive comment on silent streams this often (the idle scenario). */
   readonly heartbeatSeconds?: number;
+  /** One port served by a primary and this many worker processes (`--workers`; capacity). */
+  readonly workers?: number | "auto";
+  /**
+   * Several processes, each on its own port, sharing one Redis whose append-only file is synced
+   * as `redis` says; without `redis`, one process with its memory transport (cluster).
+   */
+  readonly cluster?: { readonly nodes: number; readonly redis?: AppendFsync };
+}
+
+/** Every process of a hub under test: a cluster's nodes and its Redis, or the one tree. */
+export function hubPids(target: Target): number[] {
+  const nodes = target.nodes ?? [target];
+  return [...nodes.map((node) => node.pid), ...(target.redis === undefined ? [] : [target.redis.pid])];
 }
 
 export interface Adapter {

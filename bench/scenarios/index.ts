@@ -1,6 +1,8 @@
 /** The scenarios `npm run bench -- <scenario>` knows, by name. */
 import type { AnyScenario } from "../harness/scenario.ts";
+import { capacity } from "./capacity.ts";
 import { churn } from "./churn.ts";
+import { cluster } from "./cluster.ts";
 import { fanout } from "./fanout.ts";
 import { idle } from "./idle.ts";
 import { latency } from "./latency.ts";
@@ -14,4 +16,6 @@ export const SCENARIOS: Record<string, AnyScenario> = {
   latency,
   idle,
   routing,
+  capacity,
+  cluster,
 };
