@@ -3,11 +3,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { mintToken } from "../src/auth/mint.ts";
 import { resolveServeConfig } from "../src/cli/resolve-config.ts";
 import { formHeaders, rawRequest } from "./helpers/auth.ts";
+import { startRedisServer } from "./helpers/redis-server.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 
 const BIN = fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url));
@@ -18,6 +19,17 @@ const PRIVATE_TOPIC = "https://example.com/workers/private";
 const EVERY_SUBSCRIPTION = "/.well-known/mercure/subscriptions/*";
 
 type LogLine = Record<string, unknown> & { msg: string };
+
+/** With Redis, each worker is a node of its own; the primary holds no store. */
+const redis = await startRedisServer();
+after(() => redis.stop());
+let redisPrefixes = 0;
+
+/** The flags a case on `transport` adds: a key prefix of its own on the shared Redis, a short lease. */
+function flagsFor(transport: string): string[] {
+  if (!transport.startsWith("redis:")) return [];
+  return ["--redis-prefix", `{workers-${++redisPrefixes}}`, "--node-lease", "1s"];
+}
 
 /**
  * `serve --workers 2` in a child process, its log parsed. Each worker's lines carry its pid in
@@ -173,10 +185,11 @@ async function waitUntil(condition: () => boolean, what: string): Promise<void> 
 for (const transport of [
   "memory",
   `sqlite:${join(mkdtempSync(join(tmpdir(), "quicksilver-workers-")), "hub.db")}`,
+  redis.url,
 ]) {
   describe(`serve --workers 2 (${transport.split(":")[0]})`, { timeout: 60_000 }, () => {
     it("acts as one hub: fan-out, replay from any worker, private updates and presence span the workers", async () => {
-      const cluster = await Cluster.start(transport);
+      const cluster = await Cluster.start(transport, flagsFor(transport));
       try {
         const watchers = [await cluster.watch(), await cluster.watch()];
         const streams: Stream[] = [];
@@ -261,81 +274,83 @@ for (const transport of [
 }
 
 describe("serve --workers 2: supervision", { timeout: 60_000 }, () => {
-  it("restarts a killed worker; its subscribers resume from their cursor and its subscriptions end", async () => {
-    const cluster = await Cluster.start("memory");
-    try {
-      const watchers = [await cluster.watch(), await cluster.watch()];
-      const streams: Stream[] = [];
-      for (let i = 0; i < 4; i++) {
-        streams.push(
-          await cluster.subscribe([["match", TOPIC]], await cluster.token({ subscribe: [TOPIC] })),
-        );
-      }
-      const before = [await cluster.publish(TOPIC), await cluster.publish(TOPIC)];
-      for (const stream of streams) await stream.waitForEvents(2);
+  for (const transport of ["memory", redis.url]) {
+    it(`restarts a killed worker; its subscribers resume from their cursor and its subscriptions end (${transport.split(":")[0]})`, async () => {
+      const cluster = await Cluster.start(transport, flagsFor(transport));
+      try {
+        const watchers = [await cluster.watch(), await cluster.watch()];
+        const streams: Stream[] = [];
+        for (let i = 0; i < 4; i++) {
+          streams.push(
+            await cluster.subscribe([["match", TOPIC]], await cluster.token({ subscribe: [TOPIC] })),
+          );
+        }
+        const before = [await cluster.publish(TOPIC), await cluster.publish(TOPIC)];
+        for (const stream of streams) await stream.waitForEvents(2);
 
-      const ended = new Set<Stream>();
-      for (const stream of [...watchers, ...streams]) void stream.ended.then(() => ended.add(stream));
-      const [victim] = cluster.workerPids();
-      process.kill(victim!, "SIGKILL");
-      await cluster.waitForLog(
-        (line) => line.msg === "worker exited" && line.pid === victim && line.signal === "SIGKILL",
-      );
-      // Its subscriptions are marked inactive for the subscribers of the other worker. Its streams
-      // were cut when it died, before the primary learned of it and ended their subscriptions.
-      const endedCount = (watcher: Stream, match: string) =>
-        docs(watcher).filter((doc) => doc.match === match && !doc.active).length;
-      const endedFeeds = () => streams.filter((stream) => ended.has(stream)).length;
-      const survivingWatchers = () => watchers.filter((watcher) => !ended.has(watcher));
-      await waitUntil(
-        () =>
-          endedFeeds() > 0 &&
-          survivingWatchers().length > 0 &&
-          survivingWatchers().every(
-            (watcher) =>
-              endedCount(watcher, TOPIC) === endedFeeds() &&
-              endedCount(watcher, EVERY_SUBSCRIPTION) === watchers.length - survivingWatchers().length,
-          ),
-        "the killed worker's subscriptions (and only those) are announced ended",
-      );
-      const meanwhile = [
-        await cluster.publish(TOPIC),
-        await cluster.publish(TOPIC),
-        await cluster.publish(TOPIC),
-      ];
-      // Its subscribers reconnect with their cursor and get what was published meanwhile, once.
-      for (const stream of streams.filter((s) => ended.has(s))) {
-        const again = await cluster.subscribe(
-          [["match", TOPIC]],
-          await cluster.token({ subscribe: [TOPIC] }),
-          before[1],
+        const ended = new Set<Stream>();
+        for (const stream of [...watchers, ...streams]) void stream.ended.then(() => ended.add(stream));
+        const [victim] = cluster.workerPids();
+        process.kill(victim!, "SIGKILL");
+        await cluster.waitForLog(
+          (line) => line.msg === "worker exited" && line.pid === victim && line.signal === "SIGKILL",
         );
-        const expected = [...meanwhile];
-        await again.waitForEvents(expected.length);
-        const marker = await cluster.publish(TOPIC);
-        meanwhile.push(marker);
-        await again.waitForEvents(expected.length + 1);
-        assert.deepEqual(ids(again), [...expected, marker], "what followed the cursor, once, in order");
-        again.close();
-        stream.close();
+        // Its subscriptions are marked inactive for the subscribers of the other worker. Its streams
+        // were cut when it died, before the primary learned of it and ended their subscriptions.
+        const endedCount = (watcher: Stream, match: string) =>
+          docs(watcher).filter((doc) => doc.match === match && !doc.active).length;
+        const endedFeeds = () => streams.filter((stream) => ended.has(stream)).length;
+        const survivingWatchers = () => watchers.filter((watcher) => !ended.has(watcher));
+        await waitUntil(
+          () =>
+            endedFeeds() > 0 &&
+            survivingWatchers().length > 0 &&
+            survivingWatchers().every(
+              (watcher) =>
+                endedCount(watcher, TOPIC) === endedFeeds() &&
+                endedCount(watcher, EVERY_SUBSCRIPTION) === watchers.length - survivingWatchers().length,
+            ),
+          "the killed worker's subscriptions (and only those) are announced ended",
+        );
+        const meanwhile = [
+          await cluster.publish(TOPIC),
+          await cluster.publish(TOPIC),
+          await cluster.publish(TOPIC),
+        ];
+        // Its subscribers reconnect with their cursor and get what was published meanwhile, once.
+        for (const stream of streams.filter((s) => ended.has(s))) {
+          const again = await cluster.subscribe(
+            [["match", TOPIC]],
+            await cluster.token({ subscribe: [TOPIC] }),
+            before[1],
+          );
+          const expected = [...meanwhile];
+          await again.waitForEvents(expected.length);
+          const marker = await cluster.publish(TOPIC);
+          meanwhile.push(marker);
+          await again.waitForEvents(expected.length + 1);
+          assert.deepEqual(ids(again), [...expected, marker], "what followed the cursor, once, in order");
+          again.close();
+          stream.close();
+        }
+        // And it was replaced: the new worker started knowing the subscriptions of the other one
+        // (once the reconnected streams, closed above, are seen gone).
+        await cluster.waitForLogs((line) => line.msg === "worker listening", 3);
+        const ending = (doc: { match: string; active: boolean }) => doc.match === TOPIC && !doc.active;
+        await waitUntil(
+          () => docs(survivingWatchers()[0]!).filter(ending).length === 2 * endedFeeds(),
+          "the reconnected streams are seen gone",
+        );
+        for (let i = 0; i < 4; i++) {
+          const listed = await cluster.listed();
+          assert.equal(listed.filter((doc) => doc.match === TOPIC).length, streams.length - endedFeeds());
+        }
+        for (const stream of [...streams, ...watchers]) stream.close();
+      } finally {
+        assert.equal(await cluster.stop(), 0);
       }
-      // And it was replaced: the new worker started knowing the subscriptions of the other one
-      // (once the reconnected streams, closed above, are seen gone).
-      await cluster.waitForLogs((line) => line.msg === "worker listening", 3);
-      const ending = (doc: { match: string; active: boolean }) => doc.match === TOPIC && !doc.active;
-      await waitUntil(
-        () => docs(survivingWatchers()[0]!).filter(ending).length === 2 * endedFeeds(),
-        "the reconnected streams are seen gone",
-      );
-      for (let i = 0; i < 4; i++) {
-        const listed = await cluster.listed();
-        assert.equal(listed.filter((doc) => doc.match === TOPIC).length, streams.length - endedFeeds());
-      }
-      for (const stream of [...streams, ...watchers]) stream.close();
-    } finally {
-      assert.equal(await cluster.stop(), 0);
-    }
-  });
+    });
+  }
 
   it("ends every worker and exits 0 on SIGTERM", async () => {
     const cluster = await Cluster.start("memory");

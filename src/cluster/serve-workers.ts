@@ -29,6 +29,8 @@ export function storeHolder(config: ServeConfig): "primary" | "own" {
     case "memory":
     case "sqlite":
       return "primary";
+    case "redis":
+      return "own";
   }
 }
 
@@ -49,7 +51,7 @@ export async function serveWorkersPrimary(
 ): Promise<WorkersPrimary> {
   const relay =
     storeHolder(config) === "primary"
-      ? new StoreRelay(openTransport(config.history, config.subscriptionHistorySize, logger), logger)
+      ? new StoreRelay(await openTransport(config.history, config.subscriptionHistorySize, logger), logger)
       : undefined;
   const supervisor = new WorkerSupervisor({
     count: config.workers,
@@ -90,7 +92,7 @@ export async function serveWorker(
   const transport: Transport =
     storeHolder(config) === "primary"
       ? await IpcTransport.open(channel)
-      : openTransport(config.history, config.subscriptionHistorySize, logger);
+      : await openTransport(config.history, config.subscriptionHistorySize, logger);
   const running = await serveHub(config, { logger, transport, name });
   let closing = false;
   const close = () => {
