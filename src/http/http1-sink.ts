@@ -136,8 +136,27 @@ function join(frames: readonly Buffer[], bytes: number): Buffer {
   return frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes);
 }
 
+/**
+ * The last single frame chunked, and its chunk. A broadcast hands the same frame to every stream
+ * it reaches, one after another: each then writes the one shared chunk (sockets never write into
+ * what they are given) instead of allocating and copying a chunk of its own.
+ */
+let lastFrame: Buffer | undefined;
+let lastChunk: Buffer | undefined;
+
 /** The frames as one HTTP/1.1 chunk: size in hex, CRLF, the frames, CRLF, in a single buffer. */
 function chunk(frames: readonly Buffer[], bytes: number): Buffer {
+  if (frames.length === 1) {
+    if (frames[0] !== lastFrame) {
+      lastFrame = frames[0]!;
+      lastChunk = encodeChunk(frames, bytes);
+    }
+    return lastChunk!;
+  }
+  return encodeChunk(frames, bytes);
+}
+
+function encodeChunk(frames: readonly Buffer[], bytes: number): Buffer {
   const size = bytes.toString(16);
   const buffer = Buffer.allocUnsafe(size.length + 2 + bytes + 2);
   let at = buffer.write(size, 0, "latin1");

@@ -413,7 +413,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "workers",
     kind: "string",
     description:
-      "processes serving the one port as one hub: a whole number, or auto for one per core; each holds its own sockets (docs/workers.md)",
+      "processes serving the one port as one hub: a whole number, or auto for one per core; each holds its own sockets (docs/cluster.md)",
     default: "1",
   },
   {

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../bench/harness/external-adapter.ts";
 
 /** Debian's Redis; CI installs it (.ci/run). */
 export const REDIS_SERVER = "/usr/bin/redis-server";
@@ -26,6 +27,8 @@ export interface RedisServer {
   /** `redis://127.0.0.1:<port>` (with the password when there is one). */
   readonly url: string;
   readonly running: boolean;
+  /** The process id while it runs. */
+  readonly pid: number | undefined;
   /** SIGKILL: no goodbye, no final save. Resolves once the process is gone. */
   kill(): Promise<void>;
   /** Starts it again on the same port and directory (with what its append-only file kept). */
@@ -97,6 +100,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     get running() {
       return child !== undefined;
     },
+    get pid() {
+      return child?.pid;
+    },
     kill,
     restart: async () => {
       await kill();
@@ -107,17 +113,6 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once the server answers PING (after AUTH when it needs a password). */
