@@ -6,8 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../bench/harness/external-adapter.ts";
 
-/** Debian's Redis; CI installs it (.ci/run). */
-export const REDIS_SERVER = "/usr/bin/redis-server";
+/**
+ * Debian's Redis, which CI installs (.ci/run); `QUICKSILVER_TEST_REDIS_SERVER` names another
+ * server to run the same tests against (a `valkey-server`, say).
+ */
+export const REDIS_SERVER = process.env.QUICKSILVER_TEST_REDIS_SERVER || "/usr/bin/redis-server";
 
 export interface RedisServerOptions {
   /** `requirepass`: clients must authenticate. */
