@@ -9,6 +9,7 @@ import { subscriptionStateOf } from "../src/hub/subscription-event.ts";
 import type { Update } from "../src/hub/update.ts";
 import { createUpdate } from "../src/hub/update.ts";
 import { RedisTransport } from "../src/transports/redis.ts";
+import { REAP_SCRIPT } from "../src/transports/redis-scripts.ts";
 import { type RedisServer, startRedisServer } from "./helpers/redis-server.ts";
 
 const NODE = fileURLToPath(new URL("./fixtures/redis/node.ts", import.meta.url));
@@ -115,6 +116,42 @@ describe("redis presence across nodes", () => {
     } finally {
       child.kill("SIGKILL");
       for (const node of nodes) await node.close();
+    }
+  });
+
+  it("ends a dead node's subscriptions even when a node reaping its lease died before ending them", {
+    timeout: 30_000,
+  }, async () => {
+    const keyPrefix = `{test-${randomUUID()}}`;
+    const subscription = `urn:test:subscription:${randomUUID()}`;
+    const child = await startNode(keyPrefix, subscription);
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    let survivor: RedisTransport | undefined;
+    try {
+      child.kill("SIGKILL");
+      await once(child, "exit");
+      // A reaper reads what the dead node left active, then dies before it ends any of it.
+      const leases = `${keyPrefix}:leases`;
+      const active = `${keyPrefix}:active`;
+      for (let owned: unknown[] = []; owned.length === 0; ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        owned = (await admin.eval(REAP_SCRIPT, { keys: [leases, active] })) as unknown[];
+      }
+      // The next node that reaps ends it all the same, then forgets the lease.
+      survivor = await open(keyPrefix);
+      const watched = watch(survivor);
+      await watched.until((u) => subscriptionStateOf(u)?.active === false);
+      assert.deepEqual(watched.events, [{ id: subscription, active: false }]);
+      // Only the survivor's own lease is left.
+      for (let leasesHeld = 2; leasesHeld !== 1; ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        leasesHeld = await admin.zCard(leases);
+      }
+    } finally {
+      child.kill("SIGKILL");
+      await survivor?.close();
+      await admin.destroy();
     }
   });
 

@@ -18,9 +18,9 @@ export interface PresenceActions {
 
 /**
  * A node's lease in the cluster: renewed every third of the lease, so that a node alive and in
- * touch with Redis never loses it. Every node also reaps the leases that ended: the one whose
- * script removed a lease ends that node's subscriptions, so each is ended once, within a lease
- * (and a third) of the node's last renewal.
+ * touch with Redis never loses it. Every node also reaps the leases that ended: it ends the
+ * subscriptions their nodes left active (each end conditional, so each is ended once, however
+ * many nodes reap), within a lease (and a third) of the node's last renewal.
  */
 export class RedisPresence {
   readonly #scripts: RedisScripts;

@@ -140,36 +140,43 @@ return { redis.call('GET', KEYS[1]) or '0-0', redis.call('HGETALL', KEYS[2]) }
 
 /**
  * Takes or renews a node's lease until Redis's clock plus the lease. Keys: leases. ARGV: node,
- * lease ms. Returns 1 when the node still held its lease, 0 when it had none (new, or reaped by
- * another node while this one could not renew it: its subscriptions were ended for it).
+ * lease ms. Returns 1 when the node still held its lease, 0 when it had none, or one that had
+ * ended (new, or cut off for longer than its lease: its subscriptions are being ended for it).
  */
 export const LEASE_SCRIPT = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local held = redis.call('ZSCORE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-if held then return 1 else return 0 end
+if held and tonumber(held) >= now then return 1 else return 0 end
 `;
 
 /**
- * Removes the leases that ended, and returns the active subscriptions (as the active hash keeps
- * them) of the nodes removed: the caller, and only it, ends them. Keys: leases, active.
+ * Returns the active subscriptions (as the active hash keeps them) of the nodes whose lease
+ * ended, for the caller to end (each end is conditional, so two nodes reaping at once end each
+ * subscription once). A lease is removed only once its node has nothing left active: a reaper
+ * that dies midway leaves the rest to the next one, never a subscription active for ever.
+ * Keys: leases, active.
  */
 export const REAP_SCRIPT = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, 100)
 if #dead == 0 then return {} end
-local removed = {}
-for _, node in ipairs(dead) do
-  redis.call('ZREM', KEYS[1], node)
-  removed[node] = true
-end
+local isDead = {}
+for _, node in ipairs(dead) do isDead[node] = true end
 local owned = {}
+local owning = {}
 local active = redis.call('HGETALL', KEYS[2])
 for i = 2, #active, 2 do
   local node = string.match(active[i], '^%S+ (%S+) ')
-  if removed[node] then table.insert(owned, active[i]) end
+  if isDead[node] then
+    table.insert(owned, active[i])
+    owning[node] = true
+  end
+end
+for _, node in ipairs(dead) do
+  if not owning[node] then redis.call('ZREM', KEYS[1], node) end
 end
 return owned
 `;
