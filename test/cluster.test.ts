@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import type { SseEvent } from "../src/protocol/sse-parser.ts";
 import { type HubProcess, sharedToken, startHubProcess } from "./helpers/hub-process.ts";
-import { type RedisServer, startRedisServer } from "./helpers/redis-server.ts";
+import { type RedisServer, type RedisServerOptions, startRedisServer } from "./helpers/redis-server.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 
 const TOPIC = "https://example.com/cluster";
@@ -19,21 +19,20 @@ class Cluster {
   readonly streams: Stream[] = [];
   redis!: RedisServer;
 
-  static async start(size: number, redisOptions: { appendOnly?: boolean } = {}): Promise<Cluster> {
+  static async start(size: number, redisOptions: RedisServerOptions = {}): Promise<Cluster> {
     const cluster = new Cluster();
     cluster.redis = await startRedisServer(redisOptions);
     for (let i = 0; i < size; i++) await cluster.addHub();
     return cluster;
   }
 
+  /** A hub on this cluster's Redis: over TLS, trusting its certificate, when it speaks TLS. */
   async addHub(): Promise<HubProcess> {
-    const hub = await startHubProcess([
-      "--transport",
-      this.redis.url,
-      "--node-lease",
-      LEASE,
-      "--subscriptions",
-    ]);
+    const tls = this.redis.tls;
+    const hub = await startHubProcess(
+      ["--transport", tls?.url ?? this.redis.url, "--node-lease", LEASE, "--subscriptions"],
+      tls === undefined ? {} : { NODE_EXTRA_CA_CERTS: tls.ca },
+    );
     this.hubs.push(hub);
     return hub;
   }
@@ -95,7 +94,7 @@ describe("hubs sharing one Redis behave as one hub", () => {
   after(async () => {
     await Promise.all(clusters.map((cluster) => cluster.close()));
   });
-  async function cluster(size: number, redisOptions: { appendOnly?: boolean } = {}): Promise<Cluster> {
+  async function cluster(size: number, redisOptions: RedisServerOptions = {}): Promise<Cluster> {
     const started = await Cluster.start(size, redisOptions);
     clusters.push(started);
     return started;
@@ -118,6 +117,19 @@ describe("hubs sharing one Redis behave as one hub", () => {
         published.map((_, i) => `update ${i}`),
       );
     }
+  });
+
+  it("speaks TLS to Redis (rediss://), and will not start on a certificate it cannot trust", async () => {
+    const c = await cluster(2, { tls: true });
+    const stream = await c.subscribe(c.hubs[1]!, [["match", TOPIC]]);
+    const published = await publish(c.hubs[0]!, "over TLS");
+    assert.equal(published.status, 200);
+    assert.deepEqual(ids(await stream.waitForEvents(1)), [published.id]);
+    await assert.rejects(
+      startHubProcess(["--transport", c.redis.tls!.url]),
+      /certificate/i,
+      "without NODE_EXTRA_CA_CERTS, the self-signed certificate is refused and the start stops, saying so",
+    );
   });
 
   it("delivers a private update to the subscribers of other hubs that may read it, and to no one else", async () => {

@@ -141,9 +141,29 @@ export function explainRedisError(error: unknown): string {
   if (/Unknown RESP type|Protocol error/i.test(message)) {
     return "the server does not speak the Redis protocol (is it Redis, and is the port right?)";
   }
+  const code = errorCode(error);
+  if (code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|TLS/.test(code)) {
+    return (
+      `its TLS certificate is not trusted (${code}): give the certificate of the authority that ` +
+      "signed it in NODE_EXTRA_CA_CERTS, or use a certificate for the host name in the URL"
+    );
+  }
+  if (/wrong version number|EPROTO/i.test(message)) {
+    return "TLS failed (does that port speak TLS? rediss:// is for a TLS port, redis:// for a plain one)";
+  }
   if (/OOM/.test(message)) return "Redis is out of memory (maxmemory reached with noeviction)";
   if (/timeout|timed out/i.test(message)) return "Redis did not answer in time";
   if (/closed|ECONNRESET|socket/i.test(message)) return "the connection to Redis was lost";
   // Redis's own error replies name no secret; anything else is not echoed, in case it does.
   return /^[A-Z]+ /.test(message) ? message : "an unexpected failure";
+}
+
+/** The system or TLS error code of a failure, or of the one it wraps (node-redis wraps some). */
+function errorCode(error: unknown): string | undefined {
+  for (let at = error, depth = 0; typeof at === "object" && at !== null && depth < 4; depth++) {
+    const { code, cause, originalError } = at as { code?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof code === "string") return code;
+    at = originalError ?? cause;
+  }
+  return undefined;
 }

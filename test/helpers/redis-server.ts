@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
@@ -20,6 +20,11 @@ export interface RedisServerOptions {
    * and a restart, as a production Redis behind a cluster of hubs is configured (docs/cluster.md).
    */
   readonly appendOnly?: boolean;
+  /**
+   * Also listen for TLS, on a port of its own, with a self-signed certificate for 127.0.0.1 made
+   * with `openssl` (clients are not asked for one).
+   */
+  readonly tls?: boolean;
   /** More `--name value` settings. */
   readonly settings?: Readonly<Record<string, string>>;
 }
@@ -30,6 +35,8 @@ export interface RedisServer {
   /** `redis://127.0.0.1:<port>` (with the password when there is one). */
   readonly url: string;
   readonly running: boolean;
+  /** With `tls`: `rediss://127.0.0.1:<tls port>`, and the certificate to trust (a PEM file). */
+  readonly tls: { readonly url: string; readonly ca: string } | undefined;
   /** The process id while it runs. */
   readonly pid: number | undefined;
   /** SIGKILL: no goodbye, no final save. Resolves once the process is gone. */
@@ -71,6 +78,24 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     "warning",
   ];
   if (options.password !== undefined) args.push("--requirepass", options.password);
+  let tls: { url: string; ca: string } | undefined;
+  if (options.tls) {
+    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+    execFileSync(
+      "openssl",
+      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat([
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ]),
+      { stdio: "ignore" },
+    );
+    const tlsPort = await freePort();
+    args.push("--tls-port", String(tlsPort), "--tls-cert-file", cert, "--tls-key-file", key);
+    args.push("--tls-auth-clients", "no");
+    tls = { url: `rediss://127.0.0.1:${tlsPort}`, ca: cert };
+  }
   for (const [name, value] of Object.entries(options.settings ?? {})) args.push(`--${name}`, value);
 
   let child: ChildProcess | undefined;
@@ -103,6 +128,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     get running() {
       return child !== undefined;
     },
+    tls,
     get pid() {
       return child?.pid;
     },
