@@ -170,4 +170,36 @@ describe("redis transport faults", () => {
       await redis.stop();
     }
   });
+
+  it("refuses a publish Redis is too slow to store, and stores again once it answers", {
+    timeout: 30_000,
+  }, async () => {
+    const redis = await startRedisServer();
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    const transport = await open(redis.url);
+    const seen = seenBy(transport);
+    try {
+      // Redis holds every write for longer than the hub waits for an answer.
+      await admin.sendCommand(["CLIENT", "PAUSE", "8000", "WRITE"]);
+      const slow = update("slow");
+      await assert.rejects(transport.publish(slow), (error: Error) => {
+        assert.ok(error instanceof TransportError);
+        assert.match(error.message, /did not answer in time/);
+        return true;
+      });
+      await admin.sendCommand(["CLIENT", "UNPAUSE"]);
+      const after = update("after");
+      await transport.publish(after);
+      await seen.reached(after.id);
+      // A publish refused for a timeout may still have been stored once Redis caught up (it was
+      // never acknowledged, and is delivered at most once); the ones acknowledged always are.
+      assert.equal(seen.ids.filter((id) => id === after.id).length, 1);
+      assert.ok(seen.ids.filter((id) => id === slow.id).length <= 1);
+    } finally {
+      await transport.close();
+      admin.destroy();
+      await redis.stop();
+    }
+  });
 });

@@ -167,3 +167,20 @@ function errorCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * `command`, or a rejection once Redis has not answered within COMMAND_TIMEOUT_MS. The client's
+ * own timeout covers only the wait to be sent, never the wait for the reply: a Redis that holds
+ * writes (paused, swapping, blocked by a long script) would otherwise hold every publish.
+ */
+export function answeredInTime<T>(command: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Redis command timed out after ${COMMAND_TIMEOUT_MS} ms`)),
+      COMMAND_TIMEOUT_MS,
+    );
+  });
+  command.catch(() => {}); // a reply that comes after the deadline is dropped
+  return Promise.race([command, late]).finally(() => clearTimeout(timer));
+}

@@ -1,7 +1,7 @@
 import type { Position } from "../hub/transport.ts";
 import { TransportError } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
-import { explainRedisError, type RedisClient } from "./redis-connect.ts";
+import { answeredInTime, explainRedisError, type RedisClient } from "./redis-connect.ts";
 import { compareStreamIds, type RedisKeys } from "./redis-keys.ts";
 import { LEASE_SCRIPT, REAP_SCRIPT, SNAPSHOT_SCRIPT, STORE_SCRIPT } from "./redis-scripts.ts";
 import { decodeUpdate } from "./update-codec.ts";
@@ -51,7 +51,11 @@ export class RedisScripts {
     return scripts;
   }
 
-  async #run(script: string, keys: string[], args: string[]): Promise<unknown> {
+  #run(script: string, keys: string[], args: string[]): Promise<unknown> {
+    return answeredInTime(this.#runNow(script, keys, args));
+  }
+
+  async #runNow(script: string, keys: string[], args: string[]): Promise<unknown> {
     const sha = this.#shas.get(script);
     if (sha !== undefined) {
       try {

@@ -15,7 +15,13 @@ import {
 import { createUpdate, type Update } from "../hub/update.ts";
 import { EARLIEST } from "../protocol/cursor.ts";
 import { DEFAULT_SUBSCRIPTION_HISTORY_SIZE } from "./memory.ts";
-import { connectRedis, describeRedisUrl, explainRedisError, type RedisClient } from "./redis-connect.ts";
+import {
+  answeredInTime,
+  connectRedis,
+  describeRedisUrl,
+  explainRedisError,
+  type RedisClient,
+} from "./redis-connect.ts";
 import {
   BEFORE_FIRST,
   compareStreamIds,
@@ -354,7 +360,7 @@ export class RedisTransport implements Transport, ReportsHealth, SharedTransport
 
   async #read<T>(read: () => Promise<T>): Promise<T> {
     try {
-      return await read();
+      return await answeredInTime(read());
     } catch (error) {
       throw new TransportError(
         `cannot read history from Redis at ${this.#where}: ${explainRedisError(error)}`,
