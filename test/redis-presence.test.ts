@@ -10,6 +10,7 @@ import type { Update } from "../src/hub/update.ts";
 import { createUpdate } from "../src/hub/update.ts";
 import { RedisTransport } from "../src/transports/redis.ts";
 import { REAP_SCRIPT } from "../src/transports/redis-scripts.ts";
+import { begunSubscription } from "./fixtures/redis/begun-subscription.ts";
 import { type RedisServer, startRedisServer } from "./helpers/redis-server.ts";
 
 const NODE = fileURLToPath(new URL("./fixtures/redis/node.ts", import.meta.url));
@@ -39,21 +40,6 @@ async function startNode(keyPrefix: string, subscription: string) {
 
 const open = (keyPrefix: string, leaseMs = LEASE_MS) =>
   RedisTransport.open({ url: redis.url, keyPrefix, retention: { maxCount: 100 }, leaseMs });
-
-/** A subscription event as the hub makes them (only what the transport reads of it). */
-function begins(subscription: string): Update {
-  return createUpdate(
-    {
-      topics: [subscription],
-      data: JSON.stringify({ id: subscription, type: "subscription", active: true }),
-      id: undefined,
-      type: "mercure",
-      retry: undefined,
-      private: true,
-    },
-    "subscription",
-  );
-}
 
 /** The subscription events a transport's listener is handed, and a wait for one (handed or to come). */
 function watch(transport: RedisTransport) {
@@ -167,7 +153,7 @@ describe("redis presence across nodes", () => {
     await admin.connect();
     try {
       const watched = watch(reaper);
-      const first = begins(subscription);
+      const first = begunSubscription(subscription);
       await partitioned.publish(first);
       const ended = watched.until((u) => subscriptionStateOf(u)?.active === false);
       let isEnded = false;
