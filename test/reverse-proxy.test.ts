@@ -57,8 +57,10 @@ for (const kind of ["nginx", "apache"] as const satisfies readonly ProxyKind[]) 
     });
 
     after(async () => {
-      await proxy?.stop();
+      // The hub first: it ends the streams Apache still relays (Apache notices a subscriber that
+      // left only when it next writes to it, and would hold its stop until then).
       await hub?.stop();
+      await proxy?.stop();
     });
 
     it("delivers one small update to a subscriber whose stream stays open, and its reconnection what it missed", async () => {
