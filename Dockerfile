@@ -43,8 +43,9 @@ USER node
 
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 CMD ["node", "/app/healthcheck.js"]
 
-# The hub ends streams cleanly on SIGTERM (docker stop) within --shutdown-timeout (10 s): give
-# `docker stop` longer than that (`--time 15`, compose's stop_grace_period).
+# The hub ends streams cleanly on SIGTERM (docker stop) within --shutdown-timeout (10 s; with
+# --workers, 5 s more for a busy worker): give `docker stop` longer than that (`--time 20`,
+# compose's stop_grace_period).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["quicksilver"]
 CMD ["serve"]

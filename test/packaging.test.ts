@@ -260,3 +260,15 @@ describe("systemd unit (packaging/quicksilver.service)", () => {
     }
   });
 });
+
+describe("docs/operations.md", () => {
+  it("names, in its commands and examples, only environment variables the hub reads", () => {
+    const guide = read("docs/operations.md");
+    const blocks = [...guide.matchAll(/^```(sh|yaml)\n([\s\S]*?)^```/gm)].map((m) => m[2]!);
+    const names = blocks.flatMap((block) =>
+      [...block.matchAll(/\b(?:MERCURE_[A-Z0-9_]+|SERVER_NAME)\b/g)].map((m) => m[0]),
+    );
+    assert.ok(names.length > 5);
+    for (const name of names) assert.ok(KNOWN_NAMES.has(name), `${name} is no option the hub reads`);
+  });
+});

@@ -5,6 +5,7 @@
  * filled or the stream ended, so the test would never see it.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { type HubProcess, sharedToken, startHubProcess } from "./helpers/hub-process.ts";
@@ -151,3 +152,16 @@ for (const kind of ["nginx", "apache"] as const satisfies readonly ProxyKind[]) 
     });
   });
 }
+
+describe("docs/operations.md", () => {
+  it("shows the tested configurations as they are", () => {
+    const guide = readFileSync(new URL("../docs/operations.md", import.meta.url), "utf8");
+    for (const kind of ["nginx", "apache"]) {
+      const config = readFileSync(new URL(`../docs/proxies/${kind}.conf`, import.meta.url), "utf8");
+      assert.ok(
+        guide.includes(`\`\`\`${kind}\n${config}\`\`\``),
+        `docs/operations.md shows docs/proxies/${kind}.conf`,
+      );
+    }
+  });
+});
