@@ -59,6 +59,17 @@ describe("config files", () => {
     refused(write("docs.yaml", "listen: a:1\n---\nlisten: b:2\n"), /not valid YAML/);
   });
 
+  it("names the line of the key, not of its value on the lines below", () => {
+    refused(
+      write(
+        "lines.yaml",
+        "dev: true\nissuers:\n  - issuer: a\n    publisher:\n      key: abc\n    subscriberr:\n      key: x\n",
+      ),
+      /unknown key subscriberr in issuers\[0\] in the config file .* \(line 6\)/,
+    );
+    refused(write("top.yaml", "dev: true\nissuerz:\n  - x\n"), /unknown key issuerz .* \(line 2\)/);
+  });
+
   it("refuses a file past the size bound before parsing it", () => {
     const big = write("big.json", `{"cookieName": "${"x".repeat(MAX_CONFIG_FILE_BYTES)}"}`);
     refused(big, /larger than 1048576 bytes/);

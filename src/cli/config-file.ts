@@ -4,7 +4,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { extname } from "node:path";
-import { type Document, LineCounter, parseDocument } from "yaml";
+import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { IssuerConfig } from "../auth/keys.ts";
 import { SERVE_OPTIONS } from "../server/option-table.ts";
 import { camelName } from "./option-names.ts";
@@ -38,9 +38,7 @@ export function readConfigFile(path: string): ConfigFile {
       : parseJson(path, text, extension === ".json");
   const { values, document, lines } = parsed;
   const at = (keys: readonly (string | number)[]): string => {
-    const node = document?.getIn(keys, true) as { range?: [number, number, number] } | undefined;
-    // The key's own node is not kept by getIn: the value's start is on the key's line, or the next.
-    const start = node?.range?.[0];
+    const start = document === undefined ? undefined : keyStart(document, keys);
     return start === undefined || lines === undefined ? "" : ` (line ${lines.linePos(start).line})`;
   };
   if (typeof values !== "object" || values === null || Array.isArray(values)) {
@@ -83,6 +81,21 @@ function readBounded(path: string, what = "the config file"): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Where the key at that path starts in the text (the key, not its value, which may be lines below). */
+function keyStart(document: Document, keys: readonly (string | number)[]): number | undefined {
+  const parent = keys.length === 1 ? document.contents : document.getIn(keys.slice(0, -1), true);
+  const last = keys[keys.length - 1];
+  if (isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === last);
+    return isScalar(pair?.key) ? pair.key.range?.[0] : undefined;
+  }
+  if (isSeq(parent) && typeof last === "number") {
+    const item = parent.items[last];
+    return isNode(item) ? item.range?.[0] : undefined;
+  }
+  return undefined;
 }
 
 interface Parsed {
