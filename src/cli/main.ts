@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { ConfigError } from "../auth/errors.ts";
 import {
@@ -14,9 +13,11 @@ import type { Logger } from "../hub/logger.ts";
 import { TransportError } from "../hub/transport.ts";
 import { descriptorLimit } from "../server/descriptor-limit.ts";
 import { SERVE_OPTIONS, shownDefault } from "../server/option-table.ts";
+import { CONFIG_USAGE, configCommand } from "./config-command.ts";
 import { devBanner } from "./dev-banner.ts";
 import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "./resolve-config.ts";
+import { parseServeArgs } from "./serve-args.ts";
 import { logStartupWarnings, startHub } from "./start-hub.ts";
 import { TOKEN_USAGE, tokenCommand } from "./token-command.ts";
 
@@ -26,6 +27,8 @@ Commands:
   serve     run the hub (quicksilver serve --help lists every option)
   token     mint an access token (quicksilver token --help)
   history   inspect or trim a history store (quicksilver history --help)
+  config    check a configuration, or print every option and where it came from
+            (quicksilver config --help)
   version   print the version
 `;
 
@@ -39,7 +42,8 @@ function serveUsage(): string {
   return `Usage: quicksilver serve [options]
 
 Every option can also be set with an environment variable MERCURE_<OPTION_IN_UPPER_SNAKE>
-(--max-body-bytes: MERCURE_MAX_BODY_BYTES) or in a --config JSON file (camelCase keys).
+(--max-body-bytes: MERCURE_MAX_BODY_BYTES) or in a --config JSON or YAML file (camelCase keys).
+quicksilver config check [options] checks a configuration without starting the hub.
 
 ${lines.join("\n")}
 `;
@@ -66,6 +70,13 @@ export async function main(argv: readonly string[]): Promise<void> {
           return;
         }
         process.stdout.write(`${historyCommand(rest, process.env)}\n`);
+        return;
+      case "config":
+        if (rest.includes("--help") || rest.includes("-h")) {
+          process.stdout.write(CONFIG_USAGE);
+          return;
+        }
+        process.stdout.write(await configCommand(rest, process.env));
         return;
       case "version":
       case "--version":
@@ -98,10 +109,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 async function serve(args: readonly string[]): Promise<void> {
-  const options: Record<string, { type: "string" | "boolean" }> = { help: { type: "boolean" } };
-  for (const spec of SERVE_OPTIONS)
-    options[spec.flag] = { type: spec.kind === "boolean" ? "boolean" : "string" };
-  const { values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
+  const values = parseServeArgs(args);
   if (values.help === true) {
     process.stdout.write(serveUsage());
     return;

@@ -27,6 +27,8 @@ export const flagName: OptionNamer = (flag) => `--${flag}`;
 export class Reader {
   /** Startup warnings found while reading (an old `0s` that meant "disabled"). */
   readonly warnings: string[] = [];
+  /** The value each option read last resolved to, its default included: what `config print` shows. */
+  readonly resolved = new Map<string, OptionValue | undefined>();
   readonly #find: (spec: OptionSpec) => Found | undefined;
   readonly #oldHubNames = new Set<string>();
 
@@ -85,46 +87,54 @@ export class Reader {
 
   optionalString(flag: string): string | undefined {
     const value = this.#value(flag);
-    if (value === undefined || value === "") return undefined;
+    if (value === undefined || value === "") return this.#keep(flag, undefined);
     if (typeof value !== "string") throw new UsageError(`${this.#label(flag)} takes a string`);
-    return value;
+    return this.#keep(flag, value);
   }
 
   string(flag: string, fallback: string): string {
-    return this.optionalString(flag) ?? fallback;
+    return this.#keep(flag, this.optionalString(flag) ?? fallback);
+  }
+
+  #keep<T extends OptionValue | undefined>(flag: string, value: T): T {
+    this.resolved.set(flag, value);
+    return value;
   }
 
   optionalBoolean(flag: string): boolean | undefined {
     const value = this.#value(flag);
-    if (value === undefined) return undefined;
-    if (typeof value === "boolean") return value;
+    if (value === undefined) return this.#keep(flag, undefined);
+    if (typeof value === "boolean") return this.#keep(flag, value);
     const text = String(value).trim().toLowerCase();
-    if (["1", "true", "yes", "on"].includes(text)) return true;
-    if (["0", "false", "no", "off", ""].includes(text)) return false;
+    if (["1", "true", "yes", "on"].includes(text)) return this.#keep(flag, true);
+    if (["0", "false", "no", "off", ""].includes(text)) return this.#keep(flag, false);
     throw new UsageError(`${this.#label(flag)} takes true or false, got ${value}`);
   }
 
   boolean(flag: string, fallback: boolean): boolean {
-    return this.optionalBoolean(flag) ?? fallback;
+    return this.#keep(flag, this.optionalBoolean(flag) ?? fallback);
   }
 
   list(flag: string, fallback: readonly string[]): string[] {
     const value = this.#value(flag);
-    if (value === undefined) return [...fallback];
-    if (Array.isArray(value)) return value.map(String);
-    return String(value)
-      .split(/[\s,]+/)
-      .filter((item) => item !== "");
+    if (value === undefined) return this.#keep(flag, [...fallback]);
+    if (Array.isArray(value)) return this.#keep(flag, value.map(String));
+    return this.#keep(
+      flag,
+      String(value)
+        .split(/[\s,]+/)
+        .filter((item) => item !== ""),
+    );
   }
 
   integer(flag: string, fallback: number, minimum = 1): number {
     const value = this.#value(flag);
-    if (value === undefined || value === "") return fallback;
+    if (value === undefined || value === "") return this.#keep(flag, fallback);
     const number = typeof value === "number" ? value : Number(String(value).trim());
     if (!Number.isSafeInteger(number) || number < minimum) {
       throw new UsageError(`${this.#label(flag)} takes a whole number of at least ${minimum}, got ${value}`);
     }
-    return number;
+    return this.#keep(flag, number);
   }
 
   /**
@@ -133,7 +143,7 @@ export class Reader {
    */
   duration(flag: string, fallbackMs: number): number {
     const value = this.#value(flag);
-    if (value === undefined || value === "") return fallbackMs;
+    if (value === undefined || value === "") return this.#keep(flag, fallbackMs);
     const ms = typeof value === "number" ? value : parseDuration(String(value).trim());
     if (ms === undefined) {
       throw new UsageError(
@@ -145,8 +155,8 @@ export class Reader {
       this.warnings.push(
         `${found.name}=${value} disabled this in the old hub; Quicksilver keeps every bound, so --${flag} keeps its default`,
       );
-      return fallbackMs;
+      return this.#keep(flag, fallbackMs);
     }
-    return ms;
+    return this.#keep(flag, ms);
   }
 }

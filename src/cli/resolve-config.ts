@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import {
   hmacMinimumBytes,
@@ -19,7 +18,7 @@ import {
 } from "../server/option-table.ts";
 import type { HistoryConfig, HubServerConfig } from "../server/options.ts";
 import { checkOptions, originAllowlists } from "../server/resolve-options.ts";
-import { issuersFromFile, readConfigFile } from "./config-file.ts";
+import { type ConfigFile, issuersFromFile, readConfigFile, readKeyFile } from "./config-file.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
 import { aliasOrigin, camelName, envName } from "./option-names.ts";
 import { type Found, flagName, ORIGINS, type Origin, type Raw, Reader } from "./option-reader.ts";
@@ -82,25 +81,50 @@ const UNREAD_SETTINGS: Readonly<Record<string, string>> = {
     "these are Caddyfile directives: set the matching options instead (cors_origins is --cors-origins, anonymous is --anonymous, …)",
 };
 
+/** Where `config print` finds each option's value and its origin, as resolution left them. */
+export interface ConfigExplanation {
+  /** The config file read, if any. */
+  readonly file: ConfigFile | undefined;
+  /** Where the option's value came from: undefined for a default or a computed value. */
+  sourceOf(flag: string): Found | undefined;
+  /** What each option read resolved to, defaults included; an option not read is absent. */
+  readonly resolved: ReadonlyMap<string, OptionValue | undefined>;
+  /** How many of the issuers, first in the list, come from the config file. */
+  readonly fileIssuers: number;
+}
+
+/** What `quicksilver serve` resolved: see `resolveServeConfig`. */
+export function resolveServeConfig(
+  flags: Readonly<Record<string, string | boolean | undefined>>,
+  env: Readonly<Record<string, string | undefined>>,
+  system?: ResolveSystem,
+): ServeConfig {
+  return explainServeConfig(flags, env, system).config;
+}
+
+/** What resolution needs of the system. */
+export interface ResolveSystem {
+  /** The process's descriptor limit (`ulimit -n`), undefined when unknown. */
+  readonly descriptors: number | undefined;
+  /** The dev secret a worker takes from its primary, so that every worker verifies the same tokens. */
+  readonly devSecret?: string | undefined;
+  /** How many cores `--workers auto` stands for. */
+  readonly cores?: number;
+}
+
 /**
  * Resolves `serve` options from flags, then environment variables (MERCURE_<UPPER_SNAKE> and the
  * reference hub's MERCURE_ names, then its Docker image's, then the old hub's), then the config
  * file, then defaults. An empty environment variable counts as unset.
  */
-export function resolveServeConfig(
+export function explainServeConfig(
   flags: Readonly<Record<string, string | boolean | undefined>>,
   env: Readonly<Record<string, string | undefined>>,
-  system: {
-    /** The process's descriptor limit (`ulimit -n`), undefined when unknown. */
-    readonly descriptors: number | undefined;
-    /** The dev secret a worker takes from its primary, so that every worker verifies the same tokens. */
-    readonly devSecret?: string | undefined;
-    /** How many cores `--workers auto` stands for. */
-    readonly cores?: number;
-  } = { descriptors: descriptorLimit() },
-): ServeConfig {
+  system: ResolveSystem = { descriptors: descriptorLimit() },
+): { config: ServeConfig; explanation: ConfigExplanation } {
   const configPath = (flags.config as string | undefined) || env[envName("config")] || undefined;
-  const file = configPath === undefined ? {} : readConfigFile(configPath);
+  const configFile = configPath === undefined ? undefined : readConfigFile(configPath);
+  const file = configFile?.values ?? {};
   const find = (spec: OptionSpec): Found | undefined => {
     const flag = flags[spec.flag];
     if (flag !== undefined) return { value: flag, origin: "flag", name: `--${spec.flag}` };
@@ -120,7 +144,7 @@ export function resolveServeConfig(
   const dev = read.boolean("dev", defaultOf("dev"));
   const legacyAsked = read.optionalBoolean("legacy");
 
-  const fileIssuers = issuersFromFile(file.issuers);
+  const fileIssuers = issuersFromFile(configFile);
   const keys = flagKeyMaterial(read);
   const issuerNames = read.list("issuer", dev ? [DEV_ISSUER] : []);
   const [host, port] = listenAddress(read);
@@ -174,7 +198,7 @@ export function resolveServeConfig(
   }
 
   originAllowlists(options, flagName);
-  return {
+  const config: ServeConfig = {
     ...options,
     host,
     port,
@@ -188,6 +212,13 @@ export function resolveServeConfig(
     devSecret,
     workers,
   };
+  const explanation: ConfigExplanation = {
+    file: configFile,
+    sourceOf: (flag) => find(optionSpec(flag)),
+    resolved: read.resolved,
+    fileIssuers: fileIssuers.length,
+  };
+  return { config, explanation };
 }
 
 /** The most worker processes: far more than any machine's cores, and few enough to fork. */
@@ -344,11 +375,7 @@ function roleMaterial(read: Reader, role: Role): RoleKey | undefined {
     if (order === 0) throw new UsageError(`give --${role}-key or --${role}-key-file, not both`);
     // Else the better source wins: a leftover JWT_KEY does not fight --publisher-key-file.
     if (order < 0) {
-      try {
-        key = readFileSync(keyFile, "utf8").trim();
-      } catch (error) {
-        throw new UsageError(`cannot read --${role}-key-file ${keyFile}: ${(error as Error).message}`);
-      }
+      key = readKeyFile(keyFile, `--${role}-key-file`);
       keyFrom = fileFrom;
     }
   }

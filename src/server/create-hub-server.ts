@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createVerifier } from "../auth/verifier.ts";
 import { ConnectionDrain } from "../http/connection-drain.ts";
 import { ConnectionGuard } from "../http/connection-guard.ts";
 import { corsHeaders } from "../http/cors.ts";
@@ -9,6 +8,7 @@ import { createContext, createRequestHandler, hubPathOf, isHealthCheck } from ".
 import { Hub } from "../hub/hub.ts";
 import { type Logger, silentLogger } from "../hub/logger.ts";
 import type { Transport } from "../hub/transport.ts";
+import { configuredVerifier } from "./config-verifier.ts";
 import { openTransport } from "./open-transport.ts";
 import type { HubServerConfig, HubServerOptions } from "./options.ts";
 import {
@@ -114,13 +114,7 @@ export async function serveHub(
     const hubUrl =
       config.publicUrl ?? `http://${urlHost(config.host, address)}:${address.port}${DEFAULT_HUB_PATH}`;
     const resourceIdentifier = config.resourceIdentifier ?? hubUrl;
-    const verifier = await createVerifier({
-      issuers: config.issuers,
-      resourceIdentifier,
-      baseUrl: hubUrl,
-      limits: { ...config.tokens, maxPatternLength: config.limits.maxPatternLength },
-      ...(config.legacy ? { legacy: { ...(config.legacyKeys ? { keys: config.legacyKeys } : {}) } } : {}),
-    });
+    const verifier = await configuredVerifier(config, hubUrl, resourceIdentifier);
     const transport =
       how.transport ?? (await openTransport(config.history, config.subscriptionHistorySize, logger));
     const hub = new Hub(transport, {

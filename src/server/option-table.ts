@@ -47,6 +47,11 @@ export interface OptionSpec {
   readonly aliases?: readonly string[];
   /** False for an old name too generic to tell a 0.x setup (`SUBSCRIPTIONS`). */
   readonly oldHubImpliesLegacy?: boolean;
+  /**
+   * The value holds a secret, masked wherever it is shown (`quicksilver config print`): true for
+   * the whole value, `url-password` for the password of a URL (`redis://user:***@host`).
+   */
+  readonly secret?: true | "url-password";
 }
 
 /** Sockets a client may hold beyond its streams by default: publishes, health checks, the API. */
@@ -84,6 +89,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "publisher-key",
     kind: "string",
+    secret: true,
     description: "publisher verification key: an HMAC secret or a PEM public key",
     aliases: ["MERCURE_PUBLISHER_JWT_KEY", "PUBLISHER_JWT_KEY", "JWT_KEY"],
   },
@@ -98,11 +104,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "publisher-jwks-uri",
     kind: "string",
+    secret: "url-password",
     description: "verify publisher tokens with this JWK Set URL instead of a key",
   },
   {
     flag: "subscriber-key",
     kind: "string",
+    secret: true,
     description: "subscriber verification key: an HMAC secret or a PEM public key",
     aliases: ["MERCURE_SUBSCRIBER_JWT_KEY", "SUBSCRIBER_JWT_KEY", "JWT_KEY"],
   },
@@ -117,6 +125,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "subscriber-jwks-uri",
     kind: "string",
+    secret: "url-password",
     description: "verify subscriber tokens with this JWK Set URL instead of a key",
   },
   {
@@ -190,6 +199,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "transport",
     kind: "string",
+    secret: "url-password",
     description:
       "where history lives: sqlite:<path> (durable), redis://[user:password@]host:port[/db] or rediss://... (shared by a cluster of hubs), memory (lost on restart) or none (no history)",
     default: "sqlite",
@@ -425,7 +435,8 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     flag: "config",
     kind: "string",
-    description: "a JSON configuration file (see docs/configuration.md); flags and env vars override it",
+    description:
+      "a JSON or YAML configuration file (see docs/configuration.md); flags and env vars override it",
   },
   {
     flag: "dev",
@@ -487,7 +498,7 @@ const DURATION_UNITS: readonly [string, number][] = [
 ];
 
 /** 30000 → `30s`, 3600000 → `1h`: the largest unit that divides it whole. */
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   const unit = DURATION_UNITS.find(([, size]) => ms % size === 0 && ms >= size);
   return unit === undefined ? `${ms}ms` : `${ms / unit[1]}${unit[0]}`;
 }
