@@ -127,6 +127,7 @@ export async function serveHub(
       ...config.streams,
       ...(config.subscriptions ? { subscriptions: { hubPath: hubPathOf(hubUrl) } } : {}),
       logger,
+      requestLogLevel: config.requestLogLevel,
     });
     const options: HttpOptions = {
       hubUrl,
@@ -139,6 +140,7 @@ export async function serveHub(
       authorizationServers: config.authorizationServers,
       limits: config.limits,
       logger,
+      requestLogLevel: config.requestLogLevel,
     };
     route = createRequestHandler(createContext(hub, verifier, options));
     return {
