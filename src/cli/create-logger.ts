@@ -42,23 +42,18 @@ export interface LoggerConfig {
  * worker thread per process, and nothing lost when the process exits right after a line.
  */
 export function createLogger(config: LoggerConfig): PinoLogger {
-  const options = {
-    level: config.level,
-    base:
+  const redact = [...REDACTED_PATHS];
+  if (config.format === "json") {
+    const base =
       config.worker === undefined
         ? { service: "quicksilver" }
-        : { service: "quicksilver", worker: config.worker },
-    redact: [...REDACTED_PATHS],
-  };
-  if (config.format === "json") return pino(options);
+        : { service: "quicksilver", worker: config.worker };
+    return pino({ level: config.level, base, redact });
+  }
+  // A worker's lines start with its name rather than end with a field a reader would look for.
+  const msgPrefix = config.worker === undefined ? "" : `worker ${config.worker}: `;
   return pino(
-    options,
-    pretty({
-      sync: true,
-      singleLine: true,
-      translateTime: "SYS:HH:MM:ss.l",
-      ignore: "service,worker",
-      messageFormat: "{if worker}worker {worker}: {end}{msg}",
-    }),
+    { level: config.level, base: {}, redact, msgPrefix },
+    pretty({ sync: true, singleLine: true, translateTime: "SYS:HH:MM:ss.l" }),
   );
 }
