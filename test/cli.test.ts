@@ -201,10 +201,13 @@ describe("quicksilver serve: log formats", () => {
     }
   });
 
-  it("refuses a format it does not know", async () => {
+  it("refuses a format or a request log level it does not know", async () => {
     const result = await run(["serve", "--listen", "127.0.0.1:0", "--dev", "--log-format", "xml"]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--log-format takes json or pretty/);
+    const level = await run(["serve", "--listen", "127.0.0.1:0", "--dev", "--request-log-level", "loud"]);
+    assert.equal(level.code, 2);
+    assert.match(level.stderr, /--request-log-level takes debug, info, warn, off, got loud/);
   });
 });
 

@@ -204,3 +204,38 @@ describe("request ids over HTTP/2", () => {
     }
   });
 });
+
+describe("the request log level", () => {
+  for (const level of ["debug", "warn", "off"] as const) {
+    it(`writes the lines of a publish, a refusal and a stream at ${level}`, async () => {
+      const log = captureLog();
+      const hub = await startTestHub({ anonymous: true, "request-log-level": level }, log.logger);
+      try {
+        const token = await hub.token({ publish: ["*"] });
+        const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", TOPIC]]), {
+          headers: { Accept: "text/event-stream" },
+        });
+        assert.equal((await publish(hub, { topic: TOPIC, data: "x" }, { token })).status, 200);
+        assert.equal((await publish(hub, { topic: TOPIC, data: "x" })).status, 401);
+        await stream.waitForEvents(1);
+        stream.close();
+        // Its closing line is logged by then, whether the hub saw the client leave or ended the stream.
+        await hub.close();
+        const lines = log.entries.filter((entry) => "requestId" in entry.fields);
+        const messages = lines.map((entry) => entry.message).sort();
+        if (level === "off") assert.deepEqual(messages, []);
+        else {
+          assert.deepEqual(messages, [
+            "request refused",
+            "stream closed",
+            "stream opened",
+            "update published",
+          ]);
+          assert.ok(lines.every((entry) => entry.level === level));
+        }
+      } finally {
+        await hub.close();
+      }
+    });
+  }
+});
