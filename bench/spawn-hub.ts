@@ -33,6 +33,9 @@ export function spawnHub(flags: readonly string[]): Promise<BenchHub> {
       BENCH_SECRET,
       "--log-level",
       "info",
+      // No line per publish and per stream: the benchmark measures the hub, not its logging.
+      "--request-log-level",
+      "off",
       // Benchmarks that measure history pass their own --transport (the last one wins).
       "--transport",
       "memory",

@@ -155,7 +155,7 @@ describe("quicksilver serve: configuration errors stop the start and say what to
 
 describe("quicksilver serve --dev", () => {
   it("prints tokens that work, and a hub that accepts anonymous subscribers", async () => {
-    const { child, hubUrl, output } = await serve(["--dev"]);
+    const { child, hubUrl, output } = await serve(["--dev", "--log-format", "json"]);
     try {
       const text = output();
       const publisher = /Publisher token[^\n]*\n\s+(\S+)/.exec(text)?.[1];
@@ -170,6 +170,44 @@ describe("quicksilver serve --dev", () => {
     } finally {
       assert.equal(await stop(child), 0, "SIGTERM shuts down cleanly");
     }
+  });
+});
+
+describe("quicksilver serve: log formats", () => {
+  it("logs readable lines with --dev, each worker's starting with its name", async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, "serve", "--listen", "127.0.0.1:0", "--dev", "--workers", "2"],
+      {
+        env: { PATH: process.env.PATH ?? "", MERCURE_TRANSPORT: "memory", MERCURE_LOG_LEVEL: "debug" },
+      },
+    );
+    let output = "";
+    const listening = new Promise<void>((resolve) => {
+      child.stdout.on("data", (chunk) => {
+        output += chunk;
+        if (output.split("\n").filter((line) => line.includes("worker listening")).length === 2) resolve();
+      });
+    });
+    try {
+      await listening;
+      const lines = output.split("\n").filter((line) => /^\[[\d:.]+\] (INFO|DEBUG)/.test(line));
+      assert.ok(lines.length > 0, output);
+      assert.ok(!lines.some((line) => line.startsWith("{")), "no JSON line");
+      const workers = lines.filter((line) => /DEBUG.*: worker \d+: worker listening/.test(line));
+      assert.equal(workers.length, 2, `each worker names itself: ${output}`);
+    } finally {
+      assert.equal(await stop(child), 0);
+    }
+  });
+
+  it("refuses a format or a request log level it does not know", async () => {
+    const result = await run(["serve", "--listen", "127.0.0.1:0", "--dev", "--log-format", "xml"]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--log-format takes json or pretty/);
+    const level = await run(["serve", "--listen", "127.0.0.1:0", "--dev", "--request-log-level", "loud"]);
+    assert.equal(level.code, 2);
+    assert.match(level.stderr, /--request-log-level takes debug, info, warn, off, got loud/);
   });
 });
 

@@ -33,8 +33,7 @@ function flagsFor(transport: string): string[] {
 
 /**
  * `serve --workers 2` in a child process, its log parsed. Each worker's lines carry its pid in
- * `worker`: "worker listening" says it serves, and "subscriber stream closed" (debug) which
- * worker held a stream.
+ * `worker`: "worker listening" says it serves, and "stream closed" which worker held a stream.
  */
 class Cluster {
   readonly child: ChildProcess;
@@ -257,10 +256,7 @@ for (const transport of [
 
         // Which worker held each stream: both did.
         for (const stream of [...streams, ...allowed, ...others, ...watchers]) stream.close();
-        const closed = await cluster.waitForLogs(
-          (line) => line.msg === "subscriber stream closed",
-          6 + 4 + 2 + 2,
-        );
+        const closed = await cluster.waitForLogs((line) => line.msg === "stream closed", 6 + 4 + 2 + 2);
         assert.equal(
           new Set(closed.map((line) => line.worker)).size,
           2,

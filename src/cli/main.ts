@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { pino } from "pino";
 import { ConfigError } from "../auth/errors.ts";
 import {
   isWorker,
@@ -14,6 +13,7 @@ import { TransportError } from "../hub/transport.ts";
 import { descriptorLimit } from "../server/descriptor-limit.ts";
 import { SERVE_OPTIONS, shownDefault } from "../server/option-table.ts";
 import { CONFIG_USAGE, configCommand } from "./config-command.ts";
+import { createLogger } from "./create-logger.ts";
 import { devBanner } from "./dev-banner.ts";
 import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "./resolve-config.ts";
@@ -119,11 +119,10 @@ async function serve(args: readonly string[]): Promise<void> {
     descriptors: descriptorLimit(),
     devSecret: worker ? process.env[WORKER_DEV_SECRET_ENV] : undefined,
   });
-  const logger = pino({
+  const logger = createLogger({
     level: config.logLevel,
-    base: worker ? { service: "quicksilver", worker: process.pid } : { service: "quicksilver" },
-    // Tokens must never reach the logs, whatever a future log line includes.
-    redact: ["req.headers.authorization", "req.headers.cookie", "token", "*.token", "key", "*.key"],
+    format: config.logFormat,
+    worker: worker ? process.pid : undefined,
   });
   if (worker) {
     await serveWorker(config, logger, (flag) => `--${flag}`);

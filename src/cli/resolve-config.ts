@@ -34,6 +34,8 @@ export interface ServeConfig extends HubServerConfig {
   /** Other things to warn about at startup (a short secret, an old setting not read); no secrets. */
   readonly warnings: readonly string[];
   readonly logLevel: string;
+  /** `json` lines, or `pretty` ones for a terminal. */
+  readonly logFormat: "json" | "pretty";
   readonly dev: boolean;
   /** In dev mode without a configured key: the generated secret, to mint the printed tokens. */
   readonly devSecret: string | undefined;
@@ -151,6 +153,9 @@ export function explainServeConfig(
   const logLevel = read.string("log-level", defaultOf("log-level"));
   if (!LOG_LEVELS.includes(logLevel))
     throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  const logFormat = read.string("log-format", dev ? "pretty" : defaultOf("log-format"));
+  if (logFormat !== "json" && logFormat !== "pretty")
+    throw new UsageError(`--log-format takes json or pretty, got ${logFormat}`);
   const workers = workerCount(read.string("workers", defaultOf("workers") as string), system.cores);
   const options = readHubOptions(read, env, system.descriptors, dev);
   checkOptions(options, flagName);
@@ -208,6 +213,7 @@ export function explainServeConfig(
     legacyKeys,
     warnings,
     logLevel,
+    logFormat,
     dev,
     devSecret,
     workers,

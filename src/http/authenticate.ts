@@ -6,6 +6,7 @@ import type { HttpContext } from "./context.ts";
 import type { HttpRequest } from "./exchange.ts";
 import { headerValues } from "./header-values.ts";
 import { HttpRefusal } from "./refusal.ts";
+import { requestIdOf } from "./request-id.ts";
 
 export type Authentication =
   | { readonly kind: "anonymous" }
@@ -44,7 +45,12 @@ export async function authenticate(
         return { kind: "token", grants, via: presentation.via };
       } catch (error) {
         context.logger.info(
-          { role, via: presentation.via, reason: (error as { reason?: string }).reason ?? String(error) },
+          {
+            requestId: requestIdOf(req),
+            role,
+            via: presentation.via,
+            reason: (error as { reason?: string }).reason ?? String(error),
+          },
           "access token refused",
         );
         throw invalidToken(resourceMetadata);

@@ -2,6 +2,7 @@ import type { TokenVerifier } from "../auth/verifier.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../hub/logger.ts";
 import type { HttpOptions } from "./options.ts";
+import type { RequestLog } from "./request-log.ts";
 import type { StreamLimiter } from "./stream-limiter.ts";
 
 /** What every route handler shares, derived once from the options. */
@@ -10,6 +11,8 @@ export interface HttpContext {
   readonly verifier: TokenVerifier;
   readonly options: HttpOptions;
   readonly logger: Logger;
+  /** The line of each publish and refusal. */
+  readonly requestLog: RequestLog;
   /** The path of the hub URL, e.g. `/.well-known/mercure`. */
   readonly hubPath: string;
   /** `{hubPath}/subscriptions`, where the subscription API lives. */

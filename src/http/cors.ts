@@ -79,9 +79,11 @@ function parseOrigin(text: string, entry: string): URL {
 /**
  * What a script on another origin may read. Mercure-Last-Event-ID is required (draft, since
  * September 2026): a fetch-based client compares it with the cursor it sent to detect a gap.
- * Last-Event-ID is the same anchor for legacy clients; Link carries the subscription API's cursor.
+ * Last-Event-ID is the same anchor for legacy clients; Link carries the subscription API's cursor;
+ * X-Request-Id names the request in the hub's logs (for a bug report).
  */
-const EXPOSED = "Link, Mercure-Last-Event-ID, Last-Event-ID, WWW-Authenticate, Content-Type, ETag";
+const EXPOSED =
+  "Link, Mercure-Last-Event-ID, Last-Event-ID, WWW-Authenticate, Content-Type, ETag, X-Request-Id";
 
 /**
  * Headers for a response to a cross-origin request: the origin and credentials for a listed

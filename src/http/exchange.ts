@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Logger } from "../hub/logger.ts";
+import { requestIdOf } from "./request-id.ts";
 
 /**
  * A request as the routes see it: from `node:http` (HTTP/1.x) or from the `node:http2`
@@ -39,7 +40,7 @@ export function canAnswer(req: HttpRequest, res: HttpResponse): boolean {
 export function logDropped(logger: Logger, req: HttpRequest): void {
   // The path only: a query may hold a token (the legacy authorization parameter).
   logger.debug(
-    { method: req.method, path: pathOf(req) },
+    { requestId: requestIdOf(req), method: req.method, path: pathOf(req) },
     "request dropped: its connection closed before it could be answered",
   );
 }

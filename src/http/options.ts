@@ -1,4 +1,4 @@
-import type { Logger } from "../hub/logger.ts";
+import type { Logger, RequestLogLevel } from "../hub/logger.ts";
 import { sectionDefaults } from "../server/option-table.ts";
 import type { OriginAllowlist } from "./cors.ts";
 
@@ -48,6 +48,8 @@ export interface HttpOptions {
   readonly authorizationServers: readonly string[];
   readonly limits: HttpLimits;
   readonly logger?: Logger;
+  /** The level of the line logged for each publish and each refused request (`debug` unless said). */
+  readonly requestLogLevel?: RequestLogLevel;
 }
 
 /**

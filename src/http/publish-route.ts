@@ -19,6 +19,7 @@ const UNBOUNDED_FIELDS = new Set(["data"]);
  */
 export async function publishRoute(req: HttpRequest, res: HttpResponse, context: HttpContext): Promise<void> {
   const { options } = context;
+  const startedAt = performance.now();
   if (!isFormRequest(req)) {
     throw new HttpRefusal("unsupported_media_type", "send the update as application/x-www-form-urlencoded", {
       bodyUnread: true,
@@ -72,6 +73,7 @@ export async function publishRoute(req: HttpRequest, res: HttpResponse, context:
     "Content-Length": body.length,
   });
   res.end(body);
+  context.requestLog.published(req, published, auth.grants, startedAt);
 }
 
 /** The Origin header, or the origin of the Referer when a browser sent no Origin. */

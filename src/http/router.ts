@@ -13,6 +13,8 @@ import { metadataRoute } from "./metadata-route.ts";
 import type { HttpOptions } from "./options.ts";
 import { publishRoute } from "./publish-route.ts";
 import { HttpRefusal } from "./refusal.ts";
+import { assignRequestId, requestIdOf } from "./request-id.ts";
+import { RequestLog } from "./request-log.ts";
 import { sendJson, sendProblem, writeHead } from "./respond.ts";
 import { StreamLimiter } from "./stream-limiter.ts";
 import { subscribeRoute } from "./subscribe-route.ts";
@@ -47,11 +49,13 @@ export function createContext(
   const hubUrl = new URL(options.hubUrl);
   const hubPath = hubPathOf(options.hubUrl);
   const metadataPath = `/.well-known/oauth-protected-resource${hubPath === "/" ? "" : hubPath}`;
+  const logger = options.logger ?? silentLogger;
   return {
     hub,
     verifier,
     options,
-    logger: options.logger ?? silentLogger,
+    logger,
+    requestLog: new RequestLog(logger, options.requestLogLevel ?? "debug"),
     hubPath,
     subscriptionsPath: subscriptionsPath(hubPath),
     metadataPath,
@@ -74,6 +78,7 @@ export function createRequestHandler(context: HttpContext): (req: HttpRequest, r
   };
   const maxWaiting = context.options.limits.maxPipelinedRequests;
   return (req, res) => {
+    assignRequestId(req, res);
     // An HTTP/2 stream, or the usual HTTP/1 request that owns its connection already: no promise,
     // no tick.
     if (isHttp2(res) || res.socket !== null) {
@@ -89,7 +94,7 @@ export function createRequestHandler(context: HttpContext): (req: HttpRequest, r
       if (turn === "ready") run(req, res);
       else if (turn === "overflow") {
         context.logger.info(
-          { remote, maxPipelinedRequests: maxWaiting },
+          { requestId: requestIdOf(req), remote, maxPipelinedRequests: maxWaiting },
           "connection closed: too many pipelined requests (maxPipelinedRequests)",
         );
       } else logDropped(context.logger, req);
@@ -106,7 +111,10 @@ export function createRequestHandler(context: HttpContext): (req: HttpRequest, r
  */
 function answerError(req: HttpRequest, res: HttpResponse, error: unknown, context: HttpContext): void {
   if (!(error instanceof ProtocolError)) {
-    context.logger.error({ err: error, method: req.method, path: pathOf(req) }, "request failed");
+    context.logger.error(
+      { err: error, requestId: requestIdOf(req), method: req.method, path: pathOf(req) },
+      "request failed",
+    );
     tellRefusedPublish(req, "internal_error", context);
     sendProblem(res, "internal_error", "the hub failed to handle the request");
     return;
@@ -118,6 +126,7 @@ function answerError(req: HttpRequest, res: HttpResponse, error: unknown, contex
   };
   if (!isHttp2(res) && (refusal?.bodyUnread === true || !req.complete)) headers.Connection = "close";
   tellRefusedPublish(req, error.code, context);
+  context.requestLog.refused(req, error.code, error.status);
   sendProblem(res, error.code, error.message, headers);
 }
 

@@ -15,6 +15,7 @@ import { canAnswer, type HttpRequest, type HttpResponse, logDropped } from "./ex
 import { lastEventIdHeader } from "./last-event-id-header.ts";
 import { hasBody, isFormRequest, readForm } from "./read-form.ts";
 import { HttpRefusal } from "./refusal.ts";
+import { REQUEST_ID_RESPONSE_HEADER, requestIdOf } from "./request-id.ts";
 import { streamSinkFor } from "./stream-sink-for.ts";
 
 /** A QUERY body holds subscribe parameters only: every field is bounded by maxFieldBytes. */
@@ -119,13 +120,17 @@ export async function subscribeRoute(
   const legacy =
     parameters.legacy ||
     (auth.kind === "token" && (auth.grants.dialect === "legacy" || isLegacyPresentation(auth.via)));
+  const requestId = requestIdOf(req);
+  // The sink writes the stream's head itself: the id set on the response would not be in it.
+  const headers = corsHeaders(req.headers.origin, options.corsOrigins);
+  if (requestId !== undefined) headers[REQUEST_ID_RESPONSE_HEADER] = requestId;
   await hub.subscribe({
     matchers,
     grants: auth.kind === "token" ? auth.grants : undefined,
     cursor,
-    sink: streamSinkFor(req, res, corsHeaders(req.headers.origin, options.corsOrigins), {
-      legacyAnchorHeader: legacy,
-    }),
+    sink: streamSinkFor(req, res, headers, { legacyAnchorHeader: legacy }),
+    requestId,
+    client,
   });
 }
 

@@ -37,6 +37,8 @@ export interface ConnectionInit {
   /** Asks for a flush: the connection has something queued and its socket is writable. */
   readonly schedule: (connection: Connection) => void;
   readonly onClose: (connection: Connection, reason: CloseReason) => void;
+  /** What the opener calls the stream in its logs (the HTTP layer: the request id). */
+  readonly requestId?: string | undefined;
 }
 
 const KEEP_ALIVE_FRAME = Buffer.from(KEEP_ALIVE);
@@ -64,6 +66,9 @@ export class Connection {
   /** The automaton instructions of its matchers, together: what testing a topic character costs. */
   readonly instructions: number;
   readonly grants: Grants | undefined;
+  readonly requestId: string | undefined;
+  /** When it was opened, by the hub's clock. */
+  readonly openedAt: number;
 
   readonly #deadline: number;
   readonly #deadlineReason: CloseReason;
@@ -78,6 +83,10 @@ export class Connection {
   #lastDispatchOffered = 0;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
+  /** Keep-alives among the frames queued, so that what was sent can be counted in events. */
+  #queuedKeepAlives = 0;
+  #eventsSent = 0;
+  #bytesSent = 0;
   /** While the replay is sent, live updates are held here, and their positions beside them. */
   #held: Update[] | undefined;
   #heldPositions: Position[] | undefined;
@@ -94,10 +103,12 @@ export class Connection {
     this.matchers = init.matchers;
     this.instructions = init.matchers.reduce((total, matcher) => total + matcher.instructions, 0);
     this.grants = init.grants;
+    this.requestId = init.requestId;
     this.#deadline = init.deadline;
     this.#deadlineReason = init.deadlineReason;
     this.#now = init.now;
     this.#lastWriteAt = init.now();
+    this.openedAt = this.#lastWriteAt;
     this.#limits = init.limits;
     this.#schedule = init.schedule;
     this.#onClose = init.onClose;
@@ -126,6 +137,16 @@ export class Connection {
 
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /** Events (updates and subscription events, not keep-alives) handed to the socket so far. */
+  get eventsSent(): number {
+    return this.#eventsSent;
+  }
+
+  /** Bytes handed to the socket so far, keep-alives included. */
+  get bytesSent(): number {
+    return this.#bytesSent;
   }
 
   /** Whether its socket is backed up: `writable()` then waits for it. */
@@ -208,6 +229,7 @@ export class Connection {
     if (this.#queue.length === 0 && this.#writable) this.#schedule(this);
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
+    if (frame === KEEP_ALIVE_FRAME) this.#queuedKeepAlives++;
     if (this.#queuedBytes + this.#heldBytes > this.#limits.maxQueueBytes) this.close("slow_consumer");
   }
 
@@ -216,8 +238,11 @@ export class Connection {
     if (this.#closed || !this.#writable || this.#queue.length === 0) return;
     const frames = this.#queue;
     const bytes = this.#queuedBytes;
+    this.#eventsSent += frames.length - this.#queuedKeepAlives;
+    this.#bytesSent += bytes;
     this.#queue = [];
     this.#queuedBytes = 0;
+    this.#queuedKeepAlives = 0;
     this.#lastWriteAt = now;
     if (!this.#sink.write(frames, bytes)) {
       this.#writable = false;
@@ -266,6 +291,7 @@ export class Connection {
     }
     this.#closed = true;
     this.#queue = [];
+    this.#queuedKeepAlives = 0;
     this.#held = undefined;
     this.#heldPositions = undefined;
     this.#onClose(this, reason);

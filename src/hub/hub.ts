@@ -5,7 +5,7 @@ import type { PublishFields } from "../protocol/publish-request.ts";
 import { type CloseReason, Connection, type ConnectionLimits } from "./connection.ts";
 import { connectionClosed, connectionOpened, updateDispatched } from "./diagnostics.ts";
 import { FlushScheduler } from "./flush-scheduler.ts";
-import { type Logger, silentLogger } from "./logger.ts";
+import { type Logger, type LogLine, lineWriter, type RequestLogLevel, silentLogger } from "./logger.ts";
 import { mayRead } from "./may-read.ts";
 import { sendReplay } from "./replay-sender.ts";
 import type { StreamSink } from "./stream-sink.ts";
@@ -41,6 +41,8 @@ export interface HubOptions {
    */
   readonly subscriptions?: { readonly hubPath: string };
   readonly logger?: Logger;
+  /** The level of the line logged as each stream opens and closes (`debug` unless said). */
+  readonly requestLogLevel?: RequestLogLevel;
   /** The clock of the hub and of its connections (ms since epoch); a test may control it. */
   readonly now?: () => number;
   readonly random?: () => number;
@@ -52,6 +54,10 @@ export interface SubscribeRequest {
   /** The reconnection cursor, when the subscriber sent one. */
   readonly cursor: string | undefined;
   readonly sink: StreamSink;
+  /** What the caller calls the request in its logs: the stream's lines carry it. */
+  readonly requestId?: string;
+  /** The client's address, for the stream's opening line. */
+  readonly client?: string;
 }
 
 /** An update dispatched while another was being delivered, and its position. */
@@ -69,6 +75,8 @@ export class Hub {
   readonly #health: ReportsHealth | undefined;
   readonly #options: HubOptions;
   readonly #logger: Logger;
+  /** Writes each stream's opening and closing lines; undefined when they are not logged. */
+  readonly #streamLine: LogLine | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #limits: ConnectionLimits;
@@ -105,6 +113,7 @@ export class Hub {
     this.#comparePositions = (a, b) => transport.comparePositions(a, b);
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#streamLine = lineWriter(this.#logger, options.requestLogLevel ?? "debug");
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#limits = { maxQueueBytes: options.maxQueueBytes, writeTimeoutMs: options.writeTimeoutMs };
@@ -205,6 +214,7 @@ export class Hub {
       now: this.#now,
       schedule: this.#flusher.schedule,
       onClose: this.#onClose,
+      requestId: request.requestId,
     });
     if (request.cursor !== undefined) connection.beginReplay();
     // The sweep closes a stream at the last tick before its deadline, but it only sees streams
@@ -221,6 +231,16 @@ export class Hub {
       request.cursor === undefined ? undefined : await this.#replay(request.cursor, request.grants);
     if (connection.closed) return undefined;
     connection.start(replay?.anchor);
+    this.#streamLine?.(
+      {
+        requestId: request.requestId,
+        subscriber: connection.subscriber,
+        matchers: connection.matchers.length,
+        replayed: replay !== undefined,
+        client: request.client,
+      },
+      "stream opened",
+    );
     if (connectionOpened.hasSubscribers) {
       connectionOpened.publish({
         subscriber: connection.subscriber,
@@ -237,7 +257,10 @@ export class Hub {
         // History cannot go on with this replay (it was overtaken by retention, or the store
         // cannot be read): the stream is cut, never left with a gap. The subscriber reconnects
         // from its last event, and the anchor tells it whether anything was lost.
-        this.#logger.info({ err: error, subscriber: connection.subscriber }, "a replay was cut short");
+        this.#logger.info(
+          { err: error, requestId: request.requestId, subscriber: connection.subscriber },
+          "a replay was cut short",
+        );
         connection.close("failed");
         return undefined;
       }
@@ -318,7 +341,10 @@ export class Hub {
 
   /** A stream that fails costs that stream (its client reconnects with its cursor), never the hub. */
   #drop(connection: Connection, error: unknown): void {
-    this.#logger.error({ err: error, subscriber: connection.subscriber }, "a subscriber stream failed");
+    this.#logger.error(
+      { err: error, requestId: connection.requestId, subscriber: connection.subscriber },
+      "a subscriber stream failed",
+    );
     connection.close("failed");
   }
 
@@ -335,9 +361,21 @@ export class Hub {
   #forget(connection: Connection, reason: CloseReason): void {
     this.#connections.delete(connection);
     this.#index.delete(connection);
-    this.#logger.debug({ subscriber: connection.subscriber, reason }, "subscriber stream closed");
-    if (connection.started && connectionClosed.hasSubscribers) {
-      connectionClosed.publish({ subscriber: connection.subscriber, reason });
+    if (connection.started) {
+      this.#streamLine?.(
+        {
+          requestId: connection.requestId,
+          subscriber: connection.subscriber,
+          reason,
+          durationMs: this.#now() - connection.openedAt,
+          events: connection.eventsSent,
+          bytes: connection.bytesSent,
+        },
+        "stream closed",
+      );
+      if (connectionClosed.hasSubscribers) {
+        connectionClosed.publish({ subscriber: connection.subscriber, reason });
+      }
     }
     if (connection.live) this.#announcer?.announce(connection, false);
   }

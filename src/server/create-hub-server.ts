@@ -121,6 +121,7 @@ export async function serveHub(
       ...config.streams,
       ...(config.subscriptions ? { subscriptions: { hubPath: hubPathOf(hubUrl) } } : {}),
       logger,
+      requestLogLevel: config.requestLogLevel,
     });
     const options: HttpOptions = {
       hubUrl,
@@ -133,6 +134,7 @@ export async function serveHub(
       authorizationServers: config.authorizationServers,
       limits: config.limits,
       logger,
+      requestLogLevel: config.requestLogLevel,
     };
     route = createRequestHandler(createContext(hub, verifier, options));
     return {

@@ -433,6 +433,21 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     default: "info",
   },
   {
+    flag: "log-format",
+    kind: "string",
+    description: "json (one object a line, for log collectors) or pretty (readable lines, for a terminal)",
+    default: "json",
+    defaultNote: "; pretty with --dev",
+  },
+  {
+    flag: "request-log-level",
+    kind: "string",
+    description:
+      "level of the line logged for each publish, refused request and stream opened or closed: debug, info, warn or off (docs/logging.md)",
+    default: "info",
+    target: "requestLogLevel",
+  },
+  {
     flag: "config",
     kind: "string",
     description:

@@ -8,7 +8,7 @@ import type { VerifierLimits } from "../auth/verifier.ts";
 import type { SocketLimits } from "../http/connection-guard.ts";
 import type { HttpLimits } from "../http/options.ts";
 import type { HubOptions } from "../hub/hub.ts";
-import type { Logger } from "../hub/logger.ts";
+import type { Logger, RequestLogLevel } from "../hub/logger.ts";
 import type { Transport } from "../hub/transport.ts";
 import type { SqliteDurability } from "../transports/sqlite.ts";
 
@@ -116,6 +116,8 @@ export interface HubServerConfig {
   readonly tokens: TokenLimits;
   /** On close, the time requests already received have to be answered before connections are cut. */
   readonly shutdownTimeoutMs: number;
+  /** The level of the line logged for each publish, refused request and stream (docs/logging.md). */
+  readonly requestLogLevel: RequestLogLevel;
 }
 
 type Sections = "history" | "streams" | "limits" | "sockets" | "tokens";

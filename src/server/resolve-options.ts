@@ -3,6 +3,7 @@
  * option table, then the checks every configuration must pass, whoever wrote it.
  */
 import { OriginAllowlist } from "../http/cors.ts";
+import { REQUEST_LOG_LEVELS, type RequestLogLevel } from "../hub/logger.ts";
 import { resolveConnectionLimits } from "./connection-limits.ts";
 import { descriptorLimit } from "./descriptor-limit.ts";
 import { defaultOf, type OptionSpec, optionSpec, SERVE_OPTIONS } from "./option-table.ts";
@@ -112,10 +113,15 @@ function historyWithDefaults(history: HistoryOptions = { transport: "memory" }):
  * bounds that only make sense together. `name` says how messages name an option.
  */
 export function checkOptions(
-  config: Pick<HubServerConfig, "streams" | "limits" | "sockets">,
+  config: Pick<HubServerConfig, "streams" | "limits" | "sockets" | "requestLogLevel">,
   name: OptionNamer,
 ): void {
   for (const spec of SERVE_OPTIONS) checkNumber(config, spec, name);
+  if (!REQUEST_LOG_LEVELS.includes(config.requestLogLevel as RequestLogLevel)) {
+    throw new UsageError(
+      `${name("request-log-level")} takes ${REQUEST_LOG_LEVELS.join(", ")}, got ${String(config.requestLogLevel)}`,
+    );
+  }
   if (config.streams.maxQueueBytes < 2 * config.limits.maxBodyBytes) {
     throw new UsageError(
       `${name("max-queue-bytes")} must be at least twice ${name("max-body-bytes")}, or one large update would drop every subscriber`,
