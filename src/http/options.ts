@@ -1,6 +1,7 @@
 import type { Logger } from "../hub/logger.ts";
 import { sectionDefaults } from "../server/option-table.ts";
 import type { OriginAllowlist } from "./cors.ts";
+import type { HttpResponse } from "./exchange.ts";
 
 export interface HttpLimits {
   /** Largest publish (or QUERY) body, in bytes. */
@@ -48,6 +49,11 @@ export interface HttpOptions {
   readonly authorizationServers: readonly string[];
   readonly limits: HttpLimits;
   readonly logger?: Logger;
+  /**
+   * Serves `GET /metrics` on the hub's own port (the `metrics` option): answers with the
+   * Prometheus text. Left out, `/metrics` is not found.
+   */
+  readonly metrics?: (res: HttpResponse) => void;
 }
 
 /**

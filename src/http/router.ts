@@ -9,23 +9,20 @@ import { waitForTurn } from "./connection-turn.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders, preflightHeaders } from "./cors.ts";
 import { type HttpRequest, type HttpResponse, isHttp2, logDropped, pathOf } from "./exchange.ts";
+import { healthRoute, isHealthPath } from "./health-route.ts";
 import { metadataRoute } from "./metadata-route.ts";
 import type { HttpOptions } from "./options.ts";
 import { publishRoute } from "./publish-route.ts";
 import { HttpRefusal } from "./refusal.ts";
-import { sendJson, sendProblem, writeHead } from "./respond.ts";
+import { sendProblem, writeHead } from "./respond.ts";
 import { StreamLimiter } from "./stream-limiter.ts";
 import { subscribeRoute } from "./subscribe-route.ts";
 import { subscriptionsRoute } from "./subscriptions-route.ts";
 
 const HUB_METHODS = "GET, POST, QUERY, OPTIONS";
 
-/** The health check: answered even on a connection past the socket limits. */
-export function isHealthCheck(req: HttpRequest): boolean {
-  return req.method === "GET" && pathOf(req) === HEALTH_PATH;
-}
-
-const HEALTH_PATH = "/healthz";
+/** Where the Prometheus metrics are served, when the public port serves them. */
+export const METRICS_PATH = "/metrics";
 
 /** The path of the hub URL, without a trailing slash. */
 export function hubPathOf(hubUrl: string): string {
@@ -193,14 +190,12 @@ async function handle(req: HttpRequest, res: HttpResponse, context: HttpContext)
     metadataRoute(res, context);
     return;
   }
-  if (path === HEALTH_PATH && req.method === "GET") {
-    const storeFailure = context.hub.closing ? undefined : context.hub.storeFailure;
-    const status = context.hub.closing ? "closing" : storeFailure === undefined ? "ok" : "store_unavailable";
-    sendJson(res, status === "ok" ? 200 : 503, {
-      status,
-      ...(storeFailure === undefined ? {} : { store: storeFailure }),
-      streams: context.hub.connectionCount,
-    });
+  if (isHealthPath(path) && (req.method === "GET" || req.method === "HEAD")) {
+    healthRoute(path, res, context.hub);
+    return;
+  }
+  if (path === METRICS_PATH && context.options.metrics !== undefined && req.method === "GET") {
+    context.options.metrics(res);
     return;
   }
   throw new HttpRefusal("not_found", `nothing is served at ${path}`, { cors: false });

@@ -313,7 +313,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "max-sockets",
     kind: "integer",
     description:
-      "most TCP connections served, whatever they carry (503 hub_at_capacity above, /healthz still answered; a band past it is answered, more are closed at once)",
+      "most TCP connections served, whatever they carry (503 hub_at_capacity above, health checks still answered; a band past it is answered, more are closed at once)",
     defaultText: "what ulimit -n leaves after 5% (at least 64) for files and the band past the limit",
     target: "sockets.maxSockets",
   },
