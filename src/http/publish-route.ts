@@ -1,4 +1,5 @@
 import { canPublish } from "../auth/grants.ts";
+import { publishAcknowledged } from "../hub/diagnostics.ts";
 import { parsePublishForm } from "../protocol/publish-request.ts";
 import { authenticate, insufficientScope, missingToken } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
@@ -19,6 +20,8 @@ const UNBOUNDED_FIELDS = new Set(["data"]);
  */
 export async function publishRoute(req: HttpRequest, res: HttpResponse, context: HttpContext): Promise<void> {
   const { options } = context;
+  // Read only when someone listens: performance.now() is cheap, but not free.
+  const receivedAt = publishAcknowledged.hasSubscribers ? performance.now() : 0;
   if (!isFormRequest(req)) {
     throw new HttpRefusal("unsupported_media_type", "send the update as application/x-www-form-urlencoded", {
       bodyUnread: true,
@@ -72,6 +75,9 @@ export async function publishRoute(req: HttpRequest, res: HttpResponse, context:
     "Content-Length": body.length,
   });
   res.end(body);
+  if (publishAcknowledged.hasSubscribers && receivedAt !== 0) {
+    publishAcknowledged.publish({ id: published.id, durationMs: performance.now() - receivedAt });
+  }
 }
 
 /** The Origin header, or the origin of the Referer when a browser sent no Origin. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TokenVerifier } from "../auth/verifier.ts";
-import { publishRefused } from "../hub/diagnostics.ts";
+import { publishRefused, requestRefused } from "../hub/diagnostics.ts";
 import type { Hub } from "../hub/hub.ts";
 import { silentLogger } from "../hub/logger.ts";
 import { PROBLEMS, type ProblemCode, ProtocolError } from "../protocol/problems.ts";
@@ -98,13 +98,14 @@ export function createRequestHandler(context: HttpContext): (req: HttpRequest, r
  * The one place a refusal is answered: its problem, the CORS headers of the request's origin
  * (unless the refusal has none), its own headers, and, over HTTP/1.1, `Connection: close` when
  * the body was not read (a refused body may still be arriving: the connection must not be kept
- * for another request). A refused publish is told to the `publishRefused` diagnostics channel.
+ * for another request). Every refusal is told to the `requestRefused` diagnostics channel, a
+ * refused publish to `publishRefused` as well.
  * Anything else thrown is a defect: logged, and answered 500.
  */
 function answerError(req: HttpRequest, res: HttpResponse, error: unknown, context: HttpContext): void {
   if (!(error instanceof ProtocolError)) {
     context.logger.error({ err: error, method: req.method, path: pathOf(req) }, "request failed");
-    tellRefusedPublish(req, "internal_error", context);
+    tellRefused(req, "internal_error", undefined, context);
     sendProblem(res, "internal_error", "the hub failed to handle the request");
     return;
   }
@@ -114,11 +115,21 @@ function answerError(req: HttpRequest, res: HttpResponse, error: unknown, contex
     ...refusal?.headers,
   };
   if (!isHttp2(res) && (refusal?.bodyUnread === true || !req.complete)) headers.Connection = "close";
-  tellRefusedPublish(req, error.code, context);
+  tellRefused(req, error.code, refusal?.limit, context);
   sendProblem(res, error.code, error.message, headers);
 }
 
-function tellRefusedPublish(req: HttpRequest, code: ProblemCode, context: HttpContext): void {
+/** Tells the diagnostics channels of a refusal: every one, and a refused publish once more. */
+function tellRefused(
+  req: HttpRequest,
+  code: ProblemCode,
+  limit: string | undefined,
+  context: HttpContext,
+): void {
+  if (requestRefused.hasSubscribers) {
+    const status = PROBLEMS[code].status;
+    requestRefused.publish(limit === undefined ? { code, status } : { code, status, limit });
+  }
   if (!publishRefused.hasSubscribers || req.method !== "POST" || pathOf(req) !== context.hubPath) return;
   publishRefused.publish({ code, status: PROBLEMS[code].status });
 }
