@@ -1,4 +1,3 @@
-import type { Hub } from "../hub/hub.ts";
 import type { HttpRequest, HttpResponse } from "./exchange.ts";
 import { pathOf } from "./exchange.ts";
 import { sendJson } from "./respond.ts";
@@ -39,7 +38,16 @@ export interface Readiness {
   readonly shutdown: boolean;
 }
 
-export function readinessOf(hub: Hub): Readiness {
+/** What the health checks read: a Hub, or what stands for one (the primary of several workers). */
+export interface HealthProbe {
+  readonly closing: boolean;
+  /** What keeps the transport from storing updates now, if anything. */
+  readonly storeFailure: string | undefined;
+  /** Open subscriber streams, reported by `/healthz`. */
+  readonly connectionCount: number;
+}
+
+export function readinessOf(hub: HealthProbe): Readiness {
   const shutdown = hub.closing;
   // A closing hub closes its transport: its failure then says nothing new.
   const failure = shutdown ? undefined : hub.storeFailure;
@@ -48,7 +56,7 @@ export function readinessOf(hub: Hub): Readiness {
 }
 
 /** Answers a health check (`path` one of `HEALTH_PATHS`). */
-export function healthRoute(path: HealthPath, res: HttpResponse, hub: Hub): void {
+export function healthRoute(path: HealthPath, res: HttpResponse, hub: HealthProbe): void {
   if (path === "/livez") {
     sendJson(res, 200, { status: "ok" }, NO_STORE);
     return;

@@ -417,6 +417,22 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     default: "1",
   },
   {
+    flag: "metrics",
+    kind: "boolean",
+    description:
+      "also serve the Prometheus metrics at /metrics on the hub's own port, to whoever reaches it (docs/metrics.md)",
+    default: false,
+    target: "metrics",
+  },
+  {
+    flag: "metrics-listen",
+    kind: "string",
+    description:
+      "serve /metrics and the health checks on an admin listener of their own, host:port, off the public port (docs/metrics.md)",
+    defaultText: "none",
+    target: "metricsListen",
+  },
+  {
     flag: "log-level",
     kind: "string",
     description: "fatal, error, warn, info, debug or trace",

@@ -116,6 +116,16 @@ export interface HubServerConfig {
   readonly tokens: TokenLimits;
   /** On close, the time requests already received have to be answered before connections are cut. */
   readonly shutdownTimeoutMs: number;
+  /**
+   * Also serve the Prometheus metrics at `/metrics` on the hub's own port: to anyone who can
+   * reach the hub (docs/metrics.md).
+   */
+  readonly metrics: boolean;
+  /**
+   * `host:port` of an admin listener of its own, off the public port, serving `/metrics` and the
+   * health checks; undefined for none. With neither this nor `metrics`, no metrics are collected.
+   */
+  readonly metricsListen: string | undefined;
 }
 
 type Sections = "history" | "streams" | "limits" | "sockets" | "tokens";
