@@ -43,8 +43,8 @@ export interface HealthProbe {
   readonly closing: boolean;
   /** What keeps the transport from storing updates now, if anything. */
   readonly storeFailure: string | undefined;
-  /** Open subscriber streams, reported by `/healthz`. */
-  readonly connectionCount: number;
+  /** Open subscriber streams, reported by `/healthz`; undefined where they are not known. */
+  readonly connectionCount: number | undefined;
 }
 
 export function readinessOf(hub: HealthProbe): Readiness {
