@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import { Connection } from "../src/hub/connection.ts";
 import { CHANNELS } from "../src/hub/diagnostics.ts";
 import { UsageError } from "../src/server/usage-error.ts";
+import { openRawStream } from "./helpers/raw-stream.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub } from "./helpers/test-hub.ts";
 
@@ -130,6 +131,37 @@ describe("metrics", { timeout: 60_000 }, () => {
       assert.equal(after.get("quicksilver_queued_bytes"), 0, "nothing waits for streams that are gone");
     } finally {
       for (const stream of streams) stream.close();
+      await hub.close();
+    }
+  });
+
+  it("count the bytes waiting for a subscriber that reads nothing, until it is cut as a slow consumer", async () => {
+    const hub = await startTestHub({
+      anonymous: true,
+      metrics: true,
+      "max-body-bytes": String(1024 * 1024),
+      "max-queue-bytes": String(8 * 1024 * 1024),
+      "write-timeout": "10m",
+    });
+    const stream = await openRawStream(subscribeUrl(hub.hubUrl, [["match", TOPIC]]), { read: false });
+    try {
+      const token = await hub.token({ publish: ["*"] });
+      const data = "q".repeat(512 * 1024);
+      let waited = 0;
+      // The socket's buffers fill first; then the queue grows, until it passes max-queue-bytes.
+      for (let i = 0; i < 200; i++) {
+        assert.equal((await publish(hub, { topic: TOPIC, data }, { token })).status, 200);
+        const samples = await scrape(hub.origin);
+        if (samples.get('quicksilver_disconnects_total{reason="slow_consumer"}') === 1) break;
+        waited = Math.max(waited, samples.get("quicksilver_queued_bytes") ?? 0);
+      }
+      assert.ok(waited > 0, "bytes were seen waiting");
+      assert.ok(waited <= 8 * 1024 * 1024, `${waited} bytes waited, more than max-queue-bytes`);
+      const after = await scrapeUntil(hub.origin, 'quicksilver_disconnects_total{reason="slow_consumer"}', 1);
+      assert.equal(after.get("quicksilver_queued_bytes"), 0, "a stream cut leaves nothing waiting");
+      assert.equal(after.get("mercure_subscribers_connected"), 0);
+    } finally {
+      stream.close();
       await hub.close();
     }
   });
