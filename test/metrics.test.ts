@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { channel } from "node:diagnostics_channel";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { Connection } from "../src/hub/connection.ts";
 import { CHANNELS } from "../src/hub/diagnostics.ts";
@@ -163,6 +166,26 @@ describe("metrics", { timeout: 60_000 }, () => {
     } finally {
       stream.close();
       await hub.close();
+    }
+  });
+
+  it("report the updates a SQLite history keeps, trimmed to history-size", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "quicksilver-metrics-"));
+    const hub = await startTestHub({
+      metrics: true,
+      transport: `sqlite:${join(directory, "history.db")}`,
+      "history-size": "2",
+    });
+    try {
+      const token = await hub.token({ publish: ["*"] });
+      assert.equal((await scrape(hub.origin)).get("quicksilver_history_updates"), 0);
+      for (const data of ["1", "2", "3"]) {
+        assert.equal((await publish(hub, { topic: TOPIC, data }, { token })).status, 200);
+      }
+      assert.equal((await scrape(hub.origin)).get("quicksilver_history_updates"), 2);
+    } finally {
+      await hub.close();
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 
