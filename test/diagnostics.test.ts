@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { once } from "node:events";
+import { get } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import {
@@ -244,9 +245,10 @@ describe("diagnostics channels of requests, replays and the transport", { timeou
   it("reports a socket refused past a socket limit with the limit's name", async () => {
     const refused = new Recorded<RequestRefusedMessage>(CHANNELS.requestRefused);
     const hub = await startTestHub({ anonymous: true, "max-sockets": "2", "max-sockets-per-client": "1" });
-    const idle = connect({ host: "127.0.0.1", port: (hub.server.address() as AddressInfo).port });
+    const port = (hub.server.address() as AddressInfo).port;
+    const idle = [connect({ host: "127.0.0.1", port })];
     try {
-      idle.on("error", () => {});
+      idle[0]!.on("error", () => {});
       await once(hub.server, "connection");
       assert.equal((await fetch(new URL("/nothing-here", hub.origin))).status, 429);
       assert.deepEqual(await refused.waitFor(() => true), {
@@ -254,8 +256,17 @@ describe("diagnostics channels of requests, replays and the transport", { timeou
         status: 429,
         limit: "maxSocketsPerClient",
       });
+      // Another client takes the last socket: a third is past max-sockets.
+      idle.push(connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" }).on("error", () => {}));
+      await once(hub.server, "connection");
+      assert.equal(await statusFrom(port, "127.0.0.3"), 503);
+      assert.deepEqual(await refused.waitFor((m) => m.status === 503), {
+        code: "hub_at_capacity",
+        status: 503,
+        limit: "maxSockets",
+      });
     } finally {
-      idle.destroy();
+      for (const socket of idle) socket.destroy();
       refused.stop();
       await hub.close();
     }
@@ -294,3 +305,14 @@ describe("diagnostics channels of requests, replays and the transport", { timeou
     }
   });
 });
+
+/** The status of `GET /nothing-here` sent from `localAddress` on a connection of its own. */
+function statusFrom(port: number, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: "127.0.0.1", port, path: "/nothing-here", localAddress, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+  });
+}
