@@ -37,6 +37,7 @@ export type {
   Replay,
   ReplayEntry,
   ReportsHealth,
+  ReportsHistorySize,
   SharedTransport,
   Transport,
   TransportHealth,

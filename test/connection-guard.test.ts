@@ -122,7 +122,7 @@ describe("raw connection limits", { timeout: 30_000 }, () => {
     });
   });
 
-  it("still answers GET /healthz at either limit", async () => {
+  it("still answers the health checks (/healthz, /livez, /readyz) at either limit", async () => {
     await withHub({ "max-sockets": "6", "max-sockets-per-client": "3" }, async (hub) => {
       const idle = [];
       for (let i = 0; i < 3; i++) idle.push(await openIdle(hub));
@@ -135,6 +135,11 @@ describe("raw connection limits", { timeout: 30_000 }, () => {
       assertRefusal(await request(hub, "/nothing-here", "127.0.0.3"), 503, "hub_at_capacity");
       const overTotal = await request(hub, "/healthz", "127.0.0.3");
       assert.equal(overTotal.status, 200, overTotal.body);
+      for (const path of ["/livez", "/readyz"]) {
+        const answer = await request(hub, path, "127.0.0.3");
+        assert.equal(answer.status, 200, answer.body);
+        assert.equal(JSON.parse(answer.body).status, "ok");
+      }
       await closeAll(idle);
     });
   });

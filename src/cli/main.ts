@@ -135,7 +135,12 @@ async function serve(args: readonly string[]): Promise<void> {
   const running = await startHub(config, logger);
   if (config.dev) process.stdout.write(await devBanner(config, running));
   logger.info(
-    { hubUrl: running.hubUrl, resource: running.resourceIdentifier, dev: config.dev },
+    {
+      hubUrl: running.hubUrl,
+      resource: running.resourceIdentifier,
+      dev: config.dev,
+      ...(running.admin === undefined ? {} : { admin: running.admin.origin }),
+    },
     "hub listening",
   );
 
@@ -162,6 +167,7 @@ async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> 
       resource: primary.resourceIdentifier,
       dev: config.dev,
       workers: config.workers,
+      ...(primary.adminOrigin === undefined ? {} : { admin: primary.adminOrigin }),
     },
     "hub listening",
   );

@@ -1,7 +1,12 @@
 import cluster from "node:cluster";
 import type { ServeConfig } from "../cli/resolve-config.ts";
+import type { HealthProbe } from "../http/health-route.ts";
 import type { Logger } from "../hub/logger.ts";
-import type { Transport } from "../hub/transport.ts";
+import { reportsHealth, type Transport } from "../hub/transport.ts";
+import { parseAdminAddress } from "../metrics/admin-address.ts";
+import { type AdminListener, startAdminListener } from "../metrics/admin-listener.ts";
+import { shareWithPrimary, workersMetrics } from "../metrics/cluster-metrics.ts";
+import { metricsEndpoint } from "../metrics/metrics-endpoint.ts";
 import { type HubServer, serveHub } from "../server/create-hub-server.ts";
 import { openTransport } from "../server/open-transport.ts";
 import { IpcTransport } from "./ipc-transport.ts";
@@ -36,6 +41,8 @@ export function storeHolder(config: ServeConfig): "primary" | "own" {
 
 /** The primary of `serve --workers N`: runs no HTTP; holds the store (if relayed) and supervises. */
 export interface WorkersPrimary extends Listening {
+  /** The admin listener's `http://host:port` (`--metrics-listen`), when there is one. */
+  readonly adminOrigin: string | undefined;
   /** Stops the workers gracefully (their streams end, their subscriptions are announced ended), then the store. */
   close(): Promise<void>;
 }
@@ -49,10 +56,16 @@ export async function serveWorkersPrimary(
   logger: Logger,
   onCrashLoop: (reason: string) => void,
 ): Promise<WorkersPrimary> {
-  const relay =
+  // Parsed first: a wrong address stops the start before any worker is forked.
+  const adminAddress =
+    config.metricsListen === undefined
+      ? undefined
+      : parseAdminAddress(config.metricsListen, "--metrics-listen");
+  const store =
     storeHolder(config) === "primary"
-      ? new StoreRelay(await openTransport(config.history, config.subscriptionHistorySize, logger), logger)
+      ? await openTransport(config.history, config.subscriptionHistorySize, logger)
       : undefined;
+  const relay = store === undefined ? undefined : new StoreRelay(store, logger);
   const supervisor = new WorkerSupervisor({
     count: config.workers,
     logger,
@@ -62,8 +75,28 @@ export async function serveWorkersPrimary(
     onCrashLoop,
   });
   let listening: Listening;
+  let admin: AdminListener | undefined;
+  let closing = false;
   try {
     listening = await supervisor.start();
+    if (adminAddress !== undefined) {
+      // The primary's own readiness: not shutting down, and the store it relays usable. Each
+      // worker's /readyz, on the public port, speaks for that worker.
+      const health: HealthProbe = {
+        get closing() {
+          return closing;
+        },
+        get storeFailure() {
+          const health = store !== undefined && reportsHealth(store) ? store.health() : undefined;
+          return health === undefined || health.healthy ? undefined : health.reason;
+        },
+        connectionCount: undefined,
+      };
+      admin = await startAdminListener(adminAddress, {
+        metrics: metricsEndpoint(workersMetrics(), logger),
+        health,
+      });
+    }
   } catch (error) {
     await supervisor.stop();
     await relay?.close();
@@ -71,9 +104,12 @@ export async function serveWorkersPrimary(
   }
   return {
     ...listening,
+    adminOrigin: admin?.origin,
     async close() {
+      closing = true;
       await supervisor.stop();
       await relay?.close();
+      await admin?.close();
     },
   };
 }
@@ -93,7 +129,9 @@ export async function serveWorker(
     storeHolder(config) === "primary"
       ? await IpcTransport.open(channel)
       : await openTransport(config.history, config.subscriptionHistorySize, logger);
-  const running = await serveHub(config, { logger, transport, name });
+  // The primary serves the admin listener, with every worker's metrics.
+  const running = await serveHub(config, { logger, transport, name, adminListener: false });
+  if (running.metrics !== undefined) shareWithPrimary(running.metrics.registry);
   let closing = false;
   const close = () => {
     if (closing) return;

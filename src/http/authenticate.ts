@@ -1,7 +1,9 @@
 import { bearerChallenge } from "../auth/challenge.ts";
+import { InvalidTokenError } from "../auth/errors.ts";
 import type { Grants } from "../auth/grants.ts";
 import { findToken, type TokenSource } from "../auth/token-source.ts";
 import type { Role } from "../auth/verifier.ts";
+import { tokenRefused } from "../hub/diagnostics.ts";
 import type { HttpContext } from "./context.ts";
 import type { HttpRequest } from "./exchange.ts";
 import { headerValues } from "./header-values.ts";
@@ -44,6 +46,9 @@ export async function authenticate(
         const grants = await context.verifier.verify(presentation.token, role);
         return { kind: "token", grants, via: presentation.via };
       } catch (error) {
+        if (tokenRefused.hasSubscribers) {
+          tokenRefused.publish({ role, reason: error instanceof InvalidTokenError ? error.code : "invalid" });
+        }
         context.logger.info(
           {
             requestId: requestIdOf(req),

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { requestRefused } from "../hub/diagnostics.ts";
 import { sendProblem } from "./respond.ts";
 
 /** Bounds on the TCP sockets the HTTP server holds, whatever they carry (streams, publishes, nothing). */
@@ -115,6 +116,13 @@ export class ConnectionGuard {
         return;
       }
       const refusalHeaders = { ...headers(req), "Retry-After": RETRY_AFTER_SECONDS, Connection: "close" };
+      if (requestRefused.hasSubscribers) {
+        requestRefused.publish(
+          refusal === "total"
+            ? { code: "hub_at_capacity", status: 503, limit: "maxSockets" }
+            : { code: "too_many_connections", status: 429, limit: "maxSocketsPerClient" },
+        );
+      }
       if (refusal === "total") {
         sendProblem(
           res,

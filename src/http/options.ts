@@ -1,6 +1,7 @@
 import type { Logger, RequestLogLevel } from "../hub/logger.ts";
 import { sectionDefaults } from "../server/option-table.ts";
 import type { OriginAllowlist } from "./cors.ts";
+import type { HttpResponse } from "./exchange.ts";
 
 export interface HttpLimits {
   /** Largest publish (or QUERY) body, in bytes. */
@@ -50,6 +51,11 @@ export interface HttpOptions {
   readonly logger?: Logger;
   /** The level of the line logged for each publish and each refused request (`debug` unless said). */
   readonly requestLogLevel?: RequestLogLevel;
+  /**
+   * Serves `GET /metrics` on the hub's own port (the `metrics` option): answers with the
+   * Prometheus text. Left out, `/metrics` is not found.
+   */
+  readonly metrics?: (res: HttpResponse) => void;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { canPublish } from "../auth/grants.ts";
+import { publishAcknowledged } from "../hub/diagnostics.ts";
 import { parsePublishForm } from "../protocol/publish-request.ts";
 import { authenticate, insufficientScope, missingToken } from "./authenticate.ts";
 import type { HttpContext } from "./context.ts";
@@ -74,6 +75,9 @@ export async function publishRoute(req: HttpRequest, res: HttpResponse, context:
   });
   res.end(body);
   context.requestLog.published(req, published, auth.grants, startedAt);
+  if (publishAcknowledged.hasSubscribers) {
+    publishAcknowledged.publish({ id: published.id, durationMs: performance.now() - startedAt });
+  }
 }
 
 /** The Origin header, or the origin of the Referer when a browser sent no Origin. */

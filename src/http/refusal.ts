@@ -17,6 +17,12 @@ export interface RefusalOptions {
    * router's own answers (no such resource, method not allowed, shutting down) have none.
    */
   readonly cors?: boolean;
+  /**
+   * The option whose limit refused the request (`maxConnections`, `maxSockets`, …), as the
+   * library names it: told to the `quicksilver:request:refused` diagnostics channel, so that
+   * refusals can be counted by limit. Every refusal that enforces a limit sets it.
+   */
+  readonly limit?: string;
 }
 
 /**
@@ -30,6 +36,7 @@ export class HttpRefusal extends ProtocolError {
   readonly headers: Readonly<Record<string, string>>;
   readonly bodyUnread: boolean;
   readonly cors: boolean;
+  readonly limit: string | undefined;
 
   constructor(code: ProblemCode, detail: string, options: RefusalOptions = {}) {
     super(code, detail);
@@ -37,5 +44,6 @@ export class HttpRefusal extends ProtocolError {
     this.headers = options.headers ?? {};
     this.bodyUnread = options.bodyUnread === true;
     this.cors = options.cors !== false;
+    this.limit = options.limit;
   }
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TokenVerifier } from "../auth/verifier.ts";
-import { publishRefused } from "../hub/diagnostics.ts";
+import { publishRefused, requestRefused } from "../hub/diagnostics.ts";
 import type { Hub } from "../hub/hub.ts";
 import { silentLogger } from "../hub/logger.ts";
 import { PROBLEMS, type ProblemCode, ProtocolError } from "../protocol/problems.ts";
@@ -9,25 +9,22 @@ import { waitForTurn } from "./connection-turn.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders, preflightHeaders } from "./cors.ts";
 import { type HttpRequest, type HttpResponse, isHttp2, logDropped, pathOf } from "./exchange.ts";
+import { healthRoute, isHealthPath } from "./health-route.ts";
 import { metadataRoute } from "./metadata-route.ts";
 import type { HttpOptions } from "./options.ts";
 import { publishRoute } from "./publish-route.ts";
 import { HttpRefusal } from "./refusal.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
 import { RequestLog } from "./request-log.ts";
-import { sendJson, sendProblem, writeHead } from "./respond.ts";
+import { sendProblem, writeHead } from "./respond.ts";
 import { StreamLimiter } from "./stream-limiter.ts";
 import { subscribeRoute } from "./subscribe-route.ts";
 import { subscriptionsRoute } from "./subscriptions-route.ts";
 
 const HUB_METHODS = "GET, POST, QUERY, OPTIONS";
 
-/** The health check: answered even on a connection past the socket limits. */
-export function isHealthCheck(req: HttpRequest): boolean {
-  return req.method === "GET" && pathOf(req) === HEALTH_PATH;
-}
-
-const HEALTH_PATH = "/healthz";
+/** Where the Prometheus metrics are served, when the public port serves them. */
+export const METRICS_PATH = "/metrics";
 
 /** The path of the hub URL, without a trailing slash. */
 export function hubPathOf(hubUrl: string): string {
@@ -106,7 +103,8 @@ export function createRequestHandler(context: HttpContext): (req: HttpRequest, r
  * The one place a refusal is answered: its problem, the CORS headers of the request's origin
  * (unless the refusal has none), its own headers, and, over HTTP/1.1, `Connection: close` when
  * the body was not read (a refused body may still be arriving: the connection must not be kept
- * for another request). A refused publish is told to the `publishRefused` diagnostics channel.
+ * for another request). Every refusal is told to the `requestRefused` diagnostics channel, a
+ * refused publish to `publishRefused` as well.
  * Anything else thrown is a defect: logged, and answered 500.
  */
 function answerError(req: HttpRequest, res: HttpResponse, error: unknown, context: HttpContext): void {
@@ -115,7 +113,7 @@ function answerError(req: HttpRequest, res: HttpResponse, error: unknown, contex
       { err: error, requestId: requestIdOf(req), method: req.method, path: pathOf(req) },
       "request failed",
     );
-    tellRefusedPublish(req, "internal_error", context);
+    tellRefused(req, "internal_error", undefined, context);
     sendProblem(res, "internal_error", "the hub failed to handle the request");
     return;
   }
@@ -125,12 +123,22 @@ function answerError(req: HttpRequest, res: HttpResponse, error: unknown, contex
     ...refusal?.headers,
   };
   if (!isHttp2(res) && (refusal?.bodyUnread === true || !req.complete)) headers.Connection = "close";
-  tellRefusedPublish(req, error.code, context);
+  tellRefused(req, error.code, refusal?.limit, context);
   context.requestLog.refused(req, error.code, error.status);
   sendProblem(res, error.code, error.message, headers);
 }
 
-function tellRefusedPublish(req: HttpRequest, code: ProblemCode, context: HttpContext): void {
+/** Tells the diagnostics channels of a refusal: every one, and a refused publish once more. */
+function tellRefused(
+  req: HttpRequest,
+  code: ProblemCode,
+  limit: string | undefined,
+  context: HttpContext,
+): void {
+  if (requestRefused.hasSubscribers) {
+    const status = PROBLEMS[code].status;
+    requestRefused.publish(limit === undefined ? { code, status } : { code, status, limit });
+  }
   if (!publishRefused.hasSubscribers || req.method !== "POST" || pathOf(req) !== context.hubPath) return;
   publishRefused.publish({ code, status: PROBLEMS[code].status });
 }
@@ -202,14 +210,12 @@ async function handle(req: HttpRequest, res: HttpResponse, context: HttpContext)
     metadataRoute(res, context);
     return;
   }
-  if (path === HEALTH_PATH && req.method === "GET") {
-    const storeFailure = context.hub.closing ? undefined : context.hub.storeFailure;
-    const status = context.hub.closing ? "closing" : storeFailure === undefined ? "ok" : "store_unavailable";
-    sendJson(res, status === "ok" ? 200 : 503, {
-      status,
-      ...(storeFailure === undefined ? {} : { store: storeFailure }),
-      streams: context.hub.connectionCount,
-    });
+  if (isHealthPath(path) && (req.method === "GET" || req.method === "HEAD")) {
+    healthRoute(path, res, context.hub);
+    return;
+  }
+  if (path === METRICS_PATH && context.options.metrics !== undefined && req.method === "GET") {
+    context.options.metrics(res);
     return;
   }
   throw new HttpRefusal("not_found", `nothing is served at ${path}`, { cors: false });

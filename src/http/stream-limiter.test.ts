@@ -22,6 +22,7 @@ describe("StreamLimiter", () => {
     assert.equal(refused.code, "too_many_connections");
     assert.equal(refused.status, 429);
     assert.equal(refused.headers["Retry-After"], "5");
+    assert.equal(refused.limit, "maxConnectionsPerClient");
     limiter.admit("10.0.0.2", 2);
     limiter.release("10.0.0.1");
     assert.equal(limiter.streamsFrom("10.0.0.1"), 1);
@@ -34,6 +35,7 @@ describe("StreamLimiter", () => {
     const limiter = new StreamLimiter({ maxConnections: 3, maxConnectionsPerClient: 2 });
     const refused = refusal(() => limiter.admit("10.0.0.9", 3));
     assert.match(refused.message, /maxConnections\)/);
+    assert.equal(refused.limit, "maxConnections");
     assert.equal(limiter.streamsFrom("10.0.0.9"), 0);
   });
 });

@@ -33,14 +33,14 @@ export class StreamLimiter {
       throw new HttpRefusal(
         "too_many_connections",
         "the hub holds as many streams as it may (maxConnections)",
-        { headers: { "Retry-After": RETRY_AFTER_SECONDS } },
+        { headers: { "Retry-After": RETRY_AFTER_SECONDS }, limit: "maxConnections" },
       );
     }
     if (clientStreams >= this.#limits.maxConnectionsPerClient) {
       throw new HttpRefusal(
         "too_many_connections",
         "this client holds too many streams (maxConnectionsPerClient)",
-        { headers: { "Retry-After": RETRY_AFTER_SECONDS } },
+        { headers: { "Retry-After": RETRY_AFTER_SECONDS }, limit: "maxConnectionsPerClient" },
       );
     }
     this.#perClient.set(client, clientStreams + 1);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Grants } from "../auth/grants.ts";
 import type { TopicMatcher } from "../matching/matcher.ts";
 import { KEEP_ALIVE } from "../protocol/sse-encoder.ts";
+import type { DeliveryTally } from "./delivery-tally.ts";
 import { mayRead } from "./may-read.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import type { Position } from "./transport.ts";
@@ -32,6 +33,8 @@ export interface ConnectionInit {
   readonly deadline: number;
   readonly deadlineReason: CloseReason;
   readonly limits: ConnectionLimits;
+  /** The hub's running totals of bytes waiting and written, which this stream keeps current. */
+  readonly tally: DeliveryTally;
   /** The hub's clock (shared by every connection: no closure per connection). */
   readonly now: () => number;
   /** Asks for a flush: the connection has something queued and its socket is writable. */
@@ -74,6 +77,7 @@ export class Connection {
   readonly #deadlineReason: CloseReason;
   readonly #sink: StreamSink;
   readonly #limits: ConnectionLimits;
+  readonly #tally: DeliveryTally;
   readonly #now: () => number;
   readonly #schedule: (connection: Connection) => void;
   readonly #onClose: (connection: Connection, reason: CloseReason) => void;
@@ -110,6 +114,7 @@ export class Connection {
     this.#lastWriteAt = init.now();
     this.openedAt = this.#lastWriteAt;
     this.#limits = init.limits;
+    this.#tally = init.tally;
     this.#schedule = init.schedule;
     this.#onClose = init.onClose;
     init.sink.onDrain(() => {
@@ -200,6 +205,7 @@ export class Connection {
     this.#held!.push(update);
     this.#heldPositions!.push(position);
     this.#heldBytes += update.frame.length;
+    this.#tally.waitingBytes += update.frame.length;
     if (this.#heldBytes + this.#queuedBytes > this.#limits.maxQueueBytes) this.close("slow_consumer");
   }
 
@@ -212,6 +218,8 @@ export class Connection {
     const positions = this.#heldPositions;
     this.#held = undefined;
     this.#heldPositions = undefined;
+    // Released from holding: those the replay did not send are counted again as they are queued.
+    this.#tally.waitingBytes -= this.#heldBytes;
     this.#heldBytes = 0;
     if (held !== undefined && positions !== undefined) {
       for (let i = 0; i < held.length; i++) {
@@ -230,6 +238,7 @@ export class Connection {
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
     if (frame === KEEP_ALIVE_FRAME) this.#queuedKeepAlives++;
+    this.#tally.waitingBytes += frame.length;
     if (this.#queuedBytes + this.#heldBytes > this.#limits.maxQueueBytes) this.close("slow_consumer");
   }
 
@@ -243,6 +252,8 @@ export class Connection {
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#queuedKeepAlives = 0;
+    this.#tally.waitingBytes -= bytes;
+    this.#tally.writtenBytes += bytes;
     this.#lastWriteAt = now;
     if (!this.#sink.write(frames, bytes)) {
       this.#writable = false;
@@ -290,8 +301,11 @@ export class Connection {
       this.#sink.end(this.#limits.writeTimeoutMs);
     }
     this.#closed = true;
+    this.#tally.waitingBytes -= this.#queuedBytes + this.#heldBytes;
     this.#queue = [];
     this.#queuedKeepAlives = 0;
+    this.#queuedBytes = 0;
+    this.#heldBytes = 0;
     this.#held = undefined;
     this.#heldPositions = undefined;
     this.#onClose(this, reason);

@@ -1,6 +1,9 @@
 import { channel } from "node:diagnostics_channel";
+import type { InvalidTokenCode } from "../auth/errors.ts";
+import type { Role } from "../auth/verifier.ts";
 import type { ProblemCode } from "../protocol/problems.ts";
 import type { CloseReason } from "./connection.ts";
+import type { TransportErrorCode } from "./transport-error.ts";
 
 /**
  * What the hub tells whoever listens (metrics, a debug UI, a test) without knowing them: each
@@ -17,6 +20,11 @@ export const CHANNELS = {
   connectionClosed: "quicksilver:connection:closed",
   updateDispatched: "quicksilver:update:dispatched",
   publishRefused: "quicksilver:publish:refused",
+  publishAcknowledged: "quicksilver:publish:acknowledged",
+  replaySent: "quicksilver:replay:sent",
+  transportFailed: "quicksilver:transport:failed",
+  tokenRefused: "quicksilver:token:refused",
+  requestRefused: "quicksilver:request:refused",
 } as const;
 
 export interface ConnectionOpenedMessage {
@@ -48,7 +56,47 @@ export interface PublishRefusedMessage {
   readonly status: number;
 }
 
+export interface PublishAcknowledgedMessage {
+  /** The id the update was stored with. */
+  readonly id: string;
+  /** From the request's arrival to its acknowledgement (the answer sent), in milliseconds. */
+  readonly durationMs: number;
+}
+
+export interface ReplaySentMessage {
+  readonly subscriber: string;
+  /** How many updates the replay sent the stream. */
+  readonly updates: number;
+}
+
+export interface TransportFailedMessage {
+  /** What the hub asked of its transport: store an update, or read history for a replay. */
+  readonly operation: "publish" | "replay";
+  /** The error's code (`transport_failed`, docs/errors.md). */
+  readonly code: TransportErrorCode;
+}
+
+export interface TokenRefusedMessage {
+  /** What the token was presented for. */
+  readonly role: Role;
+  /** Why it was refused: an `InvalidTokenError` code (docs/errors.md). */
+  readonly reason: InvalidTokenCode | "invalid";
+}
+
+export interface RequestRefusedMessage {
+  /** The problem code the client was answered with (docs/errors.md). */
+  readonly code: ProblemCode;
+  readonly status: number;
+  /** The option whose limit refused it (`maxConnections`, `maxSockets`, …), when a limit did. */
+  readonly limit?: string;
+}
+
 export const connectionOpened = channel(CHANNELS.connectionOpened);
 export const connectionClosed = channel(CHANNELS.connectionClosed);
 export const updateDispatched = channel(CHANNELS.updateDispatched);
 export const publishRefused = channel(CHANNELS.publishRefused);
+export const publishAcknowledged = channel(CHANNELS.publishAcknowledged);
+export const replaySent = channel(CHANNELS.replaySent);
+export const transportFailed = channel(CHANNELS.transportFailed);
+export const tokenRefused = channel(CHANNELS.tokenRefused);
+export const requestRefused = channel(CHANNELS.requestRefused);

@@ -3,7 +3,14 @@ import type { TopicMatcher } from "../matching/matcher.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import type { PublishFields } from "../protocol/publish-request.ts";
 import { type CloseReason, Connection, type ConnectionLimits } from "./connection.ts";
-import { connectionClosed, connectionOpened, updateDispatched } from "./diagnostics.ts";
+import { DeliveryTally } from "./delivery-tally.ts";
+import {
+  connectionClosed,
+  connectionOpened,
+  replaySent,
+  transportFailed,
+  updateDispatched,
+} from "./diagnostics.ts";
 import { FlushScheduler } from "./flush-scheduler.ts";
 import { type Logger, type LogLine, lineWriter, type RequestLogLevel, silentLogger } from "./logger.ts";
 import { mayRead } from "./may-read.ts";
@@ -82,6 +89,7 @@ export class Hub {
   readonly #limits: ConnectionLimits;
   readonly #index = new SubscriberIndex();
   readonly #connections = new Set<Connection>();
+  readonly #tally = new DeliveryTally();
   readonly #flusher: FlushScheduler;
   readonly #announcer: SubscriptionAnnouncer | undefined;
   #closing = false;
@@ -135,6 +143,16 @@ export class Hub {
     return this.#connections.size;
   }
 
+  /** Bytes waiting for subscribers across every stream (queued, or held during a replay). */
+  get waitingBytes(): number {
+    return this.#tally.waitingBytes;
+  }
+
+  /** Bytes written to subscribers since the hub started. */
+  get writtenBytes(): number {
+    return this.#tally.writtenBytes;
+  }
+
   get closing(): boolean {
     return this.#closing;
   }
@@ -180,6 +198,7 @@ export class Hub {
       await this.#transport.publish(update);
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
+      if (transportFailed.hasSubscribers) transportFailed.publish({ operation: "publish", code: error.code });
       // A lasting failure the transport reports (and logs once) is not logged again per publish.
       const level = this.storeFailure === undefined ? "error" : "debug";
       this.#logger[level]({ err: error }, "an update could not be stored");
@@ -211,6 +230,7 @@ export class Hub {
       deadline,
       deadlineReason,
       limits: this.#limits,
+      tally: this.#tally,
       now: this.#now,
       schedule: this.#flusher.schedule,
       onClose: this.#onClose,
@@ -251,9 +271,15 @@ export class Hub {
     let lastReplayed: Position | undefined;
     if (replay !== undefined) {
       try {
-        lastReplayed = await sendReplay(connection, replay, this.#now);
+        const outcome = await sendReplay(connection, replay, this.#now);
+        lastReplayed = outcome.last;
+        if (replaySent.hasSubscribers) {
+          replaySent.publish({ subscriber: connection.subscriber, updates: outcome.sent });
+        }
       } catch (error) {
         if (!(error instanceof TransportError)) throw error;
+        if (transportFailed.hasSubscribers)
+          transportFailed.publish({ operation: "replay", code: error.code });
         // History cannot go on with this replay (it was overtaken by retention, or the store
         // cannot be read): the stream is cut, never left with a gap. The subscriber reconnects
         // from its last event, and the anchor tells it whether anything was lost.
@@ -277,6 +303,7 @@ export class Hub {
       return await this.#transport.replay(cursor, (update) => mayRead(grants, update));
     } catch (error) {
       if (!(error instanceof TransportError)) throw error;
+      if (transportFailed.hasSubscribers) transportFailed.publish({ operation: "replay", code: error.code });
       throw new ProtocolError("history_unavailable", "history cannot be read now; the hub log says why");
     }
   }

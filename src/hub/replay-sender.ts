@@ -17,22 +17,29 @@ const REPLAY_SCAN_SLICE = 256;
  */
 const REPLAY_MATCHING_SLICE = 1_000_000;
 
+/** What a replay did: the position of the last update it yielded, and how many it sent. */
+export interface ReplayOutcome {
+  /** Sent or not (each was looked at); undefined when it yielded none, or the connection closed. */
+  readonly last: Position | undefined;
+  readonly sent: number;
+}
+
 /**
- * Sends a replay to a connection that started and holds its live updates meanwhile. Resolves with
- * the position of the last update the replay yielded (sent or not: each was looked at), undefined
- * when it yielded none, or as soon as the connection closed. Throws the transport's TransportError
+ * Sends a replay to a connection that started and holds its live updates meanwhile. Resolves once
+ * the replay is done, or as soon as the connection closed. Throws the transport's TransportError
  * when history cannot go on with the replay.
  */
 export async function sendReplay(
   connection: Connection,
   replay: Replay,
   now: () => number,
-): Promise<Position | undefined> {
+): Promise<ReplayOutcome> {
   let last: Position | undefined;
+  let sent = 0;
   let scanned = 0;
   let matching = 0;
   for await (const { update, position } of replay.entries) {
-    if (connection.closed) return undefined;
+    if (connection.closed) return { last: undefined, sent };
     if (++scanned % REPLAY_SCAN_SLICE === 0 || matching >= REPLAY_MATCHING_SLICE) {
       matching = 0;
       await new Promise(setImmediate);
@@ -43,6 +50,7 @@ export async function sendReplay(
       matching += connection.instructions * topicsLength(update.topics);
       if (connection.matchesAny(update.topics)) {
         connection.enqueue(update.frame);
+        sent++;
         if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
           connection.flush(now());
           if (connection.backedUp) await connection.writable();
@@ -51,7 +59,7 @@ export async function sendReplay(
     }
     last = position;
   }
-  return connection.closed ? undefined : last;
+  return { last: connection.closed ? undefined : last, sent };
 }
 
 function topicsLength(topics: readonly string[]): number {

@@ -47,6 +47,7 @@ import { Random } from "../../test/helpers/seeded-random.ts";
 import { compileMatcher, DEFAULT_MAX_PATTERN_LENGTH } from "../matching/compile.ts";
 import type { MatcherType, TopicMatcher } from "../matching/matcher.ts";
 import { Connection } from "./connection.ts";
+import { DeliveryTally } from "./delivery-tally.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
 
@@ -73,6 +74,7 @@ function connection(matchers: readonly TopicMatcher[]): Connection {
     deadlineReason: "max_lifetime",
     now: () => 0,
     limits: { maxQueueBytes: 1 << 20, writeTimeoutMs: 10_000 },
+    tally: new DeliveryTally(),
     schedule: () => {},
     onClose: () => {},
   });

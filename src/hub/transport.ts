@@ -75,6 +75,19 @@ export interface ReportsHealth {
 }
 
 /**
+ * A capability: a transport that knows how many updates its history keeps, at no cost (a count
+ * it keeps as it stores and trims; never a scan). Metrics report it.
+ */
+export interface ReportsHistorySize {
+  /** Updates kept in history now (subscription events it keeps apart excepted). */
+  historySize(): number;
+}
+
+export function reportsHistorySize(transport: Transport): transport is Transport & ReportsHistorySize {
+  return typeof (transport as Partial<ReportsHistorySize>).historySize === "function";
+}
+
+/**
  * A capability: a transport shared by several processes or nodes (a cluster), each naming itself.
  *
  * Active subscriptions span the cluster: every node folds the subscription events of every node

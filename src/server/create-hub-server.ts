@@ -3,11 +3,16 @@ import type { AddressInfo } from "node:net";
 import { ConnectionDrain } from "../http/connection-drain.ts";
 import { ConnectionGuard } from "../http/connection-guard.ts";
 import { corsHeaders } from "../http/cors.ts";
+import { isHealthCheck } from "../http/health-route.ts";
 import type { HttpOptions } from "../http/options.ts";
-import { createContext, createRequestHandler, hubPathOf, isHealthCheck } from "../http/router.ts";
+import { createContext, createRequestHandler, hubPathOf } from "../http/router.ts";
 import { Hub } from "../hub/hub.ts";
 import { type Logger, silentLogger } from "../hub/logger.ts";
 import type { Transport } from "../hub/transport.ts";
+import { parseAdminAddress } from "../metrics/admin-address.ts";
+import { type AdminListener, startAdminListener } from "../metrics/admin-listener.ts";
+import { HubMetrics } from "../metrics/hub-metrics.ts";
+import { metricsEndpoint } from "../metrics/metrics-endpoint.ts";
 import { configuredVerifier } from "./config-verifier.ts";
 import { openTransport } from "./open-transport.ts";
 import type { HubServerConfig, HubServerOptions } from "./options.ts";
@@ -29,6 +34,10 @@ export interface HubServer {
   readonly hub: Hub;
   /** The server's TCP connections, counted against the socket limits. */
   readonly connections: ConnectionGuard;
+  /** The metrics it collects, when `metrics` or `metricsListen` asked for them. */
+  readonly metrics: HubMetrics | undefined;
+  /** The admin listener (`metricsListen`), when there is one. */
+  readonly admin: AdminListener | undefined;
   /**
    * Stops listening, ends every stream, answers the requests already received (publishes are
    * stored, or refused with 503), closes the transport, then every connection.
@@ -67,9 +76,22 @@ export async function createHubServer(options: HubServerOptions): Promise<HubSer
  */
 export async function serveHub(
   config: HubServerConfig,
-  how: { readonly logger: Logger; readonly transport?: Transport | undefined; readonly name: OptionNamer },
+  how: {
+    readonly logger: Logger;
+    readonly transport?: Transport | undefined;
+    readonly name: OptionNamer;
+    /**
+     * Whether this process serves `metricsListen` itself (the default). A worker of several does
+     * not: its primary serves it, with every worker's metrics.
+     */
+    readonly adminListener?: boolean;
+  },
 ): Promise<HubServer> {
   const { logger } = how;
+  const adminAddress =
+    config.metricsListen === undefined || how.adminListener === false
+      ? undefined
+      : parseAdminAddress(config.metricsListen, how.name("metrics-listen"));
   const { corsOrigins, publishOrigins } = originAllowlists(config, how.name);
   const { headersTimeoutMs } = config.sockets;
   // Until the hub is built, requests are asked to come back.
@@ -109,6 +131,8 @@ export async function serveHub(
       resolve();
     });
   });
+  let metrics: HubMetrics | undefined;
+  let admin: AdminListener | undefined;
   try {
     const address = server.address() as AddressInfo;
     const hubUrl =
@@ -136,22 +160,50 @@ export async function serveHub(
       logger,
       requestLogLevel: config.requestLogLevel,
     };
-    route = createRequestHandler(createContext(hub, verifier, options));
+    // Collected only when asked for: otherwise nobody listens to the diagnostics channels.
+    if (config.metrics || config.metricsListen !== undefined) {
+      metrics = new HubMetrics({ hub, transport });
+    }
+    const endpoint =
+      metrics === undefined
+        ? undefined
+        : metricsEndpoint(
+            { contentType: metrics.registry.contentType, read: () => metrics!.registry.metrics() },
+            logger,
+          );
+    if (adminAddress !== undefined && endpoint !== undefined) {
+      try {
+        admin = await startAdminListener(adminAddress, { metrics: endpoint, health: hub });
+      } catch (error) {
+        await hub.close();
+        throw error;
+      }
+    }
+    route = createRequestHandler(
+      createContext(hub, verifier, { ...options, ...(config.metrics ? { metrics: endpoint } : {}) }),
+    );
     return {
       hubUrl,
       resourceIdentifier,
       server,
       hub,
       connections,
+      metrics,
+      admin,
       async close() {
-        // Listening stops first, so no connection arrives that could not be served.
+        // Listening stops first, so no connection arrives that could not be served. The admin
+        // listener stays until the end: an orchestrator sees the hub live, and not ready, meanwhile.
         const closed = drain.close(config.shutdownTimeoutMs);
         await hub.close();
         await closed;
+        await admin?.close();
+        metrics?.close();
       },
     };
   } catch (error) {
     server.close();
+    await admin?.close();
+    metrics?.close();
     throw error;
   }
 }

@@ -323,7 +323,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     flag: "max-sockets",
     kind: "integer",
     description:
-      "most TCP connections served, whatever they carry (503 hub_at_capacity above, /healthz still answered; a band past it is answered, more are closed at once)",
+      "most TCP connections served, whatever they carry (503 hub_at_capacity above, health checks still answered; a band past it is answered, more are closed at once)",
     defaultText: "what ulimit -n leaves after 5% (at least 64) for files and the band past the limit",
     target: "sockets.maxSockets",
   },
@@ -425,6 +425,22 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description:
       "processes serving the one port as one hub: a whole number, or auto for one per core; each holds its own sockets (docs/cluster.md)",
     default: "1",
+  },
+  {
+    flag: "metrics",
+    kind: "boolean",
+    description:
+      "also serve the Prometheus metrics at /metrics on the hub's own port, to whoever reaches it (docs/metrics.md)",
+    default: false,
+    target: "metrics",
+  },
+  {
+    flag: "metrics-listen",
+    kind: "string",
+    description:
+      "serve /metrics and the health checks on an admin listener of their own, host:port, off the public port (docs/metrics.md)",
+    defaultText: "none",
+    target: "metricsListen",
   },
   {
     flag: "log-level",

@@ -118,6 +118,16 @@ export interface HubServerConfig {
   readonly shutdownTimeoutMs: number;
   /** The level of the line logged for each publish, refused request and stream (docs/logging.md). */
   readonly requestLogLevel: RequestLogLevel;
+  /**
+   * Also serve the Prometheus metrics at `/metrics` on the hub's own port: to anyone who can
+   * reach the hub (docs/metrics.md).
+   */
+  readonly metrics: boolean;
+  /**
+   * `host:port` of an admin listener of its own, off the public port, serving `/metrics` and the
+   * health checks; undefined for none. With neither this nor `metrics`, no metrics are collected.
+   */
+  readonly metricsListen: string | undefined;
 }
 
 type Sections = "history" | "streams" | "limits" | "sockets" | "tokens";

@@ -1,4 +1,4 @@
-import type { Position, Replay, Transport, UpdateListener } from "../hub/transport.ts";
+import type { Position, Replay, ReportsHistorySize, Transport, UpdateListener } from "../hub/transport.ts";
 import type { Update } from "../hub/update.ts";
 import { EARLIEST } from "../protocol/cursor.ts";
 import {
@@ -24,7 +24,7 @@ export interface MemoryTransportOptions {
  * events. Finding a cursor is a Map lookup, never a scan from the oldest end. Positions are seqs,
  * counted from 1 in this process, in decimal.
  */
-export class MemoryTransport implements Transport {
+export class MemoryTransport implements Transport, ReportsHistorySize {
   readonly #updates: UpdateRing;
   readonly #subscriptionEvents: UpdateRing;
   #nextSeq = 1;
@@ -40,6 +40,10 @@ export class MemoryTransport implements Transport {
 
   listen(listener: UpdateListener): void {
     this.#listener = listener;
+  }
+
+  historySize(): number {
+    return this.#updates.size;
   }
 
   async publish(update: Update): Promise<Position> {

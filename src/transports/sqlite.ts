@@ -6,6 +6,7 @@ import {
   type Position,
   type Replay,
   type ReportsHealth,
+  type ReportsHistorySize,
   type Transport,
   TransportError,
   type TransportHealth,
@@ -105,7 +106,7 @@ const TRIM_CHUNK = 1000;
  * against the store's retention. They share the seq counter with stored updates, so a replay is
  * one ordered merge of both, and a cursor may name either.
  */
-export class SqliteTransport implements Transport, ReportsHealth {
+export class SqliteTransport implements Transport, ReportsHealth, ReportsHistorySize {
   readonly #db: DatabaseSync;
   readonly #path: string;
   readonly #logger: Logger | undefined;
@@ -204,6 +205,11 @@ export class SqliteTransport implements Transport, ReportsHealth {
   /** Updates kept, and the bytes they take (frames and topics). */
   get stats(): { count: number; bytes: number } {
     return { count: this.#count, bytes: this.#bytes };
+  }
+
+  /** The count kept as rows are stored and trimmed: never a COUNT(*) of the table. */
+  historySize(): number {
+    return this.#count;
   }
 
   listen(listener: UpdateListener): void {
