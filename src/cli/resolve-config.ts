@@ -18,7 +18,7 @@ import {
   SERVE_OPTIONS,
 } from "../server/option-table.ts";
 import type { HistoryConfig, HubServerConfig } from "../server/options.ts";
-import { checkOptions, originAllowlists } from "../server/resolve-options.ts";
+import { checkOptions, originAllowlists, trustedProxiesOf } from "../server/resolve-options.ts";
 import { issuersFromFile, readConfigFile } from "./config-file.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
 import { aliasOrigin, camelName, envName } from "./option-names.ts";
@@ -174,6 +174,7 @@ export function resolveServeConfig(
   }
 
   originAllowlists(options, flagName);
+  trustedProxiesOf(options, flagName);
   return {
     ...options,
     host,

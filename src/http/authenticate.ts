@@ -6,10 +6,17 @@ import type { HttpContext } from "./context.ts";
 import type { HttpRequest } from "./exchange.ts";
 import { headerValues } from "./header-values.ts";
 import { HttpRefusal } from "./refusal.ts";
+import { tokenHolder } from "./token-holder.ts";
 
 export type Authentication =
   | { readonly kind: "anonymous" }
-  | { readonly kind: "token"; readonly grants: Grants; readonly via: TokenSource };
+  | {
+      readonly kind: "token";
+      readonly grants: Grants;
+      readonly via: TokenSource;
+      /** Who holds the token (see `tokenHolder`): what per-subject and per-publisher limits count. */
+      readonly holder: string;
+    };
 
 /**
  * Finds and verifies the request's token. The Authorization header wins over the cookie; a
@@ -41,7 +48,12 @@ export async function authenticate(
     case "token":
       try {
         const grants = await context.verifier.verify(presentation.token, role);
-        return { kind: "token", grants, via: presentation.via };
+        return {
+          kind: "token",
+          grants,
+          via: presentation.via,
+          holder: tokenHolder(grants, presentation.token),
+        };
       } catch (error) {
         context.logger.info(
           { role, via: presentation.via, reason: (error as { reason?: string }).reason ?? String(error) },

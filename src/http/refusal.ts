@@ -17,6 +17,11 @@ export interface RefusalOptions {
    * router's own answers (no such resource, method not allowed, shutting down) have none.
    */
   readonly cors?: boolean;
+  /**
+   * The limit that refused the request, by the camelCase name of its option
+   * (`maxConnectionsPerClient`, `publishRate`): what a count of refusals is labelled with.
+   */
+  readonly limit?: string;
 }
 
 /**
@@ -30,6 +35,7 @@ export class HttpRefusal extends ProtocolError {
   readonly headers: Readonly<Record<string, string>>;
   readonly bodyUnread: boolean;
   readonly cors: boolean;
+  readonly limit: string | undefined;
 
   constructor(code: ProblemCode, detail: string, options: RefusalOptions = {}) {
     super(code, detail);
@@ -37,5 +43,6 @@ export class HttpRefusal extends ProtocolError {
     this.headers = options.headers ?? {};
     this.bodyUnread = options.bodyUnread === true;
     this.cors = options.cors !== false;
+    this.limit = options.limit;
   }
 }

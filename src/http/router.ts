@@ -11,6 +11,7 @@ import { corsHeaders, preflightHeaders } from "./cors.ts";
 import { type HttpRequest, type HttpResponse, isHttp2, logDropped, pathOf } from "./exchange.ts";
 import { metadataRoute } from "./metadata-route.ts";
 import type { HttpOptions } from "./options.ts";
+import { PublishRateLimiter } from "./publish-rate-limiter.ts";
 import { publishRoute } from "./publish-route.ts";
 import { HttpRefusal } from "./refusal.ts";
 import { sendJson, sendProblem, writeHead } from "./respond.ts";
@@ -57,6 +58,14 @@ export function createContext(
     metadataPath,
     metadataUrl: `${hubUrl.origin}${metadataPath}`,
     streams: new StreamLimiter(options.limits),
+    publishRate:
+      options.limits.publishRate > 0
+        ? new PublishRateLimiter(
+            options.limits.publishRate,
+            options.limits.publishBurst ?? 2 * options.limits.publishRate,
+            now,
+          )
+        : undefined,
     now,
   };
 }

@@ -17,6 +17,7 @@ import {
   originAllowlists,
   REQUEST_TIMEOUT_MS,
   resolveHubServerOptions,
+  trustedProxiesOf,
 } from "./resolve-options.ts";
 
 /** A hub serving HTTP: what `createHubServer` returns. */
@@ -71,6 +72,7 @@ export async function serveHub(
 ): Promise<HubServer> {
   const { logger } = how;
   const { corsOrigins, publishOrigins } = originAllowlists(config, how.name);
+  const trustedProxies = trustedProxiesOf(config, how.name);
   const { headersTimeoutMs } = config.sockets;
   // Until the hub is built, requests are asked to come back.
   let route: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
@@ -138,6 +140,7 @@ export async function serveHub(
       legacy: config.legacy,
       authorizationServers: config.authorizationServers,
       limits: config.limits,
+      trustedProxies,
       logger,
     };
     route = createRequestHandler(createContext(hub, verifier, options));

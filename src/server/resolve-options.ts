@@ -2,6 +2,7 @@
  * From the options an embedder gives to the options that take effect: every default from the
  * option table, then the checks every configuration must pass, whoever wrote it.
  */
+import { TrustedProxies } from "../http/client-address.ts";
 import { OriginAllowlist } from "../http/cors.ts";
 import { resolveConnectionLimits } from "./connection-limits.ts";
 import { descriptorLimit } from "./descriptor-limit.ts";
@@ -75,6 +76,7 @@ export function resolveHubServerOptions(
   const resolved = config as unknown as HubServerConfig;
   checkOptions(resolved, optionPath);
   originAllowlists(resolved, optionPath);
+  trustedProxiesOf(resolved, optionPath);
   return { config: resolved, warnings };
 }
 
@@ -161,6 +163,18 @@ function allowlist(name: string, entries: readonly string[], allowAnyOrigin: boo
     return new OriginAllowlist(entries, { allowAnyOrigin });
   } catch (error) {
     throw new UsageError(`${name}: ${(error as Error).message}`);
+  }
+}
+
+/** The reverse proxies whose forwarding headers are believed; an entry that is no address is refused. */
+export function trustedProxiesOf(
+  config: Pick<HubServerConfig, "trustedProxies">,
+  name: OptionNamer,
+): TrustedProxies {
+  try {
+    return new TrustedProxies(config.trustedProxies);
+  } catch (error) {
+    throw new UsageError(`${name("trusted-proxies")}: ${(error as Error).message}`);
   }
 }
 
