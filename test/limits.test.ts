@@ -220,6 +220,10 @@ describe("publish-rate", () => {
       () => config({ "publish-burst": "0" }),
       /--publish-burst takes a whole number of at least 1/,
     );
+    assert.throws(
+      () => config({ "publish-burst": "10" }),
+      /--publish-burst applies to a publish rate: set --publish-rate too/,
+    );
   });
 });
 

@@ -123,6 +123,11 @@ export function checkOptions(
       `${name("max-queue-bytes")} must be at least twice ${name("max-body-bytes")}, or one large update would drop every subscriber`,
     );
   }
+  if (config.limits.publishBurst !== undefined && config.limits.publishRate === 0) {
+    throw new UsageError(
+      `${name("publish-burst")} applies to a publish rate: set ${name("publish-rate")} too, or leave both unset`,
+    );
+  }
   if (config.streams.heartbeatMs < 100) throw new UsageError(`${name("heartbeat")} must be at least 100ms`);
   const headersTimeoutMs = config.sockets.headersTimeoutMs;
   if (headersTimeoutMs < 100 || headersTimeoutMs > REQUEST_TIMEOUT_MS) {
