@@ -104,6 +104,9 @@ async function runBench(): Promise<void> {
     String(subscribers + 100),
     "--max-connections-per-client",
     String(subscribers + 100),
+    // Every subscriber presents the one token: one subject.
+    "--max-connections-per-subject",
+    String(subscribers + 100),
   ]);
   const url = new URL(hubUrl);
   const subscriptionsUrl = `${url.origin}${url.pathname}/subscriptions`;

@@ -23,6 +23,7 @@ export {
   type VerifierLimits,
   type VerifierOptions,
 } from "./auth/verifier.ts";
+export { TrustedProxies } from "./http/client-address.ts";
 export { OriginAllowlist } from "./http/cors.ts";
 // Mounting the hub in an application's own server
 export { DEFAULT_LIMITS, type HttpLimits, type HttpOptions } from "./http/options.ts";

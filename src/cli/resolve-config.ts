@@ -17,7 +17,7 @@ import {
   SERVE_OPTIONS,
 } from "../server/option-table.ts";
 import type { HistoryConfig, HubServerConfig } from "../server/options.ts";
-import { checkOptions, originAllowlists } from "../server/resolve-options.ts";
+import { checkOptions, originAllowlists, trustedProxiesOf } from "../server/resolve-options.ts";
 import { type ConfigFile, issuersFromFile, readConfigFile, readKeyFile } from "./config-file.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
 import { aliasOrigin, camelName, envName } from "./option-names.ts";
@@ -203,6 +203,7 @@ export function explainServeConfig(
   }
 
   originAllowlists(options, flagName);
+  trustedProxiesOf(options, flagName);
   const config: ServeConfig = {
     ...options,
     host,

@@ -9,10 +9,17 @@ import type { HttpRequest } from "./exchange.ts";
 import { headerValues } from "./header-values.ts";
 import { HttpRefusal } from "./refusal.ts";
 import { requestIdOf } from "./request-id.ts";
+import { tokenHolder } from "./token-holder.ts";
 
 export type Authentication =
   | { readonly kind: "anonymous" }
-  | { readonly kind: "token"; readonly grants: Grants; readonly via: TokenSource };
+  | {
+      readonly kind: "token";
+      readonly grants: Grants;
+      readonly via: TokenSource;
+      /** Who holds the token (see `tokenHolder`): what per-subject and per-publisher limits count. */
+      readonly holder: string;
+    };
 
 /**
  * Finds and verifies the request's token. The Authorization header wins over the cookie; a
@@ -44,7 +51,12 @@ export async function authenticate(
     case "token":
       try {
         const grants = await context.verifier.verify(presentation.token, role);
-        return { kind: "token", grants, via: presentation.via };
+        return {
+          kind: "token",
+          grants,
+          via: presentation.via,
+          holder: tokenHolder(grants, presentation.token),
+        };
       } catch (error) {
         if (tokenRefused.hasSubscribers) {
           tokenRefused.publish({ role, reason: error instanceof InvalidTokenError ? error.code : "invalid" });

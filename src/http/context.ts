@@ -2,6 +2,7 @@ import type { TokenVerifier } from "../auth/verifier.ts";
 import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../hub/logger.ts";
 import type { HttpOptions } from "./options.ts";
+import type { PublishRateLimiter } from "./publish-rate-limiter.ts";
 import type { RequestLog } from "./request-log.ts";
 import type { StreamLimiter } from "./stream-limiter.ts";
 
@@ -23,6 +24,8 @@ export interface HttpContext {
   readonly metadataUrl: string;
   /** Open subscriber streams, in all and per client address, against their limits. */
   readonly streams: StreamLimiter;
+  /** The updates each publisher may send per second; undefined when `publishRate` is off (0). */
+  readonly publishRate: PublishRateLimiter | undefined;
   /** The time in milliseconds since the epoch (`Date.now`, unless a test controls the clock). */
   readonly now: () => number;
 }

@@ -1,5 +1,6 @@
 import type { Logger, RequestLogLevel } from "../hub/logger.ts";
 import { sectionDefaults } from "../server/option-table.ts";
+import type { TrustedProxies } from "./client-address.ts";
 import type { OriginAllowlist } from "./cors.ts";
 import type { HttpResponse } from "./exchange.ts";
 
@@ -20,6 +21,12 @@ export interface HttpLimits {
   readonly maxConnections: number;
   /** Most open subscriber streams from one client address. */
   readonly maxConnectionsPerClient: number;
+  /** Most open subscriber streams under one token subject (`iss` + `sub`, or the token without `sub`). */
+  readonly maxConnectionsPerSubject: number;
+  /** Updates one publisher (see `tokenHolder`) may send per second on average; 0: no bound. */
+  readonly publishRate: number;
+  /** Updates one publisher may send at once; undefined: twice `publishRate`. */
+  readonly publishBurst?: number;
   /** Most subscriptions in one page of the subscription API. */
   readonly maxSubscriptionsListed: number;
   /** Most requests one connection may have waiting behind the one being answered (pipelining). */
@@ -48,6 +55,11 @@ export interface HttpOptions {
   /** Advertised in the protected resource metadata, when tokens come from authorization servers. */
   readonly authorizationServers: readonly string[];
   readonly limits: HttpLimits;
+  /**
+   * The reverse proxies whose record of the client's address is believed (see `clientAddress`);
+   * none when absent: the client is the TCP peer.
+   */
+  readonly trustedProxies?: TrustedProxies;
   readonly logger?: Logger;
   /** The level of the line logged for each publish and each refused request (`debug` unless said). */
   readonly requestLogLevel?: RequestLogLevel;

@@ -56,6 +56,8 @@ export async function publishRoute(req: HttpRequest, res: HttpResponse, context:
   if (refused !== undefined) {
     throw insufficientScope(context.metadataUrl, `the token does not grant publish on ${refused}`);
   }
+  // Counted once the update would be published: a refused one costs the publisher nothing.
+  context.publishRate?.take(auth.holder);
 
   // The last moment before anything changes. The connection may have failed while the body was
   // read or the token verified: bytes after this request that are not HTTP get a 400 from

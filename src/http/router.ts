@@ -12,6 +12,7 @@ import { type HttpRequest, type HttpResponse, isHttp2, logDropped, pathOf } from
 import { healthRoute, isHealthPath } from "./health-route.ts";
 import { metadataRoute } from "./metadata-route.ts";
 import type { HttpOptions } from "./options.ts";
+import { PublishRateLimiter } from "./publish-rate-limiter.ts";
 import { publishRoute } from "./publish-route.ts";
 import { HttpRefusal } from "./refusal.ts";
 import { assignRequestId, requestIdOf } from "./request-id.ts";
@@ -58,6 +59,14 @@ export function createContext(
     metadataPath,
     metadataUrl: `${hubUrl.origin}${metadataPath}`,
     streams: new StreamLimiter(options.limits),
+    publishRate:
+      options.limits.publishRate > 0
+        ? new PublishRateLimiter(
+            options.limits.publishRate,
+            options.limits.publishBurst ?? 2 * options.limits.publishRate,
+            now,
+          )
+        : undefined,
     now,
   };
 }

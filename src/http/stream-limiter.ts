@@ -4,17 +4,33 @@ import { HttpRefusal } from "./refusal.ts";
 /** Sent with a refusal: long enough for a stream to be given back. */
 const RETRY_AFTER_SECONDS = "5";
 
+type StreamLimits = Pick<
+  HttpLimits,
+  "maxConnections" | "maxConnectionsPerClient" | "maxConnectionsPerSubject"
+>;
+
+/** Whose stream is counted: the client address, and the token's subject when it has a token. */
+export interface StreamHolder {
+  readonly client: string;
+  /** The key of the token's subject (see `subjectKey`); undefined for an anonymous subscriber. */
+  readonly subject: string | undefined;
+}
+
 /**
  * Bounds the subscriber streams: `maxConnections` in the process, `maxConnectionsPerClient` from
- * one client address. A stream is counted from its admission until its response closes; a
- * stream past a bound is refused with 429 `too_many_connections` and `Retry-After`.
+ * one client address, `maxConnectionsPerSubject` under one token subject (from any address: a
+ * token shared or leaked across many machines is still bounded). A stream is counted from its
+ * admission until its response closes; a stream past a bound is refused with 429
+ * `too_many_connections` and `Retry-After`, the refusal naming the bound (`limit`).
  */
 export class StreamLimiter {
-  readonly #limits: Pick<HttpLimits, "maxConnections" | "maxConnectionsPerClient">;
+  readonly #limits: StreamLimits;
   /** Open streams per client address; an address with none is not kept. */
   readonly #perClient = new Map<string, number>();
+  /** Open streams per subject key; a subject with none is not kept. */
+  readonly #perSubject = new Map<string, number>();
 
-  constructor(limits: Pick<HttpLimits, "maxConnections" | "maxConnectionsPerClient">) {
+  constructor(limits: StreamLimits) {
     this.#limits = limits;
   }
 
@@ -23,32 +39,51 @@ export class StreamLimiter {
     return this.#perClient.get(client) ?? 0;
   }
 
-  /**
-   * Counts one more stream from `client`, the hub holding `open` streams now, or throws the
-   * refusal. The caller gives it back with `release(client)` when the stream's response closes.
-   */
-  admit(client: string, open: number): void {
-    const clientStreams = this.streamsFrom(client);
-    if (open >= this.#limits.maxConnections) {
-      throw new HttpRefusal(
-        "too_many_connections",
-        "the hub holds as many streams as it may (maxConnections)",
-        { headers: { "Retry-After": RETRY_AFTER_SECONDS }, limit: "maxConnections" },
-      );
-    }
-    if (clientStreams >= this.#limits.maxConnectionsPerClient) {
-      throw new HttpRefusal(
-        "too_many_connections",
-        "this client holds too many streams (maxConnectionsPerClient)",
-        { headers: { "Retry-After": RETRY_AFTER_SECONDS }, limit: "maxConnectionsPerClient" },
-      );
-    }
-    this.#perClient.set(client, clientStreams + 1);
+  /** Open streams counted for one subject key. */
+  streamsOf(subject: string): number {
+    return this.#perSubject.get(subject) ?? 0;
   }
 
-  release(client: string): void {
-    const left = this.streamsFrom(client) - 1;
-    if (left <= 0) this.#perClient.delete(client);
-    else this.#perClient.set(client, left);
+  /**
+   * Counts one more stream for `holder`, the hub holding `open` streams now, or throws the
+   * refusal. The caller gives it back with `release(holder)` when the stream's response closes.
+   */
+  admit(holder: StreamHolder, open: number): void {
+    if (open >= this.#limits.maxConnections) {
+      throw refusal("the hub holds as many streams as it may", "maxConnections");
+    }
+    if (this.streamsFrom(holder.client) >= this.#limits.maxConnectionsPerClient) {
+      throw refusal("this client holds too many streams", "maxConnectionsPerClient");
+    }
+    if (
+      holder.subject !== undefined &&
+      this.streamsOf(holder.subject) >= this.#limits.maxConnectionsPerSubject
+    ) {
+      throw refusal("this token's subject holds too many streams", "maxConnectionsPerSubject");
+    }
+    increment(this.#perClient, holder.client);
+    if (holder.subject !== undefined) increment(this.#perSubject, holder.subject);
   }
+
+  release(holder: StreamHolder): void {
+    decrement(this.#perClient, holder.client);
+    if (holder.subject !== undefined) decrement(this.#perSubject, holder.subject);
+  }
+}
+
+function refusal(detail: string, limit: string): HttpRefusal {
+  return new HttpRefusal("too_many_connections", `${detail} (${limit})`, {
+    headers: { "Retry-After": RETRY_AFTER_SECONDS },
+    limit,
+  });
+}
+
+function increment(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+function decrement(counts: Map<string, number>, key: string): void {
+  const left = (counts.get(key) ?? 1) - 1;
+  if (left <= 0) counts.delete(key);
+  else counts.set(key, left);
 }

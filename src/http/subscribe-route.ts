@@ -9,6 +9,7 @@ import {
   type RequestedMatcher,
 } from "../protocol/subscribe-request.ts";
 import { authenticate, invalidToken, isLegacyPresentation, missingToken } from "./authenticate.ts";
+import { clientAddress } from "./client-address.ts";
 import type { HttpContext } from "./context.ts";
 import { corsHeaders } from "./cors.ts";
 import { canAnswer, type HttpRequest, type HttpResponse, logDropped } from "./exchange.ts";
@@ -54,7 +55,9 @@ export async function subscribeRoute(
   const { options, hub } = context;
   // Read now: once the client is gone the socket forgets its address, and a slot counted under
   // an empty address would never be given back to the client it belongs to.
-  const client = req.socket.remoteAddress ?? "";
+  const peer = req.socket.remoteAddress ?? "";
+  const client =
+    options.trustedProxies === undefined ? peer : clientAddress(peer, req.headers, options.trustedProxies);
   // A subscription has one representation: a client that cannot take it gets an answer it can
   // act on rather than a stream it would discard.
   if (!acceptsEventStream(req.headers.accept)) {
@@ -111,8 +114,10 @@ export async function subscribeRoute(
     logDropped(context.logger, req);
     return;
   }
-  context.streams.admit(client, hub.connectionCount);
-  (res as NodeJS.EventEmitter).once("close", () => context.streams.release(client));
+  // Anonymous subscribers have no subject: they are bounded per client address only.
+  const holder = { client, subject: auth.kind === "token" ? auth.holder : undefined };
+  context.streams.admit(holder, hub.connectionCount);
+  (res as NodeJS.EventEmitter).once("close", () => context.streams.release(holder));
 
   // The header wins over the query parameter (draft, "Reconciliation").
   const cursor = lastEventIdHeader(req) ?? parameters.lastEventId;

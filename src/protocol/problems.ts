@@ -52,6 +52,7 @@ export const PROBLEMS = {
   subscription_not_found: { status: 404, title: "No such active subscription" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   too_many_connections: { status: 429, title: "Too many connections" },
+  publish_rate_exceeded: { status: 429, title: "Too many updates from this publisher" },
   hub_at_capacity: { status: 503, title: "The hub holds as many connections as it may" },
   shutting_down: { status: 503, title: "The hub is shutting down" },
   store_unavailable: { status: 503, title: "The update could not be stored" },

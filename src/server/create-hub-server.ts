@@ -22,6 +22,7 @@ import {
   originAllowlists,
   REQUEST_TIMEOUT_MS,
   resolveHubServerOptions,
+  trustedProxiesOf,
 } from "./resolve-options.ts";
 
 /** A hub serving HTTP: what `createHubServer` returns. */
@@ -93,6 +94,7 @@ export async function serveHub(
       ? undefined
       : parseAdminAddress(config.metricsListen, how.name("metrics-listen"));
   const { corsOrigins, publishOrigins } = originAllowlists(config, how.name);
+  const trustedProxies = trustedProxiesOf(config, how.name);
   const { headersTimeoutMs } = config.sockets;
   // Until the hub is built, requests are asked to come back.
   let route: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
@@ -157,6 +159,7 @@ export async function serveHub(
       legacy: config.legacy,
       authorizationServers: config.authorizationServers,
       limits: config.limits,
+      trustedProxies,
       logger,
       requestLogLevel: config.requestLogLevel,
     };

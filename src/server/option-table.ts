@@ -320,6 +320,39 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     target: "limits.maxConnectionsPerClient",
   },
   {
+    flag: "max-connections-per-subject",
+    kind: "integer",
+    description:
+      "most open streams under one token subject, from any address (429 above); a token without sub counts as its own subject, anonymous streams are not counted",
+    default: 256,
+    target: "limits.maxConnectionsPerSubject",
+  },
+  {
+    flag: "publish-rate",
+    kind: "integer",
+    description:
+      "updates one publisher (token issuer and subject, or the token without sub) may send per second on average (429 publish_rate_exceeded above); 0: no bound",
+    default: 0,
+    minimum: 0,
+    target: "limits.publishRate",
+  },
+  {
+    flag: "publish-burst",
+    kind: "integer",
+    description: "with publish-rate: updates one publisher may send at once",
+    defaultText: "twice publish-rate",
+    target: "limits.publishBurst",
+  },
+  {
+    flag: "trusted-proxies",
+    kind: "list",
+    description:
+      "reverse proxies (IP addresses or CIDR ranges) whose Forwarded or X-Forwarded-For gives the client address max-connections-per-client counts",
+    default: [],
+    defaultText: "none",
+    target: "trustedProxies",
+  },
+  {
     flag: "max-sockets",
     kind: "integer",
     description:

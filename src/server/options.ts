@@ -103,6 +103,11 @@ export interface HubServerConfig {
   readonly corsOrigins: readonly string[];
   /** Origins a cookie-authenticated publish may come from (CSRF protection; no `*`). */
   readonly publishOrigins: readonly string[];
+  /**
+   * Reverse proxies (addresses or CIDR ranges) whose `Forwarded` or `X-Forwarded-For` gives the
+   * client's address for the per-client stream limit.
+   */
+  readonly trustedProxies: readonly string[];
   /** The cookie that may carry the access token. */
   readonly cookieName: string;
   /** Active subscriptions: an event as each subscription begins and ends, and the subscription API. */

@@ -2,6 +2,7 @@
  * From the options an embedder gives to the options that take effect: every default from the
  * option table, then the checks every configuration must pass, whoever wrote it.
  */
+import { TrustedProxies } from "../http/client-address.ts";
 import { OriginAllowlist } from "../http/cors.ts";
 import { REQUEST_LOG_LEVELS, type RequestLogLevel } from "../hub/logger.ts";
 import { resolveConnectionLimits } from "./connection-limits.ts";
@@ -76,6 +77,7 @@ export function resolveHubServerOptions(
   const resolved = config as unknown as HubServerConfig;
   checkOptions(resolved, optionPath);
   originAllowlists(resolved, optionPath);
+  trustedProxiesOf(resolved, optionPath);
   return { config: resolved, warnings };
 }
 
@@ -127,6 +129,11 @@ export function checkOptions(
       `${name("max-queue-bytes")} must be at least twice ${name("max-body-bytes")}, or one large update would drop every subscriber`,
     );
   }
+  if (config.limits.publishBurst !== undefined && config.limits.publishRate === 0) {
+    throw new UsageError(
+      `${name("publish-burst")} applies to a publish rate: set ${name("publish-rate")} too, or leave both unset`,
+    );
+  }
   if (config.streams.heartbeatMs < 100) throw new UsageError(`${name("heartbeat")} must be at least 100ms`);
   const headersTimeoutMs = config.sockets.headersTimeoutMs;
   if (headersTimeoutMs < 100 || headersTimeoutMs > REQUEST_TIMEOUT_MS) {
@@ -167,6 +174,18 @@ function allowlist(name: string, entries: readonly string[], allowAnyOrigin: boo
     return new OriginAllowlist(entries, { allowAnyOrigin });
   } catch (error) {
     throw new UsageError(`${name}: ${(error as Error).message}`);
+  }
+}
+
+/** The reverse proxies whose forwarding headers are believed; an entry that is no address is refused. */
+export function trustedProxiesOf(
+  config: Pick<HubServerConfig, "trustedProxies">,
+  name: OptionNamer,
+): TrustedProxies {
+  try {
+    return new TrustedProxies(config.trustedProxies);
+  } catch (error) {
+    throw new UsageError(`${name("trusted-proxies")}: ${(error as Error).message}`);
   }
 }
 
