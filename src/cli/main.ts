@@ -133,6 +133,26 @@ async function serve(args: readonly string[]): Promise<void> {
   );
 
   stopOnSignals(running, logger);
+  if (config.certFile !== undefined) reloadCertificateOnSighup(running, config.certFile, logger);
+}
+
+/**
+ * SIGHUP reads the certificate and key files again (after a renewal): new TLS connections get the
+ * new pair, open ones keep theirs, streams included. A pair that cannot be used is logged and the
+ * old one keeps serving.
+ */
+function reloadCertificateOnSighup(
+  running: { reloadCertificate(): Promise<void> },
+  certFile: string,
+  logger: Logger,
+): void {
+  process.on("SIGHUP", () => {
+    running.reloadCertificate().then(
+      () => logger.info({ cert: certFile }, "certificate reloaded"),
+      (error: unknown) =>
+        logger.error({ err: error }, "certificate reload failed: the previous certificate is still served"),
+    );
+  });
 }
 
 /** `serve --workers N`: this process is the primary; the workers serve HTTP. */

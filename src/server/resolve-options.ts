@@ -112,10 +112,21 @@ function historyWithDefaults(history: HistoryOptions = { transport: "memory" }):
  * bounds that only make sense together. `name` says how messages name an option.
  */
 export function checkOptions(
-  config: Pick<HubServerConfig, "streams" | "limits" | "sockets">,
+  config: Pick<HubServerConfig, "streams" | "limits" | "sockets" | "certFile" | "keyFile" | "h2c">,
   name: OptionNamer,
 ): void {
   for (const spec of SERVE_OPTIONS) checkNumber(config, spec, name);
+  if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
+    const [given, missing] = config.certFile === undefined ? ["key", "cert"] : ["cert", "key"];
+    throw new UsageError(
+      `${name(given)} was given without ${name(missing)}: TLS needs both the certificate and its private key`,
+    );
+  }
+  if (config.certFile !== undefined && config.h2c) {
+    throw new UsageError(
+      `${name("h2c")} is cleartext HTTP/2: with ${name("cert")}, HTTP/2 is already served over TLS`,
+    );
+  }
   if (config.streams.maxQueueBytes < 2 * config.limits.maxBodyBytes) {
     throw new UsageError(
       `${name("max-queue-bytes")} must be at least twice ${name("max-body-bytes")}, or one large update would drop every subscriber`,
