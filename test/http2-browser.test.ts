@@ -48,13 +48,6 @@ interface PageGlobals {
   streams: { opened: boolean; received: string[]; source: { readyState: number } }[];
 }
 
-interface StreamsState {
-  opened: number;
-  /** How many streams received `data`. */
-  received: (data: string) => number;
-  readyStates: number[];
-}
-
 async function streamsState(
   page: Page,
 ): Promise<{ opened: number; readyStates: number[]; received: string[][] }> {

@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
@@ -118,7 +119,8 @@ async function serve(args: readonly string[]): Promise<void> {
     redact: ["req.headers.authorization", "req.headers.cookie", "token", "*.token", "key", "*.key"],
   });
   if (worker) {
-    await serveWorker(config, logger, (flag) => `--${flag}`);
+    const running = await serveWorker(config, logger, (flag) => `--${flag}`);
+    if (config.certFile !== undefined) reloadCertificateOnSighup(running, config.certFile, logger);
     return;
   }
   if (config.workers > 1) {
@@ -179,6 +181,12 @@ async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> 
     "hub listening",
   );
   stop = stopOnSignals(primary, logger);
+  // Each worker serves TLS with its own copy of the certificate: each reads the files again.
+  if (config.certFile !== undefined) {
+    process.on("SIGHUP", () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
+    });
+  }
 }
 
 /**

@@ -1,10 +1,12 @@
 import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
 import {
+  constants,
   createServer as createHttp2Server,
   createSecureServer,
   type Http2SecureServer,
   type Http2Server,
   type Http2Session,
+  type ServerHttp2Stream,
   type Settings,
 } from "node:http2";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
@@ -75,6 +77,7 @@ export function createProtocolServers(options: ProtocolOptions): ProtocolServers
     });
     // What node:http2 reads for its HTTP/1.1 connections, as node:http takes them as options.
     Object.assign(secure, http1Options);
+    boundRequestArrival(secure, options.requestTimeoutMs);
     return {
       listener: secure,
       secure,
@@ -94,6 +97,7 @@ export function createProtocolServers(options: ProtocolOptions): ProtocolServers
     };
   }
   const http2 = createHttp2Server({ settings: http2Settings });
+  boundRequestArrival(http2, options.requestTimeoutMs);
   const listener = createNetServer((socket) => handOver(socket, http1, http2));
   // node:http checks its headers and request timeouts from 'listening', which a server that is
   // handed its connections never sees.
@@ -109,6 +113,23 @@ export function createProtocolServers(options: ProtocolOptions): ProtocolServers
     // Stops node:http's timeout checks; every connection is closed by then.
     release: () => http1.close(),
   };
+}
+
+/**
+ * node:http bounds the time a whole request takes to arrive (`requestTimeout`); node:http2 has no
+ * such bound, and a publisher trickling its body would hold its stream, its slot among the
+ * session's streams and the body read so far for ever. The same bound, per stream: one whose
+ * body has not ended in time is reset (RST_STREAM CANCEL). A request without a body (every
+ * subscription) ends with its headers and is not timed.
+ */
+function boundRequestArrival(server: Http2Server | Http2SecureServer, timeoutMs: number): void {
+  server.on("stream", (stream: ServerHttp2Stream) => {
+    if (stream.endAfterHeaders) return;
+    const cut = setTimeout(() => stream.close(constants.NGHTTP2_CANCEL), timeoutMs).unref();
+    const arrived = () => clearTimeout(cut);
+    stream.once("end", arrived);
+    stream.once("close", arrived);
+  });
 }
 
 /**
