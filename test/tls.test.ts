@@ -487,10 +487,43 @@ describe("reloading the certificate", () => {
   });
 });
 
+describe("reloading the certificate with --workers", () => {
+  it("passes SIGHUP on to every worker, each of which serves the new pair", async () => {
+    const live = certs.generate("workers");
+    const hub = await startHubProcess([
+      "--workers",
+      "2",
+      "--cert",
+      live.certFile,
+      "--key",
+      live.keyFile,
+      "--log-level",
+      "debug",
+    ]);
+    const port = Number(new URL(hub.hubUrl).port);
+    try {
+      // Both workers have read the first pair.
+      await waitForOutput(hub, '"worker listening"', 2);
+      const renewed = certs.generate("workers-renewed");
+      copyFileSync(renewed.certFile, live.certFile);
+      copyFileSync(renewed.keyFile, live.keyFile);
+      hub.child.kill("SIGHUP");
+      await waitForOutput(hub, '"certificate reloaded"', 2);
+      // Connections go to the workers in turn: several, so that each worker answers some.
+      for (let i = 0; i < 6; i++) {
+        assert.equal(await servedFingerprint(port, [renewed.pem]), renewed.fingerprint);
+      }
+    } finally {
+      assert.equal(await hub.stop(), 0);
+    }
+  });
+});
+
 /** Resolves once the process has printed `text`. */
 async function waitForOutput(
   hub: { child: import("node:child_process").ChildProcess; output(): string },
   text: string,
+  times = 1,
 ) {
-  while (!hub.output().includes(text)) await once(hub.child.stdout!, "data");
+  while (hub.output().split(text).length - 1 < times) await once(hub.child.stdout!, "data");
 }

@@ -1,4 +1,4 @@
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
@@ -18,7 +18,7 @@ import { SERVE_OPTIONS, shownDefault } from "../server/option-table.ts";
 import { devBanner } from "./dev-banner.ts";
 import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "./resolve-config.ts";
-import { logStartupWarnings, startHub } from "./start-hub.ts";
+import { logStartupWarnings, type RunningHub, startHub } from "./start-hub.ts";
 import { TOKEN_USAGE, tokenCommand } from "./token-command.ts";
 
 const USAGE = `Usage: quicksilver <command> [options]
@@ -119,8 +119,11 @@ async function serve(args: readonly string[]): Promise<void> {
     redact: ["req.headers.authorization", "req.headers.cookie", "token", "*.token", "key", "*.key"],
   });
   if (worker) {
-    const running = await serveWorker(config, logger, (flag) => `--${flag}`);
-    if (config.certFile !== undefined) reloadCertificateOnSighup(running, config.certFile, logger);
+    let started: RunningHub | undefined;
+    // Listened for from the start: a SIGHUP passed on while this worker starts must not end it
+    // (the default action); it reads the files as it starts anyway.
+    if (config.certFile !== undefined) reloadCertificateOnSighup(() => started, config.certFile, logger);
+    started = await serveWorker(config, logger, (flag) => `--${flag}`);
     return;
   }
   if (config.workers > 1) {
@@ -135,7 +138,7 @@ async function serve(args: readonly string[]): Promise<void> {
   );
 
   stopOnSignals(running, logger);
-  if (config.certFile !== undefined) reloadCertificateOnSighup(running, config.certFile, logger);
+  if (config.certFile !== undefined) reloadCertificateOnSighup(() => running, config.certFile, logger);
 }
 
 /**
@@ -144,22 +147,35 @@ async function serve(args: readonly string[]): Promise<void> {
  * old one keeps serving.
  */
 function reloadCertificateOnSighup(
-  running: { reloadCertificate(): Promise<void> },
+  running: () => { reloadCertificate(): Promise<void> } | undefined,
   certFile: string,
   logger: Logger,
 ): void {
   process.on("SIGHUP", () => {
-    running.reloadCertificate().then(
-      () => logger.info({ cert: certFile }, "certificate reloaded"),
-      (error: unknown) =>
-        logger.error({ err: error }, "certificate reload failed: the previous certificate is still served"),
-    );
+    running()
+      ?.reloadCertificate()
+      .then(
+        () => logger.info({ cert: certFile }, "certificate reloaded"),
+        (error: unknown) =>
+          logger.error({ err: error }, "certificate reload failed: the previous certificate is still served"),
+      );
   });
 }
 
 /** `serve --workers N`: this process is the primary; the workers serve HTTP. */
 async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> {
   let stop = (_why: string, _code: number) => {};
+  // Each worker serves TLS with its own copy of the certificate: each reads the files again. Only
+  // a listening worker is told: one still starting reads them as it starts, and might not be
+  // listening for the signal yet (its default action would end it).
+  if (config.certFile !== undefined) {
+    const listening = new Set<Worker>();
+    cluster.on("listening", (worker) => listening.add(worker));
+    cluster.on("exit", (worker) => listening.delete(worker));
+    process.on("SIGHUP", () => {
+      for (const worker of listening) worker.process.kill("SIGHUP");
+    });
+  }
   let primary: WorkersPrimary;
   try {
     primary = await serveWorkersPrimary(config, logger, (reason) => stop(reason, 1));
@@ -181,12 +197,6 @@ async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> 
     "hub listening",
   );
   stop = stopOnSignals(primary, logger);
-  // Each worker serves TLS with its own copy of the certificate: each reads the files again.
-  if (config.certFile !== undefined) {
-    process.on("SIGHUP", () => {
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGHUP");
-    });
-  }
 }
 
 /**
