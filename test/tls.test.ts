@@ -247,6 +247,18 @@ describe("cleartext HTTP/2 (--h2c)", () => {
     }
   });
 
+  it("closes gracefully with an h2c session open: its stream ends and the session goes away", async () => {
+    const hub = await startTestHub({ anonymous: true, h2c: true });
+    const session = connectH2(hub.origin);
+    session.on("error", () => {});
+    const subscriber = h2Subscribe(session, `${HUB_PATH}?match=${TOPIC}`);
+    assert.equal((await subscriber.headers)[":status"], 200);
+    const sessionClosed = once(session, "close");
+    await hub.close();
+    assert.deepEqual(await subscriber.closed, { ended: true, rstCode: constants.NGHTTP2_NO_ERROR });
+    await sessionClosed;
+  });
+
   it("still serves HTTP/1.1 alone without --h2c, and refuses the HTTP/2 preface", async () => {
     const hub = await startTestHub({ anonymous: true });
     const session = connectH2(hub.origin);
