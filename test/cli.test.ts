@@ -675,11 +675,11 @@ describe("quicksilver serve: coming from the Go hub", () => {
     const config = resolve({
       MERCURE_PUBLISHER_JWT_KEY: LONG,
       MERCURE_TRUSTED_ISSUERS: "i",
-      CERT_FILE: "/x.pem",
+      ACME_HOSTS: "hub.example.com",
       MERCURE_EXTRA_DIRECTIVES: "anonymous",
     });
     assert.ok(
-      config.warnings.some((w) => /^CERT_FILE is not read: TLS/.test(w)),
+      config.warnings.some((w) => /^ACME_HOSTS is not read: certificates/.test(w)),
       config.warnings.join("\n"),
     );
     assert.ok(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { Server as HttpServer } from "node:http";
 import { describe, it } from "node:test";
 import { DEFAULT_VERIFIER_LIMITS } from "../src/auth/verifier.ts";
 import { resolveServeConfig } from "../src/cli/resolve-config.ts";
@@ -107,7 +108,7 @@ describe("every documented default is the one that takes effect", () => {
       const { port } = started.server.address() as { port: number };
       assert.equal(started.hubUrl, `http://127.0.0.1:${port}/.well-known/mercure`);
       assert.equal(started.resourceIdentifier, started.hubUrl);
-      assert.equal(started.server.headersTimeout, DEFAULTS["headers-timeout"]);
+      assert.equal((started.server as HttpServer).headersTimeout, DEFAULTS["headers-timeout"]);
       const response = await fetch(started.hubUrl, {
         method: "POST",
         headers: { "Content-Type": "application/x-www-form-urlencoded" },

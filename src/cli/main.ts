@@ -1,3 +1,4 @@
+import cluster, { type Worker } from "node:cluster";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../auth/errors.ts";
 import {
@@ -18,7 +19,7 @@ import { devBanner } from "./dev-banner.ts";
 import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "./resolve-config.ts";
 import { parseServeArgs } from "./serve-args.ts";
-import { logStartupWarnings, startHub } from "./start-hub.ts";
+import { logStartupWarnings, type RunningHub, startHub } from "./start-hub.ts";
 import { TOKEN_USAGE, tokenCommand } from "./token-command.ts";
 
 const USAGE = `Usage: quicksilver <command> [options]
@@ -125,7 +126,11 @@ async function serve(args: readonly string[]): Promise<void> {
     worker: worker ? process.pid : undefined,
   });
   if (worker) {
-    await serveWorker(config, logger, (flag) => `--${flag}`);
+    let started: RunningHub | undefined;
+    // Listened for from the start: a SIGHUP passed on while this worker starts must not end it
+    // (the default action); it reads the files as it starts anyway.
+    if (config.certFile !== undefined) reloadCertificateOnSighup(() => started, config.certFile, logger);
+    started = await serveWorker(config, logger, (flag) => `--${flag}`);
     return;
   }
   if (config.workers > 1) {
@@ -145,11 +150,44 @@ async function serve(args: readonly string[]): Promise<void> {
   );
 
   stopOnSignals(running, logger);
+  if (config.certFile !== undefined) reloadCertificateOnSighup(() => running, config.certFile, logger);
+}
+
+/**
+ * SIGHUP reads the certificate and key files again (after a renewal): new TLS connections get the
+ * new pair, open ones keep theirs, streams included. A pair that cannot be used is logged and the
+ * old one keeps serving.
+ */
+function reloadCertificateOnSighup(
+  running: () => { reloadCertificate(): Promise<void> } | undefined,
+  certFile: string,
+  logger: Logger,
+): void {
+  process.on("SIGHUP", () => {
+    running()
+      ?.reloadCertificate()
+      .then(
+        () => logger.info({ cert: certFile }, "certificate reloaded"),
+        (error: unknown) =>
+          logger.error({ err: error }, "certificate reload failed: the previous certificate is still served"),
+      );
+  });
 }
 
 /** `serve --workers N`: this process is the primary; the workers serve HTTP. */
 async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> {
   let stop = (_why: string, _code: number) => {};
+  // Each worker serves TLS with its own copy of the certificate: each reads the files again. Only
+  // a listening worker is told: one still starting reads them as it starts, and might not be
+  // listening for the signal yet (its default action would end it).
+  if (config.certFile !== undefined) {
+    const listening = new Set<Worker>();
+    cluster.on("listening", (worker) => listening.add(worker));
+    cluster.on("exit", (worker) => listening.delete(worker));
+    process.on("SIGHUP", () => {
+      for (const worker of listening) worker.process.kill("SIGHUP");
+    });
+  }
   let primary: WorkersPrimary;
   try {
     primary = await serveWorkersPrimary(config, logger, (reason) => stop(reason, 1));

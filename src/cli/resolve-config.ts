@@ -72,9 +72,8 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
  * specific enough to come from a Mercure setup: `DEBUG` or `METRICS` may belong to anything.
  */
 const UNREAD_SETTINGS: Readonly<Record<string, string>> = {
-  CERT_FILE: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
-  KEY_FILE: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
-  ACME_HOSTS: "TLS is terminated in front of Quicksilver, by a reverse proxy or load balancer",
+  ACME_HOSTS:
+    "certificates are not obtained automatically: give --cert and --key (docs/tls-and-http2.md), or terminate TLS in front of Quicksilver",
   TRANSPORT_URL:
     "history is kept in an SQLite store (--transport sqlite:<path>, --data-dir); a Bolt database is not read",
   MERCURE_TRANSPORT_URL:

@@ -1,7 +1,10 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { ServerResponse } from "node:http";
+import type { Http2Session } from "node:http2";
+import type { Server, Socket } from "node:net";
+import { type HttpRequest, type HttpResponse, isHttp2 } from "./exchange.ts";
+import type { TcpSockets } from "./tcp-sockets.ts";
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type Handler = (req: HttpRequest, res: HttpResponse) => void;
 
 /**
  * How long a connection must have been idle before the shutdown closes it. A client that got a
@@ -24,6 +27,8 @@ interface SocketState {
   /** socket.bytesRead then: more means a request is arriving. */
   bytesReadWhenIdle: number;
   idleTimer: NodeJS.Timeout | undefined;
+  /** The HTTP/2 session the socket carries: closed with GOAWAY, never as an idle HTTP/1 socket. */
+  session: Http2Session | undefined;
 }
 
 /**
@@ -34,6 +39,10 @@ interface SocketState {
  * `http.Server#close` alone destroys every connection it deems idle at once, including a
  * keep-alive connection whose next request is already in its receive buffer: that publish was
  * sent and is answered with a reset.
+ *
+ * An HTTP/2 session is told to go away (GOAWAY, `session.close()`): it takes no new stream, and
+ * closes once the streams it carries have finished; the hub ends its subscriber streams as it
+ * closes. Sockets are the listener's, over TLS or not (`TcpSockets` finds a request's).
  */
 export class ConnectionDrain {
   readonly #server: Server;
@@ -45,9 +54,11 @@ export class ConnectionDrain {
    */
   readonly #onSocketClose: (this: Socket) => void;
   readonly #onResponseClose: (this: ServerResponse) => void;
+  readonly #tcp: TcpSockets;
 
-  constructor(server: Server) {
+  constructor(server: Server, sockets: TcpSockets) {
     this.#server = server;
+    this.#tcp = sockets;
     const drain = this;
     this.#onSocketClose = function (this: Socket) {
       drain.#socketClosed(this);
@@ -62,6 +73,7 @@ export class ConnectionDrain {
         idleSince: Date.now(),
         bytesReadWhenIdle: 0,
         idleTimer: undefined,
+        session: undefined,
       };
       this.#sockets.set(socket, state);
       socket.on("close", this.#onSocketClose);
@@ -75,9 +87,9 @@ export class ConnectionDrain {
   }
 
   #responseClosed(res: ServerResponse): void {
-    const socket = res.req.socket;
-    const state = this.#sockets.get(socket);
-    if (state === undefined) return;
+    const socket = this.#tcp.of(res.req);
+    const state = socket === undefined ? undefined : this.#sockets.get(socket);
+    if (socket === undefined || state === undefined) return;
     if (state.response === res) state.response = undefined;
     else state.pipelined?.delete(res);
     if (state.response === undefined && state.pipelined !== undefined && state.pipelined.size > 0) {
@@ -92,11 +104,26 @@ export class ConnectionDrain {
     if (this.#draining && !socket.destroyed) this.#closeWhenIdle(socket, state);
   }
 
+  /** An HTTP/2 session began: on its socket, it replaces the HTTP/1 idle logic. */
+  trackSession(session: Http2Session): void {
+    const socket = this.#tcp.ofSession(session);
+    const state = socket === undefined ? undefined : this.#sockets.get(socket);
+    if (state === undefined) return;
+    clearTimeout(state.idleTimer);
+    state.session = session;
+    if (this.#draining) session.close();
+  }
+
   /** Wraps the request handler, to know which connections have a request in progress. */
   track(handler: Handler): Handler {
     return (req, res) => {
-      const socket = req.socket;
-      const state = this.#sockets.get(socket);
+      // HTTP/2: its session, not each stream, is what the shutdown closes.
+      if (isHttp2(res)) {
+        handler(req, res);
+        return;
+      }
+      const socket = this.#tcp.of(req);
+      const state = socket === undefined ? undefined : this.#sockets.get(socket);
       if (state !== undefined) {
         clearTimeout(state.idleTimer);
         if (state.response === undefined) state.response = res;
@@ -127,10 +154,17 @@ export class ConnectionDrain {
       }
     });
     for (const [socket, state] of this.#sockets) {
+      if (state.session !== undefined) {
+        state.session.close();
+        continue;
+      }
       for (const res of responses(state)) if (!res.headersSent) res.setHeader("Connection", "close");
       if (state.response === undefined) this.#closeWhenIdle(socket, state);
     }
-    const force = setTimeout(() => this.#server.closeAllConnections(), timeoutMs);
+    // Every socket the listener accepted, whatever it carries (an HTTP/2 session goes with it).
+    const force = setTimeout(() => {
+      for (const socket of this.#sockets.keys()) socket.destroy();
+    }, timeoutMs);
     return closed.finally(() => clearTimeout(force));
   }
 
@@ -138,8 +172,14 @@ export class ConnectionDrain {
     clearTimeout(state.idleTimer);
     const wait = Math.max(0, state.idleSince + IDLE_GRACE_MS - Date.now());
     state.idleTimer = setTimeout(() => {
-      // A request arriving (bytes read, its headers not complete yet) is left to finish.
-      if (state.response === undefined && socket.bytesRead === state.bytesReadWhenIdle) socket.destroy();
+      // A request arriving (bytes read, its headers not complete yet) is left to finish; so is a
+      // socket that turned out to carry an HTTP/2 session (a TLS handshake that was under way).
+      if (
+        state.response === undefined &&
+        state.session === undefined &&
+        socket.bytesRead === state.bytesReadWhenIdle
+      )
+        socket.destroy();
     }, wait);
   }
 }

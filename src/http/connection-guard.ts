@@ -1,7 +1,8 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import type { Server, Socket } from "node:net";
 import { requestRefused } from "../hub/diagnostics.ts";
+import { type HttpRequest, type HttpResponse, isHttp2 } from "./exchange.ts";
 import { sendProblem } from "./respond.ts";
+import type { TcpSockets } from "./tcp-sockets.ts";
 
 /** Bounds on the TCP sockets the HTTP server holds, whatever they carry (streams, publishes, nothing). */
 export interface SocketLimits {
@@ -15,7 +16,7 @@ export interface SocketLimits {
   readonly refusalHeadersMs: number;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type Handler = (req: HttpRequest, res: HttpResponse) => void;
 
 /** Which limit a socket was past when it was accepted. */
 type Refusal = "total" | "client";
@@ -53,6 +54,11 @@ export function refusalBand(maxSockets: number): number {
  * `Connection: close`, except a health check, which is answered as usual so that an orchestrator
  * still sees a live hub while it is under attack. Idle bare sockets would otherwise take every
  * descriptor, after which even /healthz is reset (CWE-400, CWE-770).
+ *
+ * Whatever the protocol: sockets are counted as the listener accepts them, before any TLS
+ * handshake, and "first request" means the first HTTP/1.1 request or the first HTTP/2 stream.
+ * Over HTTP/2 a refusal goes out on the stream that asked, and the session is then closed
+ * (GOAWAY): one answer per connection past a limit, as over HTTP/1.1.
  */
 export class ConnectionGuard {
   readonly #limits: SocketLimits;
@@ -72,8 +78,12 @@ export class ConnectionGuard {
   /** Shared by every socket, which it finds through `this`: no closure kept per connection. */
   readonly #onClose: (this: Socket) => void;
 
-  constructor(server: Server, limits: SocketLimits) {
+  readonly #sockets: TcpSockets;
+
+  /** `server` is the listener, which accepts every TCP connection; `sockets` finds a request's. */
+  constructor(server: Server, limits: SocketLimits, sockets: TcpSockets) {
     this.#limits = limits;
+    this.#sockets = sockets;
     const guard = this;
     this.#onClose = function (this: Socket) {
       guard.#forget(this);
@@ -99,23 +109,31 @@ export class ConnectionGuard {
    */
   guard(
     handler: Handler,
-    isExempt: (req: IncomingMessage) => boolean,
-    headers: (req: IncomingMessage) => Record<string, string>,
+    isExempt: (req: HttpRequest) => boolean,
+    headers: (req: HttpRequest) => Record<string, string>,
   ): Handler {
     return (req, res) => {
-      this.#awaitingRequest.delete(req.socket);
-      const refusal = this.#entries.get(req.socket)?.refusal;
+      const socket = this.#sockets.of(req);
+      if (socket !== undefined) this.#awaitingRequest.delete(socket);
+      const refusal = socket === undefined ? undefined : this.#entries.get(socket)?.refusal;
       if (refusal === undefined) {
         handler(req, res);
         return;
       }
-      // One answer per socket past a limit: its slot is not kept for another request.
-      res.setHeader("Connection", "close");
+      // One answer per socket past a limit: its slot is not kept for another request. HTTP/2
+      // forbids the Connection header: its session is told to go away instead, and closes once
+      // the streams it carries (this answer included) have finished.
+      const closing: Record<string, string> = {};
+      if (isHttp2(res)) res.stream.session?.close();
+      else {
+        res.setHeader("Connection", "close");
+        closing.Connection = "close";
+      }
       if (isExempt(req)) {
         handler(req, res);
         return;
       }
-      const refusalHeaders = { ...headers(req), "Retry-After": RETRY_AFTER_SECONDS, Connection: "close" };
+      const refusalHeaders = { ...headers(req), "Retry-After": RETRY_AFTER_SECONDS, ...closing };
       if (requestRefused.hasSubscribers) {
         requestRefused.publish(
           refusal === "total"

@@ -1,11 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server } from "node:net";
 import { ConnectionDrain } from "../http/connection-drain.ts";
 import { ConnectionGuard } from "../http/connection-guard.ts";
 import { corsHeaders } from "../http/cors.ts";
+import type { HttpRequest, HttpResponse } from "../http/exchange.ts";
 import { isHealthCheck } from "../http/health-route.ts";
 import type { HttpOptions } from "../http/options.ts";
+import { writeHead } from "../http/respond.ts";
 import { createContext, createRequestHandler, hubPathOf } from "../http/router.ts";
+import { TcpSockets } from "../http/tcp-sockets.ts";
 import { Hub } from "../hub/hub.ts";
 import { type Logger, silentLogger } from "../hub/logger.ts";
 import type { Transport } from "../hub/transport.ts";
@@ -13,9 +15,11 @@ import { parseAdminAddress } from "../metrics/admin-address.ts";
 import { type AdminListener, startAdminListener } from "../metrics/admin-listener.ts";
 import { HubMetrics } from "../metrics/hub-metrics.ts";
 import { metricsEndpoint } from "../metrics/metrics-endpoint.ts";
+import { readCertificatePair } from "./certificate.ts";
 import { configuredVerifier } from "./config-verifier.ts";
 import { openTransport } from "./open-transport.ts";
 import type { HubServerConfig, HubServerOptions } from "./options.ts";
+import { createProtocolServers } from "./protocol-servers.ts";
 import {
   type OptionNamer,
   optionPath,
@@ -24,6 +28,7 @@ import {
   resolveHubServerOptions,
   trustedProxiesOf,
 } from "./resolve-options.ts";
+import { UsageError } from "./usage-error.ts";
 
 /** A hub serving HTTP: what `createHubServer` returns. */
 export interface HubServer {
@@ -31,6 +36,11 @@ export interface HubServer {
   readonly hubUrl: string;
   /** What tokens must carry in `aud`. */
   readonly resourceIdentifier: string;
+  /**
+   * The server listening on the port: node:http's by default; node:http2's secure server with
+   * TLS (it serves HTTP/1.1 too); with h2c, a net.Server handing each connection to node:http or
+   * node:http2. Every one emits 'connection' for each TCP connection.
+   */
   readonly server: Server;
   readonly hub: Hub;
   /** The server's TCP connections, counted against the socket limits. */
@@ -39,6 +49,12 @@ export interface HubServer {
   readonly metrics: HubMetrics | undefined;
   /** The admin listener (`metricsListen`), when there is one. */
   readonly admin: AdminListener | undefined;
+  /**
+   * Reads the certificate and key files again and serves the new pair to new TLS connections;
+   * open connections and their streams keep the pair they started with. Rejects with
+   * `UsageError` when the new pair cannot be used (the old one stays), or when TLS is off.
+   */
+  reloadCertificate(): Promise<void>;
   /**
    * Stops listening, ends every stream, answers the requests already received (publishes are
    * stored, or refused with 503), closes the transport, then every connection.
@@ -59,7 +75,7 @@ const LISTEN_BACKLOG = 4096;
 const REFUSAL_HEADERS_MS = 1000;
 
 /**
- * Starts a hub on its own `node:http` server, as `quicksilver serve` does: every option left out
+ * Starts a hub on its own server (node:http, or node:http2 with TLS or h2c), as `quicksilver serve` does: every option left out
  * takes its default (docs/configuration.md). Rejects with `UsageError` for options that cannot be
  * used, and with `ConfigError` for issuers or keys the verifier refuses.
  */
@@ -96,28 +112,38 @@ export async function serveHub(
   const { corsOrigins, publishOrigins } = originAllowlists(config, how.name);
   const trustedProxies = trustedProxiesOf(config, how.name);
   const { headersTimeoutMs } = config.sockets;
+  const tlsFiles =
+    config.certFile === undefined || config.keyFile === undefined
+      ? undefined
+      : { certFile: config.certFile, keyFile: config.keyFile };
   // Until the hub is built, requests are asked to come back.
-  let route: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
-    res.writeHead(503, { "Retry-After": "1" });
+  let route: (req: HttpRequest, res: HttpResponse) => void = (_req, res) => {
+    writeHead(res, 503, { "Retry-After": "1" });
     res.end();
   };
-  const server = createServer({
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    headersTimeout: headersTimeoutMs,
-    // Expired headers are only noticed at this interval (Node checks every 30 s by default):
-    // a tenth of the timeout, at most a second, so a silent socket is closed close to it.
-    connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeoutMs / 10)),
-  });
-  // Attached before listening, so that every connection is counted from its first moment.
-  const connections = new ConnectionGuard(server, {
-    maxSockets: config.sockets.maxSockets,
-    maxSocketsPerClient: config.sockets.maxSocketsPerClient,
+  const protocols = createProtocolServers({
+    tls: tlsFiles === undefined ? undefined : readCertificatePair(tlsFiles, how.name),
+    h2c: config.h2c,
     headersTimeoutMs,
-    refusalHeadersMs: Math.min(REFUSAL_HEADERS_MS, headersTimeoutMs),
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    maxStreamsPerConnection: config.sockets.maxStreamsPerConnection,
   });
-  const drain = new ConnectionDrain(server);
-  server.on(
-    "request",
+  const server = protocols.listener;
+  // Attached before listening, so that every connection is counted from its first moment.
+  const sockets = new TcpSockets(server, tlsFiles !== undefined || config.h2c);
+  const connections = new ConnectionGuard(
+    server,
+    {
+      maxSockets: config.sockets.maxSockets,
+      maxSocketsPerClient: config.sockets.maxSocketsPerClient,
+      headersTimeoutMs,
+      refusalHeadersMs: Math.min(REFUSAL_HEADERS_MS, headersTimeoutMs),
+    },
+    sockets,
+  );
+  const drain = new ConnectionDrain(server, sockets);
+  protocols.onSession((session) => drain.trackSession(session));
+  protocols.onRequest(
     drain.track(
       connections.guard(
         (req, res) => route(req, res),
@@ -137,8 +163,9 @@ export async function serveHub(
   let admin: AdminListener | undefined;
   try {
     const address = server.address() as AddressInfo;
+    const scheme = tlsFiles === undefined ? "http" : "https";
     const hubUrl =
-      config.publicUrl ?? `http://${urlHost(config.host, address)}:${address.port}${DEFAULT_HUB_PATH}`;
+      config.publicUrl ?? `${scheme}://${urlHost(config.host, address)}:${address.port}${DEFAULT_HUB_PATH}`;
     const resourceIdentifier = config.resourceIdentifier ?? hubUrl;
     const verifier = await configuredVerifier(config, hubUrl, resourceIdentifier);
     const transport =
@@ -193,6 +220,15 @@ export async function serveHub(
       connections,
       metrics,
       admin,
+      async reloadCertificate() {
+        if (tlsFiles === undefined || protocols.secure === undefined) {
+          throw new UsageError(
+            `no certificate to reload: TLS is off (${how.name("cert")}, ${how.name("key")})`,
+          );
+        }
+        // Checked before it replaces anything: a bad pair leaves the old one serving.
+        protocols.secure.setSecureContext(readCertificatePair(tlsFiles, how.name));
+      },
       async close() {
         // Listening stops first, so no connection arrives that could not be served. The admin
         // listener stays until the end: an orchestrator sees the hub live, and not ready, meanwhile.
@@ -201,6 +237,7 @@ export async function serveHub(
         await closed;
         await admin?.close();
         metrics?.close();
+        protocols.release();
       },
     };
   } catch (error) {

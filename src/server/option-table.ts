@@ -70,8 +70,32 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: "string",
     description:
       "the hub's public URL: relative topics and patterns resolve against it and its path is the hub path",
-    defaultText: "http://<listen>/.well-known/mercure",
+    defaultText: "http://<listen>/.well-known/mercure (https:// with --cert)",
     target: "publicUrl",
+  },
+  {
+    flag: "cert",
+    kind: "string",
+    description:
+      "TLS certificate chain, a PEM file: with --key, the hub serves HTTPS, HTTP/2 and HTTP/1.1 on one port (SIGHUP reloads both files)",
+    aliases: ["CERT_FILE"],
+    oldHubImpliesLegacy: false,
+    target: "certFile",
+  },
+  {
+    flag: "key",
+    kind: "string",
+    description: "the TLS certificate's private key, a PEM file (with --cert)",
+    aliases: ["KEY_FILE"],
+    oldHubImpliesLegacy: false,
+    target: "keyFile",
+  },
+  {
+    flag: "h2c",
+    kind: "boolean",
+    description: "without TLS, also serve cleartext HTTP/2 (prior knowledge) on the port, beside HTTP/1.1",
+    default: false,
+    target: "h2c",
   },
   {
     flag: "resource-identifier",
@@ -366,6 +390,14 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description: "most TCP connections served from one client address (429 too_many_connections above)",
     defaultText: `max-connections-per-client + ${SOCKETS_BESIDE_STREAMS}, at most max-sockets`,
     target: "sockets.maxSocketsPerClient",
+  },
+  {
+    flag: "max-streams-per-connection",
+    kind: "integer",
+    description:
+      "most concurrent HTTP/2 streams (subscriptions and requests) on one connection, sent as SETTINGS_MAX_CONCURRENT_STREAMS (the stream is refused above)",
+    default: 100,
+    target: "sockets.maxStreamsPerConnection",
   },
   {
     flag: "headers-timeout",

@@ -19,7 +19,11 @@ export type StreamOptions = Pick<
 >;
 
 /** Bounds on the TCP sockets the server holds, whatever they carry. */
-export type SocketOptions = Pick<SocketLimits, "maxSockets" | "maxSocketsPerClient" | "headersTimeoutMs">;
+export interface SocketOptions
+  extends Pick<SocketLimits, "maxSockets" | "maxSocketsPerClient" | "headersTimeoutMs"> {
+  /** Most concurrent HTTP/2 streams on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly maxStreamsPerConnection: number;
+}
 
 /** Bounds on access tokens; the longest topic matcher is `limits.maxPatternLength`, as in requests. */
 export type TokenLimits = Omit<VerifierLimits, "maxPatternLength">;
@@ -84,9 +88,17 @@ export interface HubServerConfig {
   readonly port: number;
   /**
    * The hub's public URL: relative topics and patterns resolve against it and its path is the
-   * hub path. Undefined: `http://<host>:<port>/.well-known/mercure`.
+   * hub path. Undefined: `http://<host>:<port>/.well-known/mercure` (`https://` with TLS).
    */
   readonly publicUrl: string | undefined;
+  /**
+   * The TLS certificate chain and its private key, PEM files, both or neither: with them the hub
+   * serves HTTPS, HTTP/2 and HTTP/1.1 (ALPN) on its port; `reloadCertificate()` reads them again.
+   */
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+  /** Without TLS, also serve cleartext HTTP/2 (prior knowledge) beside HTTP/1.1 on the port. */
+  readonly h2c: boolean;
   /** The OAuth resource identifier tokens must carry in `aud`; undefined: the hub URL. */
   readonly resourceIdentifier: string | undefined;
   /** The trusted token issuers and the keys that verify their tokens. */

@@ -115,13 +115,27 @@ function historyWithDefaults(history: HistoryOptions = { transport: "memory" }):
  * bounds that only make sense together. `name` says how messages name an option.
  */
 export function checkOptions(
-  config: Pick<HubServerConfig, "streams" | "limits" | "sockets" | "requestLogLevel">,
+  config: Pick<
+    HubServerConfig,
+    "streams" | "limits" | "sockets" | "requestLogLevel" | "certFile" | "keyFile" | "h2c"
+  >,
   name: OptionNamer,
 ): void {
   for (const spec of SERVE_OPTIONS) checkNumber(config, spec, name);
   if (!REQUEST_LOG_LEVELS.includes(config.requestLogLevel as RequestLogLevel)) {
     throw new UsageError(
       `${name("request-log-level")} takes ${REQUEST_LOG_LEVELS.join(", ")}, got ${String(config.requestLogLevel)}`,
+    );
+  }
+  if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
+    const [given, missing] = config.certFile === undefined ? ["key", "cert"] : ["cert", "key"];
+    throw new UsageError(
+      `${name(given)} was given without ${name(missing)}: TLS needs both the certificate and its private key`,
+    );
+  }
+  if (config.certFile !== undefined && config.h2c) {
+    throw new UsageError(
+      `${name("h2c")} is cleartext HTTP/2: with ${name("cert")}, HTTP/2 is already served over TLS`,
     );
   }
   if (config.streams.maxQueueBytes < 2 * config.limits.maxBodyBytes) {

@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { Server } from "node:net";
 
 /**
  * Watches subscribe responses from the server's side, so a test can wait until the hub has seen a
