@@ -9,7 +9,7 @@ import {
   WORKER_DEV_SECRET_ENV,
   type WorkersPrimary,
 } from "../cluster/serve-workers.ts";
-import { WorkerStartError } from "../cluster/supervisor.ts";
+import { SHUTDOWN_MARGIN_MS, WorkerStartError } from "../cluster/supervisor.ts";
 import type { Logger } from "../hub/logger.ts";
 import { TransportError } from "../hub/transport.ts";
 import { descriptorLimit } from "../server/descriptor-limit.ts";
@@ -132,7 +132,7 @@ async function serve(args: readonly string[]): Promise<void> {
     "hub listening",
   );
 
-  stopOnSignals(running, logger);
+  stopOnSignals(running, logger, config.shutdownTimeoutMs + CLOSE_MARGIN_MS);
 }
 
 /** `serve --workers N`: this process is the primary; the workers serve HTTP. */
@@ -158,16 +158,25 @@ async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> 
     },
     "hub listening",
   );
-  stop = stopOnSignals(primary, logger);
+  // The workers may take the supervisor's margin beyond the timeout before they are killed.
+  stop = stopOnSignals(primary, logger, config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + CLOSE_MARGIN_MS);
 }
 
 /**
+ * What closing the transport may take beyond the shutdown timeout (the streams have ended and the
+ * connections are closed by then): a store that does not answer must not keep the process alive.
+ */
+const CLOSE_MARGIN_MS = 5_000;
+
+/**
  * Closes the hub on SIGINT or SIGTERM (a second one exits at once), then exits; returns the same
- * stop, for a reason of the hub's own (the exit code then says it failed).
+ * stop, for a reason of the hub's own (the exit code then says it failed). A close that has not
+ * finished after `boundMs` exits with 1.
  */
 function stopOnSignals(
   running: { close(): Promise<void> },
   logger: Logger,
+  boundMs: number,
 ): (why: string, code: number) => void {
   let stopping = false;
   const stop = (why: string, code: number) => {
@@ -175,6 +184,10 @@ function stopOnSignals(
     stopping = true;
     if (code === 0) logger.info({ signal: why }, "shutting down");
     else logger.error({}, why);
+    setTimeout(() => {
+      logger.error({ boundMs }, "shutdown did not finish in time");
+      process.exit(1);
+    }, boundMs).unref();
     running.close().then(
       () => process.exit(code),
       (error: unknown) => {

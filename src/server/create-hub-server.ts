@@ -30,8 +30,9 @@ export interface HubServer {
   /** The server's TCP connections, counted against the socket limits. */
   readonly connections: ConnectionGuard;
   /**
-   * Stops listening, ends every stream, answers the requests already received (publishes are
-   * stored, or refused with 503), closes the transport, then every connection.
+   * Stops listening, ends every stream (spread over `shutdownSpreadMs`), answers the requests
+   * already received (publishes are stored, or refused with 503), closes the transport, then
+   * every connection.
    */
   close(): Promise<void>;
 }
@@ -150,7 +151,7 @@ export async function serveHub(
       async close() {
         // Listening stops first, so no connection arrives that could not be served.
         const closed = drain.close(config.shutdownTimeoutMs);
-        await hub.close();
+        await hub.close(config.shutdownSpreadMs);
         await closed;
       },
     };

@@ -116,6 +116,11 @@ export interface HubServerConfig {
   readonly tokens: TokenLimits;
   /** On close, the time requests already received have to be answered before connections are cut. */
   readonly shutdownTimeoutMs: number;
+  /**
+   * On close, the window over which streams end at random moments, so that their clients do not
+   * all reconnect to the other hubs at once; less than `shutdownTimeoutMs`.
+   */
+  readonly shutdownSpreadMs: number;
 }
 
 type Sections = "history" | "streams" | "limits" | "sockets" | "tokens";
