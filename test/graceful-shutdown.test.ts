@@ -11,6 +11,7 @@ import { sharedToken, startHubProcess } from "./helpers/hub-process.ts";
 import { publishOnce } from "./helpers/publish-once.ts";
 import { openRawStream } from "./helpers/raw-stream.ts";
 import { ReconnectingSubscriber } from "./helpers/reconnecting-subscriber.ts";
+import { startRedisServer } from "./helpers/redis-server.ts";
 import { subscribeUrl } from "./helpers/sse-client.ts";
 import { storedIds } from "./helpers/stored-ids.ts";
 
@@ -252,6 +253,23 @@ describe("SIGTERM with subscribers open", () => {
     } finally {
       await Promise.all(subscribers.map((subscriber) => subscriber.stop()));
       await hub.stop();
+    }
+  });
+});
+
+describe("SIGTERM with a store that does not answer", () => {
+  it("exits with 1 once the shutdown outlasts its bound, saying so, rather than hang", async () => {
+    const redis = await startRedisServer();
+    const hub = await startHubProcess(["--transport", redis.url, "--shutdown-timeout", "1s"]);
+    try {
+      // Frozen: its connections stay open and nothing is answered, as a Redis stuck on a disk.
+      process.kill(redis.pid!, "SIGSTOP");
+      assert.equal(await hub.stop(), 1, `${hub.child.signalCode} ${hub.output()}`);
+      assert.match(hub.output(), /"shutdown did not finish in time"/);
+    } finally {
+      process.kill(redis.pid!, "SIGCONT");
+      await hub.stop();
+      await redis.stop();
     }
   });
 });

@@ -126,13 +126,14 @@ async function serve(args: readonly string[]): Promise<void> {
     return;
   }
   const running = await startHub(config, logger);
+  // Before "hub listening": a supervisor that reads it may signal at once, and a signal that
+  // comes before its handler kills the process without a graceful shutdown.
+  stopOnSignals(running, logger, config.shutdownTimeoutMs + CLOSE_MARGIN_MS);
   if (config.dev) process.stdout.write(await devBanner(config, running));
   logger.info(
     { hubUrl: running.hubUrl, resource: running.resourceIdentifier, dev: config.dev },
     "hub listening",
   );
-
-  stopOnSignals(running, logger, config.shutdownTimeoutMs + CLOSE_MARGIN_MS);
 }
 
 /** `serve --workers N`: this process is the primary; the workers serve HTTP. */
@@ -147,6 +148,9 @@ async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> 
     process.exitCode = error.exitCode;
     return;
   }
+  // The workers may take the supervisor's margin beyond the timeout before they are killed.
+  // Before "hub listening", as above.
+  stop = stopOnSignals(primary, logger, config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + CLOSE_MARGIN_MS);
   logStartupWarnings(config, logger);
   if (config.dev) process.stdout.write(await devBanner(config, primary));
   logger.info(
@@ -158,8 +162,6 @@ async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> 
     },
     "hub listening",
   );
-  // The workers may take the supervisor's margin beyond the timeout before they are killed.
-  stop = stopOnSignals(primary, logger, config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + CLOSE_MARGIN_MS);
 }
 
 /**
