@@ -6,7 +6,12 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { BENCH_ISSUER, BENCH_SECRET, type BenchHub, spawnHub } from "../bench/spawn-hub.ts";
 import { mintToken } from "../src/auth/mint.ts";
+import { RETRY_FLOOR_MS } from "../src/hub/shutdown-spread.ts";
+import { sharedToken, startHubProcess } from "./helpers/hub-process.ts";
+import { publishOnce } from "./helpers/publish-once.ts";
 import { openRawStream } from "./helpers/raw-stream.ts";
+import { ReconnectingSubscriber } from "./helpers/reconnecting-subscriber.ts";
+import { startRedisServer } from "./helpers/redis-server.ts";
 import { subscribeUrl } from "./helpers/sse-client.ts";
 import { storedIds } from "./helpers/stored-ids.ts";
 
@@ -185,5 +190,86 @@ describe("SIGTERM during a publish burst", () => {
       .map(([id]) => id)
       .filter((id) => !stored.has(id));
     assert.deepEqual(lost, [], "every acknowledged publish is stored");
+  });
+});
+
+describe("SIGTERM with subscribers open", () => {
+  it("tells each stream a reconnection delay, ends it cleanly and exits 0; a hub restarted on the same store resumes each from its cursor", async () => {
+    const store = ["--transport", `sqlite:${join(directory, "restart.db")}`];
+    const spread = 500;
+    let hub = await startHubProcess([...store, "--shutdown-spread", `${spread}ms`]);
+    const port = new URL(hub.hubUrl).port;
+    const publisher = await sharedToken({ publish: ["*"] });
+    const subscribers = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const subscriber = new ReconnectingSubscriber({
+          hubUrls: () => [hub.hubUrl],
+          topic: TOPIC,
+          token: await sharedToken({ subscribe: ["*"] }),
+          cursor: "earliest",
+        });
+        await subscriber.until(() => subscriber.connected);
+        return subscriber;
+      }),
+    );
+    try {
+      const publishRange = async (from: number, to: number) => {
+        for (let n = from; n <= to; n++) {
+          const outcome = await publishOnce(hub.hubUrl, publisher, {
+            topic: TOPIC,
+            id: `u${n}`,
+            data: `${n}`,
+          });
+          assert.deepEqual(outcome, { kind: "answered", status: 200, body: `u${n}` });
+        }
+      };
+      const everyoneHas = (count: number) =>
+        Promise.all(subscribers.map((s) => s.until(() => s.ids.length >= count)));
+      await publishRange(1, 5);
+      await everyoneHas(5);
+
+      assert.equal(await hub.stop(), 0, "the hub exits cleanly");
+      for (const subscriber of subscribers) {
+        await subscriber.until(() => subscriber.ends.length === 1);
+        const [end] = subscriber.ends;
+        assert.equal(end?.cleanly, true, "the stream was ended, not cut");
+        assert.equal(end.retries.length, 1, "the stream was told when to reconnect");
+        assert.ok(
+          end.retries[0]! >= RETRY_FLOOR_MS && end.retries[0]! <= RETRY_FLOOR_MS + spread,
+          `retry ${end.retries[0]}`,
+        );
+      }
+
+      // Same store, same port: published to before the subscribers are back (replayed from their
+      // cursors), then after (live).
+      hub = await startHubProcess([...store, "--listen", `127.0.0.1:${port}`]);
+      await publishRange(6, 8);
+      await Promise.all(subscribers.map((s) => s.until(() => s.connected)));
+      await publishRange(9, 10);
+      await everyoneHas(10);
+      const expected = Array.from({ length: 10 }, (_, i) => `u${i + 1}`);
+      for (const subscriber of subscribers)
+        assert.deepEqual(subscriber.ids, expected, "nothing lost, nothing twice");
+    } finally {
+      await Promise.all(subscribers.map((subscriber) => subscriber.stop()));
+      await hub.stop();
+    }
+  });
+});
+
+describe("SIGTERM with a store that does not answer", () => {
+  it("exits with 1 once the shutdown outlasts its bound, saying so, rather than hang", async () => {
+    const redis = await startRedisServer();
+    const hub = await startHubProcess(["--transport", redis.url, "--shutdown-timeout", "1s"]);
+    try {
+      // Frozen: its connections stay open and nothing is answered, as a Redis stuck on a disk.
+      process.kill(redis.pid!, "SIGSTOP");
+      assert.equal(await hub.stop(), 1, `${hub.child.signalCode} ${hub.output()}`);
+      assert.match(hub.output(), /"shutdown did not finish in time"/);
+    } finally {
+      process.kill(redis.pid!, "SIGCONT");
+      await hub.stop();
+      await redis.stop();
+    }
   });
 });

@@ -157,3 +157,38 @@ describe("createHubServer checks what it is given", () => {
     });
   }
 });
+
+describe("the shutdown spread", () => {
+  const base = { issuer: "https://app.test", "publisher-key": SECRET };
+  it("defaults to at most half of a short shutdown timeout", () => {
+    const config = resolveServeConfig(
+      { ...base, "shutdown-timeout": "2s" },
+      {},
+      { descriptors: DESCRIPTORS },
+    );
+    assert.equal(config.shutdownSpreadMs, 1000);
+    const { config: library } = resolveHubServerOptions(
+      { issuers: ISSUERS, shutdownTimeoutMs: 2000 },
+      DESCRIPTORS,
+    );
+    assert.equal(library.shutdownSpreadMs, 1000);
+  });
+
+  it("must be less than the shutdown timeout", () => {
+    assert.throws(
+      () =>
+        resolveServeConfig(
+          { ...base, "shutdown-timeout": "2s", "shutdown-spread": "2s" },
+          {},
+          { descriptors: DESCRIPTORS },
+        ),
+      { message: "--shutdown-spread must be less than --shutdown-timeout" },
+    );
+    assert.throws(
+      () => resolveHubServerOptions({ issuers: ISSUERS, shutdownSpreadMs: 20_000 }, DESCRIPTORS),
+      {
+        message: "shutdownSpreadMs must be less than shutdownTimeoutMs",
+      },
+    );
+  });
+});

@@ -8,7 +8,7 @@ import {
   WORKER_DEV_SECRET_ENV,
   type WorkersPrimary,
 } from "../cluster/serve-workers.ts";
-import { WorkerStartError } from "../cluster/supervisor.ts";
+import { SHUTDOWN_MARGIN_MS, WorkerStartError } from "../cluster/supervisor.ts";
 import type { Logger } from "../hub/logger.ts";
 import { TransportError } from "../hub/transport.ts";
 import { descriptorLimit } from "../server/descriptor-limit.ts";
@@ -138,6 +138,10 @@ async function serve(args: readonly string[]): Promise<void> {
     return;
   }
   const running = await startHub(config, logger);
+  // Before "hub listening": a supervisor that reads it may signal at once, and a signal that
+  // comes before its handler kills the process without a graceful shutdown.
+  stopOnSignals(running, logger, config.shutdownTimeoutMs + CLOSE_MARGIN_MS);
+  if (config.certFile !== undefined) reloadCertificateOnSighup(() => running, config.certFile, logger);
   if (config.dev) process.stdout.write(await devBanner(config, running));
   logger.info(
     {
@@ -148,9 +152,6 @@ async function serve(args: readonly string[]): Promise<void> {
     },
     "hub listening",
   );
-
-  stopOnSignals(running, logger);
-  if (config.certFile !== undefined) reloadCertificateOnSighup(() => running, config.certFile, logger);
 }
 
 /**
@@ -197,6 +198,9 @@ async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> 
     process.exitCode = error.exitCode;
     return;
   }
+  // The workers may take the supervisor's margin beyond the timeout before they are killed.
+  // Before "hub listening", as above.
+  stop = stopOnSignals(primary, logger, config.shutdownTimeoutMs + SHUTDOWN_MARGIN_MS + CLOSE_MARGIN_MS);
   logStartupWarnings(config, logger);
   if (config.dev) process.stdout.write(await devBanner(config, primary));
   logger.info(
@@ -209,16 +213,23 @@ async function serveWorkers(config: ServeConfig, logger: Logger): Promise<void> 
     },
     "hub listening",
   );
-  stop = stopOnSignals(primary, logger);
 }
 
 /**
+ * What closing the transport may take beyond the shutdown timeout (the streams have ended and the
+ * connections are closed by then): a store that does not answer must not keep the process alive.
+ */
+const CLOSE_MARGIN_MS = 5_000;
+
+/**
  * Closes the hub on SIGINT or SIGTERM (a second one exits at once), then exits; returns the same
- * stop, for a reason of the hub's own (the exit code then says it failed).
+ * stop, for a reason of the hub's own (the exit code then says it failed). A close that has not
+ * finished after `boundMs` exits with 1.
  */
 function stopOnSignals(
   running: { close(): Promise<void> },
   logger: Logger,
+  boundMs: number,
 ): (why: string, code: number) => void {
   let stopping = false;
   const stop = (why: string, code: number) => {
@@ -226,6 +237,10 @@ function stopOnSignals(
     stopping = true;
     if (code === 0) logger.info({ signal: why }, "shutting down");
     else logger.error({}, why);
+    setTimeout(() => {
+      logger.error({ boundMs }, "shutdown did not finish in time");
+      process.exit(1);
+    }, boundMs).unref();
     running.close().then(
       () => process.exit(code),
       (error: unknown) => {

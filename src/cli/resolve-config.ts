@@ -17,7 +17,12 @@ import {
   SERVE_OPTIONS,
 } from "../server/option-table.ts";
 import type { HistoryConfig, HubServerConfig } from "../server/options.ts";
-import { checkOptions, originAllowlists, trustedProxiesOf } from "../server/resolve-options.ts";
+import {
+  checkOptions,
+  defaultShutdownSpread,
+  originAllowlists,
+  trustedProxiesOf,
+} from "../server/resolve-options.ts";
 import { type ConfigFile, issuersFromFile, readConfigFile, readKeyFile } from "./config-file.ts";
 import { parseListen, parseServerName } from "./listen-address.ts";
 import { aliasOrigin, camelName, envName } from "./option-names.ts";
@@ -274,6 +279,9 @@ function readHubOptions(
     } else if (!path.startsWith("history.")) {
       assign(options, path, read.value(spec, dev ? DEV_DEFAULTS[spec.flag] : undefined));
     }
+  }
+  if (read.source("shutdown-spread") === undefined) {
+    assign(options, "shutdownSpreadMs", defaultShutdownSpread(options.shutdownTimeoutMs as number));
   }
   // Every field was assigned by the loop: the table's targets cover them (a test checks it).
   return options as unknown as HubOptionsRead;

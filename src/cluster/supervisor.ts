@@ -4,7 +4,7 @@ import type { Channel, PrimaryMessage, WorkerMessage } from "./messages.ts";
 import { RestartPolicy } from "./restart-policy.ts";
 
 /** What a worker has beyond the shutdown timeout to end its streams before it is killed. */
-const SHUTDOWN_MARGIN_MS = 5_000;
+export const SHUTDOWN_MARGIN_MS = 5_000;
 
 export interface SupervisorOptions {
   readonly count: number;

@@ -15,6 +15,7 @@ import { FlushScheduler } from "./flush-scheduler.ts";
 import { type Logger, type LogLine, lineWriter, type RequestLogLevel, silentLogger } from "./logger.ts";
 import { mayRead } from "./may-read.ts";
 import { sendReplay } from "./replay-sender.ts";
+import { realTimer, type SetTimer, spreadStreamEnds } from "./shutdown-spread.ts";
 import type { StreamSink } from "./stream-sink.ts";
 import { SubscriberIndex } from "./subscriber-index.ts";
 import { SubscriptionAnnouncer } from "./subscription-announcer.ts";
@@ -53,6 +54,8 @@ export interface HubOptions {
   /** The clock of the hub and of its connections (ms since epoch); a test may control it. */
   readonly now?: () => number;
   readonly random?: () => number;
+  /** The timer of the shutdown's spread (see `close`); a test may control it. */
+  readonly setTimer?: SetTimer;
 }
 
 export interface SubscribeRequest {
@@ -86,6 +89,7 @@ export class Hub {
   readonly #streamLine: LogLine | undefined;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #setTimer: SetTimer;
   readonly #limits: ConnectionLimits;
   readonly #index = new SubscriberIndex();
   readonly #connections = new Set<Connection>();
@@ -124,6 +128,7 @@ export class Hub {
     this.#streamLine = lineWriter(this.#logger, options.requestLogLevel ?? "debug");
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#setTimer = options.setTimer ?? realTimer;
     this.#limits = { maxQueueBytes: options.maxQueueBytes, writeTimeoutMs: options.writeTimeoutMs };
     this.#flusher = new FlushScheduler(this.#now, (connection, error) => this.#drop(connection, error));
     this.#sweepMs = Math.max(10, Math.min(1000, Math.floor(options.heartbeatMs / 2)));
@@ -407,12 +412,22 @@ export class Hub {
     if (connection.live) this.#announcer?.announce(connection, false);
   }
 
-  /** Ends every stream and closes the transport. Publishing and subscribing are refused from now on. */
-  async close(): Promise<void> {
+  /**
+   * Ends every stream and closes the transport. Publishing and subscribing are refused from now on.
+   * With `spreadMs`, the streams end at random moments over that window (each told first to wait a
+   * random delay before reconnecting: see spreadStreamEnds), and go on receiving until theirs,
+   * updates still being stored included; the transport closes after the last.
+   */
+  async close(spreadMs = 0): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    await spreadStreamEnds([...this.#connections], {
+      windowMs: spreadMs,
+      random: this.#random,
+      setTimer: this.#setTimer,
+    });
+    // Heartbeats and deadlines went on for the streams waiting for their moment.
     clearInterval(this.#sweepTimer);
-    for (const connection of [...this.#connections]) connection.close("shutdown");
     await this.#announcer?.settled();
     await this.#transport.close();
   }

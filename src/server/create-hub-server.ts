@@ -56,8 +56,9 @@ export interface HubServer {
    */
   reloadCertificate(): Promise<void>;
   /**
-   * Stops listening, ends every stream, answers the requests already received (publishes are
-   * stored, or refused with 503), closes the transport, then every connection.
+   * Stops listening, ends every stream (spread over `shutdownSpreadMs`), answers the requests
+   * already received (publishes are stored, or refused with 503), closes the transport, then
+   * every connection.
    */
   close(): Promise<void>;
 }
@@ -233,7 +234,7 @@ export async function serveHub(
         // Listening stops first, so no connection arrives that could not be served. The admin
         // listener stays until the end: an orchestrator sees the hub live, and not ready, meanwhile.
         const closed = drain.close(config.shutdownTimeoutMs);
-        await hub.close();
+        await hub.close(config.shutdownSpreadMs);
         await closed;
         await admin?.close();
         metrics?.close();

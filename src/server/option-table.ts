@@ -415,6 +415,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     target: "shutdownTimeoutMs",
   },
   {
+    flag: "shutdown-spread",
+    kind: "duration",
+    description:
+      "on SIGTERM, window over which streams end at random moments, each told a random reconnection delay (0: all at once); less than shutdown-timeout",
+    default: 3_000,
+    defaultNote: ", at most half of shutdown-timeout",
+    target: "shutdownSpreadMs",
+  },
+  {
     flag: "max-pipelined-requests",
     kind: "integer",
     description:

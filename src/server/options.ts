@@ -145,6 +145,11 @@ export interface HubServerConfig {
    * health checks; undefined for none. With neither this nor `metrics`, no metrics are collected.
    */
   readonly metricsListen: string | undefined;
+  /**
+   * On close, the window over which streams end at random moments, so that their clients do not
+   * all reconnect to the other hubs at once; less than `shutdownTimeoutMs`.
+   */
+  readonly shutdownSpreadMs: number;
 }
 
 type Sections = "history" | "streams" | "limits" | "sockets" | "tokens";

@@ -54,6 +54,9 @@ export function resolveHubServerOptions(
       continue;
     if (valueAt(config, spec.target) === undefined) assign(config, spec.target, spec.default);
   }
+  if (options.shutdownSpreadMs === undefined) {
+    config.shutdownSpreadMs = defaultShutdownSpread(config.shutdownTimeoutMs as number);
+  }
   const [host, port] = splitListen(defaultOf<string>("listen"));
   config.host ??= host;
   config.port ??= port;
@@ -111,13 +114,29 @@ function historyWithDefaults(history: HistoryOptions = { transport: "memory" }):
 }
 
 /**
+ * The spread when none is given: the table's, at most half the shutdown timeout, so that a short
+ * timeout alone is a valid configuration and leaves time for the answers after the last stream.
+ */
+export function defaultShutdownSpread(shutdownTimeoutMs: number): number {
+  return Math.min(defaultOf<number>("shutdown-spread"), Math.floor(shutdownTimeoutMs / 2));
+}
+
+/**
  * The rules every configuration must follow, whoever wrote it: whole numbers in range, and the
  * bounds that only make sense together. `name` says how messages name an option.
  */
 export function checkOptions(
   config: Pick<
     HubServerConfig,
-    "streams" | "limits" | "sockets" | "requestLogLevel" | "certFile" | "keyFile" | "h2c"
+    | "streams"
+    | "limits"
+    | "sockets"
+    | "requestLogLevel"
+    | "certFile"
+    | "keyFile"
+    | "h2c"
+    | "shutdownTimeoutMs"
+    | "shutdownSpreadMs"
   >,
   name: OptionNamer,
 ): void {
@@ -149,6 +168,10 @@ export function checkOptions(
     );
   }
   if (config.streams.heartbeatMs < 100) throw new UsageError(`${name("heartbeat")} must be at least 100ms`);
+  // The streams must have ended before the connections still open are cut.
+  if (config.shutdownSpreadMs >= config.shutdownTimeoutMs) {
+    throw new UsageError(`${name("shutdown-spread")} must be less than ${name("shutdown-timeout")}`);
+  }
   const headersTimeoutMs = config.sockets.headersTimeoutMs;
   if (headersTimeoutMs < 100 || headersTimeoutMs > REQUEST_TIMEOUT_MS) {
     throw new UsageError(

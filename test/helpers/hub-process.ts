@@ -27,8 +27,8 @@ export interface HubProcess {
 }
 
 /**
- * Starts `quicksilver serve` on 127.0.0.1, port 0, trusting the test issuer for `SHARED_RESOURCE`,
- * with `args` added; resolves once it logs that it listens.
+ * Starts `quicksilver serve` on 127.0.0.1, port 0 (unless `args` say another `--listen`), trusting
+ * the test issuer for `SHARED_RESOURCE`, with `args` added; resolves once it logs that it listens.
  */
 export function startHubProcess(
   args: readonly string[],
@@ -49,6 +49,9 @@ export function startHubProcess(
       SHARED_RESOURCE,
       "--log-level",
       "info",
+      // Stopping ends the streams at once, unless `args` ask for a spread (the last flag wins).
+      "--shutdown-spread",
+      "0",
       ...args,
     ],
     { env: { PATH: process.env.PATH ?? "", ...env } },

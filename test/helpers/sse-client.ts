@@ -16,6 +16,8 @@ export interface Stream {
   readonly body: Promise<string>;
   readonly events: SseEvent[];
   readonly comments: string[];
+  /** The reconnection delays the hub asked for with `retry` fields, in order. */
+  readonly retries: number[];
   /** What arrived, in order: "event" or "comment" per item (to check what came first). */
   readonly sequence: ("event" | "comment")[];
   /** Resolves once `count` events arrived in total (rejects if the stream ends first). */
@@ -37,6 +39,7 @@ export function openStream(url: string | URL, options: StreamOptions = {}): Prom
     const req = request(url, { method: options.method ?? "GET", headers: options.headers }, (res) => {
       const events: SseEvent[] = [];
       const comments: string[] = [];
+      const retries: number[] = [];
       const sequence: ("event" | "comment")[] = [];
       let waiters: (() => void)[] = [];
       const notify = () => {
@@ -55,6 +58,9 @@ export function openStream(url: string | URL, options: StreamOptions = {}): Prom
           comments.push(text);
           sequence.push("comment");
           notify();
+        },
+        onRetry: (ms) => {
+          retries.push(ms);
         },
       });
       let raw = "";
@@ -92,6 +98,7 @@ export function openStream(url: string | URL, options: StreamOptions = {}): Prom
         body: ended.then(() => raw),
         events,
         comments,
+        retries,
         sequence,
         waitForEvents: (count) => waitFor(events, count),
         waitForComments: (count) => waitFor(comments, count),

@@ -43,6 +43,8 @@ export async function startTestHub(
       "publisher-key": SECRET,
       "log-level": "silent",
       transport: "memory",
+      // Closing a test hub ends its streams at once, unless a test asks for the spread.
+      "shutdown-spread": "0",
       ...flags,
     },
     {},
