@@ -8,6 +8,9 @@ import type { StreamSink } from "./stream-sink.ts";
 import type { Position } from "./transport.ts";
 import type { Update } from "./update.ts";
 
+/** Orders two positions of the transport that gave them (`Transport.comparePositions`). */
+type ComparePositions = (a: Position, b: Position) => number;
+
 export type CloseReason =
   | "client_left"
   | "token_expired"
@@ -95,6 +98,13 @@ export class Connection {
   #held: Update[] | undefined;
   #heldPositions: Position[] | undefined;
   #heldBytes = 0;
+  /**
+   * After `goLive`, the last position the replay sent, while the live feed has not reached it yet:
+   * a transport read by several processes (Redis) may hand this process an update after another
+   * process stored it, and after a replay here already read it from history. Live updates up to
+   * it were sent by the replay and are skipped; the first one past it clears it.
+   */
+  #replayedThrough: { readonly position: Position; readonly compare: ComparePositions } | undefined;
   #writable = true;
   #lastWriteAt: number;
   /** When the socket last became unwritable, or 0 while it is writable. */
@@ -196,6 +206,11 @@ export class Connection {
    */
   offer(update: Update, position: Position): boolean {
     if (!mayRead(this.grants, update)) return false;
+    const replayed = this.#replayedThrough;
+    if (replayed !== undefined) {
+      if (replayed.compare(position, replayed.position) <= 0) return true; // the replay sent it
+      this.#replayedThrough = undefined;
+    }
     if (this.#held === undefined) this.enqueue(update.frame);
     else this.#hold(update, position);
     return true;
@@ -213,7 +228,7 @@ export class Connection {
    * Goes live: releases the updates held during the replay, skipping those the replay already sent
    * (at or before `lastReplayed`, the position of the last update it yielded, if any).
    */
-  goLive(lastReplayed: Position | undefined, comparePositions: (a: Position, b: Position) => number): void {
+  goLive(lastReplayed: Position | undefined, comparePositions: ComparePositions): void {
     const held = this.#held;
     const positions = this.#heldPositions;
     this.#held = undefined;
@@ -227,6 +242,14 @@ export class Connection {
           this.enqueue(held[i]!.frame);
         }
       }
+    }
+    // The live feed is behind what the replay read: what it brings up to there is skipped.
+    const lastHeld = positions?.at(-1);
+    if (
+      lastReplayed !== undefined &&
+      (lastHeld === undefined || comparePositions(lastHeld, lastReplayed) < 0)
+    ) {
+      this.#replayedThrough = { position: lastReplayed, compare: comparePositions };
     }
     // Releasing may have dropped it (a slow consumer): then it never went live.
     if (!this.#closed) this.#phase = "live";
