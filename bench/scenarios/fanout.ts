@@ -30,6 +30,9 @@ export interface FanoutResult {
   readonly perSubscriber: { readonly min: number; readonly max: number };
   /** The busiest generator's CPU share over the measurement (1 = a core saturated). */
   readonly generatorCpuShare: number;
+  /** The hub's CPU share over the measurement, and the share it waited for a core (other work on it). */
+  readonly hubCpuShare: number;
+  readonly hubWaitShare: number;
   /** Why the run cannot be trusted (a saturated generator, missing events), if it cannot. */
   readonly invalid?: string;
 }
@@ -113,6 +116,8 @@ export async function runFanout(
       complete,
       perSubscriber: { min: counted.minPerSocket, max: counted.maxPerSocket },
       generatorCpuShare: round(counted.maxCpuShare, 2),
+      hubCpuShare: round((after.cpuMicros - before.cpuMicros) / (seconds * 1e6), 2),
+      hubWaitShare: round((after.waitMicros - before.waitMicros) / (seconds * 1e6), 2),
       ...(problems.length > 0 ? { invalid: problems.join("; ") } : {}),
     };
   } finally {

@@ -41,6 +41,7 @@ export const STREAMS_PER_SESSION = 100;
 /** How long the hub has to close the first protocol's connections before the second is measured. */
 const RELEASE_TIMEOUT_MS = 30_000;
 
+const percent = (share: number) => `${round(share * 100)}%`;
 const ratio = (h2: number, http1: number) => round(h2 / http1, 2);
 
 export const h2fanout: Scenario<H2FanoutCase, H2FanoutResult> = {
@@ -67,6 +68,11 @@ export const h2fanout: Scenario<H2FanoutCase, H2FanoutResult> = {
     { header: "events/write h1 / h2", value: (r) => `${r.http1.eventsPerWrite} / ${r.h2.eventsPerWrite}` },
     { header: "publish p99 ms h1 / h2", value: (r) => `${r.http1.publish.p99} / ${r.h2.publish.p99}` },
     { header: "deliver p99 ms h1 / h2", value: (r) => `${r.http1.deliver.p99} / ${r.h2.deliver.p99}` },
+    {
+      header: "hub core busy / waited h1; h2",
+      value: (r) =>
+        `${percent(r.http1.hubCpuShare)} / ${percent(r.http1.hubWaitShare)}; ${percent(r.h2.hubCpuShare)} / ${percent(r.h2.hubWaitShare)}`,
+    },
     {
       header: "client core h1 / h2",
       value: (r) => `${round(r.http1.generatorCpuShare * 100)}% / ${round(r.h2.generatorCpuShare * 100)}%`,
