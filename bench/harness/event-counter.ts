@@ -8,6 +8,8 @@
  */
 
 const NEEDLE = Buffer.from("\ndata: ");
+/** Bytes kept from a chunk's end: more than a needle and a stamp. */
+const TAIL = 64;
 
 /** The sequence of a warm-up event (its data starts with `w=<sequence>;`), else undefined. */
 function warmUpSequence(chunk: Buffer, at: number): number | undefined {
@@ -34,8 +36,10 @@ export class EventCounter {
   /** The highest warm-up sequence seen (0: none). */
   warmUp = 0;
   closed = false;
-  /** The end of the previous chunk, for a needle split across two chunks. */
+  /** The end of the previous chunk, for a needle or a stamp split across two chunks. */
   #tail: Buffer = Buffer.alloc(0);
+  /** The tail starts with a needle already counted, whose stamp the previous chunk cut. */
+  #carried = false;
 
   readonly latencies: number[] | undefined;
   readonly onEvent: (subscriber: EventCounter) => void;
@@ -48,20 +52,34 @@ export class EventCounter {
   /** Counts the events of the next chunk of the body. */
   count(chunk: Buffer): void {
     const data = this.#tail.length === 0 ? chunk : Buffer.concat([this.#tail, chunk]);
+    let cut = -1;
     let at = data.indexOf(NEEDLE);
     while (at !== -1) {
-      this.events++;
-      if (this.latencies !== undefined) {
-        const latency = probeLatency(data, at);
-        if (latency !== undefined) this.latencies.push(latency);
+      const next = data.indexOf(NEEDLE, at + 1);
+      const counted = this.#carried && at === 0;
+      if (!counted) this.events++;
+      // The stamp (`t=…;`, `w=…;`) of the last event may be cut by the chunk's end, more often
+      // over HTTP/2, whose DATA frames split a large write anywhere: read it with the next chunk.
+      if (next === -1 && data.indexOf(0x3b /* ; */, at + NEEDLE.length) === -1 && data.length - at < TAIL) {
+        cut = at;
+      } else {
+        if (this.latencies !== undefined) {
+          const latency = probeLatency(data, at);
+          if (latency !== undefined) this.latencies.push(latency);
+        }
+        const warmUp = warmUpSequence(data, at);
+        if (warmUp !== undefined && warmUp > this.warmUp) this.warmUp = warmUp;
       }
-      const warmUp = warmUpSequence(data, at);
-      if (warmUp !== undefined && warmUp > this.warmUp) this.warmUp = warmUp;
-      this.onEvent(this);
-      at = data.indexOf(NEEDLE, at + 1);
+      if (!counted) this.onEvent(this);
+      at = next;
     }
-    // Keep enough to find a needle (or a probe's timestamp) cut by the chunk boundary.
-    this.#tail = Buffer.from(data.subarray(Math.max(0, data.length - 64)));
+    this.#carried = cut !== -1;
+    if (cut !== -1) {
+      this.#tail = Buffer.from(data.subarray(cut));
+      return;
+    }
+    // Keep enough to find a needle cut by the chunk boundary.
+    this.#tail = Buffer.from(data.subarray(Math.max(0, data.length - TAIL)));
     // A needle found in the kept tail would be counted again: cut the tail after the last one.
     const last = this.#tail.lastIndexOf(NEEDLE);
     if (last !== -1) this.#tail = this.#tail.subarray(last + 1);
