@@ -10,6 +10,9 @@
  * node:http2 parses the frames in C++ and calls back into JavaScript once per DATA frame per
  * stream: a delivery costs this process more than a raw socket's share of one read, which its
  * reported CPU share shows.
+ *
+ * The probes are the first streams opened, as the raw generator's are its first sockets: both
+ * time the subscribers the hub registered first, so that their latencies compare.
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectHttp2 } from "node:http2";
 import { connect } from "node:net";
@@ -77,10 +80,6 @@ serveGenerator({
     let firstError: string | undefined;
     const bySourceAddress: Record<string, number> = {};
     const sessionCount = Math.ceil(command.count / streamsPerSession);
-    // Probes spread over the sessions, not all on the first two: the hub writes a session's
-    // streams together, and the first sessions written are not the others.
-    const probeEvery = Math.max(1, Math.floor(command.count / Math.max(1, command.probes)));
-    const isProbe = (i: number) => i % probeEvery === 0 && i / probeEvery < command.probes;
     // Sessions connect in waves, so the hub's accept queue is not flooded.
     for (let wave = 0; wave < sessionCount; wave += 100) {
       const waveSessions = Math.min(100, sessionCount - wave);
@@ -97,7 +96,7 @@ serveGenerator({
             return;
           }
           for (let i = first; i < first + streams; i++) {
-            const counter = new EventCounter(isProbe(i) ? latencies : undefined, onEvent);
+            const counter = new EventCounter(i < command.probes ? latencies : undefined, onEvent);
             openStream(session, pathOf(command.requests[i % command.requests.length]!), counter);
             subscribers.push(counter);
           }
