@@ -17,9 +17,10 @@ export interface ProcSample {
    */
   readonly cpuMicros: number;
   /**
-   * Time the tree's live threads were ready to run but waited for a core (µs), from the same
-   * schedstat: on a machine shared with other work, a hub that waited is one whose figures that
-   * work lowered.
+   * Time the main thread of each process of the tree was ready to run but waited for a core (µs),
+   * from the same schedstat: other processes on its core, or its own helper threads (V8's
+   * collector and compiler, pinned with it). Well above what a quiet machine shows, it says other
+   * work lowered the figures.
    */
   readonly waitMicros: number;
   /** The same from utime + stime (tick-sampled), kept as a cross-check. */
@@ -59,7 +60,8 @@ export function sample(root: number): ProcSample {
       const schedstat = safe(() => readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8"), "0");
       const [run, wait] = schedstat.split(" ");
       runNanos += Number(run);
-      waitNanos += Number(wait ?? 0);
+      // The main thread only: V8's helper threads share its core and wait for it too.
+      if (task === String(pid)) waitNanos += Number(wait ?? 0);
     }
     const status = safe(() => readFileSync(`/proc/${pid}/status`, "utf8"), "");
     rssKiB += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
