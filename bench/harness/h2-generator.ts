@@ -55,7 +55,9 @@ function openSession(port: number, localAddress: string | undefined): Promise<Cl
       session.setLocalWindowSize(SESSION_WINDOW);
       resolve(session);
     });
-    session.once("error", (error) => resolve(error));
+    // Before the connection is up, an error fails the session's streams; after, its streams
+    // close, and the coordinator counts them as closed early.
+    session.on("error", (error) => resolve(error));
   });
 }
 

@@ -30,7 +30,10 @@ export interface FanoutResult {
   readonly perSubscriber: { readonly min: number; readonly max: number };
   /** The busiest generator's CPU share over the measurement (1 = a core saturated). */
   readonly generatorCpuShare: number;
-  /** The hub's CPU share over the measurement, and the share it waited for a core (other work on it). */
+  /**
+   * The hub's CPU share over the measurement, and the share its main thread waited for its core
+   * (other work on that core, or the hub's own helper threads).
+   */
   readonly hubCpuShare: number;
   readonly hubWaitShare: number;
   /** Why the run cannot be trusted (a saturated generator, missing events), if it cannot. */
