@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ADAPTERS } from "../bench/harness/adapters.ts";
+import { sample } from "../bench/harness/proc-sampler.ts";
 import { createRig } from "../bench/harness/rig.ts";
 import { type H2FanoutCase, h2fanout } from "../bench/scenarios/h2fanout.ts";
 
@@ -41,6 +42,24 @@ describe("the h2fanout scenario", () => {
       result.ratio.deliveriesPerSecond,
       Math.round((result.h2.deliveriesPerSecond / result.http1.deliveriesPerSecond) * 100) / 100,
     );
+  });
+
+  it("carries many subscribers on one HTTP/2 session, each answered 200", { timeout: 30_000 }, async () => {
+    const target = await ADAPTERS["quicksilver"]!.start({ h2c: true });
+    const rig = createRig(false);
+    try {
+      const before = sample(target.pid).fds;
+      const pool = rig.startPool(1, undefined, { name: "h2", streamsPerSession: 20 });
+      const opened = await pool.open(target.port, target.subscribeRequest("https://example.com/a"), 45, 0);
+      assert.equal(opened.connected, 45);
+      await pool.waitForHeads();
+      const sessions = sample(target.pid).fds - before;
+      // 3 sessions (20 + 20 + 5 streams); 45 descriptors would mean a connection per subscriber.
+      assert.ok(sessions >= 3 && sessions < 10, `${sessions} descriptors for 45 subscribers on 3 sessions`);
+    } finally {
+      await rig.close();
+      await target.stop();
+    }
   });
 
   it("runs only against Quicksilver, which serves h2c", () => {
