@@ -5,7 +5,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { GeneratorCommand, GeneratorMessage } from "./generator.ts";
+import type { GeneratorCommand, GeneratorMessage } from "./generator-process.ts";
 import { closeAll, sum } from "./load-processes.ts";
 import type { Publisher } from "./publisher.ts";
 
@@ -13,6 +13,16 @@ import type { Publisher } from "./publisher.ts";
 export const SOCKETS_PER_GENERATOR = 15_000;
 /** 127.0.0.2 … 127.0.0.51 all reach `lo`; each source address gives ~28k ephemeral ports. */
 export const SOURCE_ADDRESSES = Array.from({ length: 50 }, (_, i) => `127.0.0.${i + 2}`);
+
+/**
+ * What the subscribers of a pool speak: HTTP/1.1, one raw socket each (generator.ts), or HTTP/2,
+ * `streamsPerSession` streams on each session (h2-generator.ts).
+ */
+export type SubscriberProtocol =
+  | { readonly name: "http/1.1" }
+  | { readonly name: "h2"; readonly streamsPerSession: number };
+
+export const HTTP1: SubscriberProtocol = { name: "http/1.1" };
 
 /** The message each command is answered with. */
 const ANSWERS: Record<GeneratorCommand["op"], GeneratorMessage["op"]> = {
@@ -58,14 +68,25 @@ export class GeneratorPool {
     this.#addresses = addresses;
   }
 
-  /** Forks `generators` generators that share the first `sourceAddresses` source addresses. */
-  static start(generators: number, sourceAddresses = SOURCE_ADDRESSES.length): GeneratorPool {
+  /**
+   * Forks `generators` generators whose subscribers speak `protocol`, sharing the first
+   * `sourceAddresses` source addresses.
+   */
+  static start(
+    generators: number,
+    sourceAddresses = SOURCE_ADDRESSES.length,
+    protocol: SubscriberProtocol = HTTP1,
+  ): GeneratorPool {
     if (sourceAddresses < generators || sourceAddresses > SOURCE_ADDRESSES.length)
       throw new Error(`${sourceAddresses} source addresses for ${generators} generators`);
-    const path = fileURLToPath(new URL("./generator.ts", import.meta.url));
+    const [file, args] =
+      protocol.name === "h2"
+        ? ["./h2-generator.ts", [String(protocol.streamsPerSession)]]
+        : ["./generator.ts", []];
+    const path = fileURLToPath(new URL(file, import.meta.url));
     return new GeneratorPool(
       Array.from({ length: generators }, () =>
-        fork(path, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+        fork(path, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] }),
       ),
       SOURCE_ADDRESSES.slice(0, sourceAddresses),
     );

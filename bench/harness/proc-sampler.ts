@@ -16,6 +16,13 @@ export interface ProcSample {
    * compiler and collector threads.
    */
   readonly cpuMicros: number;
+  /**
+   * Time the main thread of each process of the tree was ready to run but waited for a core (µs),
+   * from the same schedstat: other processes on its core, or its own helper threads (V8's
+   * collector and compiler, pinned with it). Well above what a quiet machine shows, it says other
+   * work lowered the figures.
+   */
+  readonly waitMicros: number;
   /** The same from utime + stime (tick-sampled), kept as a cross-check. */
   readonly tickCpuMicros: number;
   /** Resident memory of the tree (bytes). */
@@ -40,6 +47,7 @@ export function processTree(root: number): number[] {
 export function sample(root: number): ProcSample {
   let cpuTicks = 0;
   let runNanos = 0;
+  let waitNanos = 0;
   let rssKiB = 0;
   let fds = 0;
   let writeCalls = 0;
@@ -50,7 +58,10 @@ export function sample(root: number): ProcSample {
     cpuTicks += Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
     for (const task of safe(() => readdirSync(`/proc/${pid}/task`), [])) {
       const schedstat = safe(() => readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8"), "0");
-      runNanos += Number(schedstat.split(" ")[0]);
+      const [run, wait] = schedstat.split(" ");
+      runNanos += Number(run);
+      // The main thread only: V8's helper threads share its core and wait for it too.
+      if (task === String(pid)) waitNanos += Number(wait ?? 0);
     }
     const status = safe(() => readFileSync(`/proc/${pid}/status`, "utf8"), "");
     rssKiB += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -60,6 +71,7 @@ export function sample(root: number): ProcSample {
   }
   return {
     cpuMicros: runNanos / 1000,
+    waitMicros: waitNanos / 1000,
     tickCpuMicros: (cpuTicks * 1e6) / TICKS_PER_SECOND,
     rssBytes: rssKiB * 1024,
     fds,
@@ -73,6 +85,7 @@ export function sampleAll(roots: readonly number[]): ProcSample & { readonly pro
   const total = (field: keyof ProcSample) => samples.reduce((sum, each) => sum + each[field], 0);
   return {
     cpuMicros: total("cpuMicros"),
+    waitMicros: total("waitMicros"),
     tickCpuMicros: total("tickCpuMicros"),
     rssBytes: total("rssBytes"),
     fds: total("fds"),

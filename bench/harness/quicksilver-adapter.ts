@@ -58,6 +58,7 @@ async function startNode(transport: string, options: HubStartOptions): Promise<T
     transport,
     ...(options.heartbeatSeconds === undefined ? [] : ["--heartbeat", `${options.heartbeatSeconds}s`]),
     ...(options.workers === undefined ? [] : ["--workers", String(options.workers)]),
+    ...(options.h2c === true ? ["--h2c"] : []),
     ...CONNECTION_LIMITS,
   ]);
   const url = new URL(hubUrl);

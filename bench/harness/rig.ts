@@ -38,8 +38,8 @@ export function pinHub(pid: number): void {
 export function createRig(pinned: boolean): Rig & { close(): Promise<void> } {
   const pools: GeneratorPool[] = [];
   return {
-    startPool(generators, sourceAddresses) {
-      const pool = GeneratorPool.start(generators, sourceAddresses);
+    startPool(generators, sourceAddresses, protocol) {
+      const pool = GeneratorPool.start(generators, sourceAddresses, protocol);
       if (pinned) for (const pid of pool.pids) pin(pid, CLIENT_CORES);
       pools.push(pool);
       return pool;

@@ -2,7 +2,7 @@
  * What a benchmark scenario is to the harness: the cases it runs (a quick form and a full one),
  * how to run one case against a hub, and how its result reads in the table and the chart.
  */
-import type { GeneratorPool } from "./generator-pool.ts";
+import type { GeneratorPool, SubscriberProtocol } from "./generator-pool.ts";
 import type { LatencySummary } from "./stats.ts";
 import type { HubStartOptions, Target } from "./target.ts";
 
@@ -27,9 +27,10 @@ export interface ResultRow {
 export interface Rig {
   /**
    * Forks `generators` load generators, pinned away from the hub, sharing the first
-   * `sourceAddresses` loopback source addresses (all of them by default); closed after the case.
+   * `sourceAddresses` loopback source addresses (all of them by default), their subscribers
+   * speaking `protocol` (HTTP/1.1 by default); closed after the case.
    */
-  startPool(generators: number, sourceAddresses?: number): GeneratorPool;
+  startPool(generators: number, sourceAddresses?: number, protocol?: SubscriberProtocol): GeneratorPool;
   /** Places a client process the scenario forked itself (pins it away from the hub, when pinned). */
   placeClient(pid: number): void;
 }

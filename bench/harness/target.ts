@@ -40,6 +40,8 @@ export interface HubStartOptions {
   readonly history?: boolean;
   /** Send a keep-alive comment on silent streams this often (the idle scenario). */
   readonly heartbeatSeconds?: number;
+  /** Serve cleartext HTTP/2 (h2c) beside HTTP/1.1 on the port (h2fanout). */
+  readonly h2c?: boolean;
   /** One port served by a primary and this many worker processes (`--workers`; capacity). */
   readonly workers?: number | "auto";
   /**

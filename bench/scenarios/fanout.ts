@@ -3,7 +3,7 @@
  * Reports deliveries per second (from the first publish until every subscriber holds every
  * event), the hub's CPU per delivery, events per write(2), and publish latency.
  */
-import { SOCKETS_PER_GENERATOR } from "../harness/generator-pool.ts";
+import { HTTP1, SOCKETS_PER_GENERATOR, type SubscriberProtocol } from "../harness/generator-pool.ts";
 import { sample } from "../harness/proc-sampler.ts";
 import { Publisher } from "../harness/publisher.ts";
 import type { Rig, Scenario } from "../harness/scenario.ts";
@@ -28,6 +28,14 @@ export interface FanoutResult {
   readonly complete: boolean;
   /** Events each subscriber counted: both `events` when nothing was lost or duplicated. */
   readonly perSubscriber: { readonly min: number; readonly max: number };
+  /** The busiest generator's CPU share over the measurement (1 = a core saturated). */
+  readonly generatorCpuShare: number;
+  /**
+   * The hub's CPU share over the measurement, and the share its main thread waited for its core
+   * (other work on that core, or the hub's own helper threads).
+   */
+  readonly hubCpuShare: number;
+  readonly hubWaitShare: number;
   /** Why the run cannot be trusted (a saturated generator, missing events), if it cannot. */
   readonly invalid?: string;
 }
@@ -50,7 +58,7 @@ export const fanout: Scenario<FanoutCase, FanoutResult> = {
           { subscribers: 10_000, events: 200, inflight: 16, bytes: 1024 },
         ],
   label: (c) => `${c.subscribers.toLocaleString("en")} subscribers, ${c.bytes} B`,
-  run: runFanout,
+  run: (target, c, rig) => runFanout(target, c, rig),
   headline: { label: "deliveries/s", value: (r) => r.deliveriesPerSecond, higherIsBetter: true },
   columns: [
     { header: "hub CPU µs/delivery", value: (r) => r.hubCpuMicrosPerDelivery },
@@ -61,8 +69,17 @@ export const fanout: Scenario<FanoutCase, FanoutResult> = {
   latency: (r) => r.deliver,
 };
 
-async function runFanout(target: Target, c: FanoutCase, rig: Rig): Promise<FanoutResult> {
-  const pool = rig.startPool(Math.ceil(c.subscribers / SOCKETS_PER_GENERATOR));
+/**
+ * One fan-out case, its subscribers speaking `protocol`; the subscribers are closed before it
+ * returns, so that another measurement can follow on the same hub (h2fanout).
+ */
+export async function runFanout(
+  target: Target,
+  c: FanoutCase,
+  rig: Rig,
+  protocol: SubscriberProtocol = HTTP1,
+): Promise<FanoutResult> {
+  const pool = rig.startPool(Math.ceil(c.subscribers / SOCKETS_PER_GENERATOR), undefined, protocol);
   const opened = await pool.open(target.port, target.subscribeRequest(TOPIC), c.subscribers, 200);
   if (opened.failed > 0)
     throw new Error(`${opened.failed} of ${c.subscribers} subscribers could not connect`);
@@ -101,9 +118,13 @@ async function runFanout(target: Target, c: FanoutCase, rig: Rig): Promise<Fanou
       deliver: latencySummary(counted.latencies),
       complete,
       perSubscriber: { min: counted.minPerSocket, max: counted.maxPerSocket },
+      generatorCpuShare: round(counted.maxCpuShare, 2),
+      hubCpuShare: round((after.cpuMicros - before.cpuMicros) / (seconds * 1e6), 2),
+      hubWaitShare: round((after.waitMicros - before.waitMicros) / (seconds * 1e6), 2),
       ...(problems.length > 0 ? { invalid: problems.join("; ") } : {}),
     };
   } finally {
     publisher.close();
+    await pool.close();
   }
 }

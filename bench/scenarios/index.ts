@@ -4,6 +4,7 @@ import { capacity } from "./capacity.ts";
 import { churn } from "./churn.ts";
 import { cluster } from "./cluster.ts";
 import { fanout } from "./fanout.ts";
+import { h2fanout } from "./h2fanout.ts";
 import { idle } from "./idle.ts";
 import { latency } from "./latency.ts";
 import { publish } from "./publish.ts";
@@ -11,6 +12,7 @@ import { routing } from "./routing.ts";
 
 export const SCENARIOS: Record<string, AnyScenario> = {
   fanout,
+  h2fanout,
   publish,
   churn,
   latency,
