@@ -310,8 +310,9 @@ describe("delivery", { timeout: 60_000 }, () => {
     const [head, streamBody] = received.split("\r\n\r\n");
     assert.doesNotMatch(head!, /transfer-encoding/i);
     assert.match(head!, /\r\nconnection: close/i);
-    // No chunk sizes around the events: the body is the event stream itself.
-    assert.match(streamBody!, /^:[^\r]*\nid: [^\n]+\ndata: plain\n\n$/);
+    // No chunk sizes around the events: the body is the event stream itself, ended by the
+    // reconnection delay a stopping hub tells each stream.
+    assert.match(streamBody!, /^:[^\r]*\nid: [^\n]+\ndata: plain\n\nretry: \d+\n\n$/);
   });
 });
 
