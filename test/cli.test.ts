@@ -5,36 +5,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import * as jose from "jose";
 import { resolveServeConfig, type ServeConfig, UsageError } from "../src/cli/resolve-config.ts";
 import { descriptorLimit } from "../src/server/descriptor-limit.ts";
+import { BIN, type Run, runCli } from "./helpers/cli-run.ts";
 
-const BIN = fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url));
 const SECRET = "a-secret-that-is-long-enough-for-hs256!!";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the CLI to completion. */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? "", MERCURE_TRANSPORT: "memory", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args, { PATH: process.env.PATH ?? "", MERCURE_TRANSPORT: "memory", ...env });
 }
 
 /**

@@ -1,37 +1,16 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { type Run, runCli } from "./helpers/cli-run.ts";
 
-const BIN = fileURLToPath(new URL("../bin/quicksilver.js", import.meta.url));
 const SECRET = "a-secret-that-is-long-enough-for-hs256!!";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the CLI to completion, with only the environment given (and a home of its own). */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: scratch(), ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return runCli(args, { PATH: process.env.PATH ?? "", HOME: scratch(), ...env });
 }
 
 function scratch(): string {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   type ClientHttp2Session,
-  type ClientHttp2Stream,
   connect,
   constants,
   createServer,
@@ -17,8 +16,8 @@ import { OriginAllowlist } from "../src/http/cors.ts";
 import { DEFAULT_LIMITS } from "../src/http/options.ts";
 import { createContext, createRequestHandler } from "../src/http/router.ts";
 import { Hub } from "../src/hub/hub.ts";
-import { type SseEvent, SseParser } from "../src/protocol/sse-parser.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
+import { h2Exchange, h2Publish, h2Subscribe } from "./helpers/h2-client.ts";
 import { ISSUER, SECRET } from "./helpers/test-hub.ts";
 
 const HUB_PATH = "/.well-known/mercure";
@@ -81,103 +80,14 @@ async function startH2Hub(
   };
 }
 
-interface Answer {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
+/** A publish on the session, to the hub path. */
+function publishOver(session: ClientHttp2Session, token: string, fields: Record<string, string>) {
+  return h2Publish(session, HUB_PATH, token, fields);
 }
 
-/** One request on the session, answered in full. */
-function exchange(session: ClientHttp2Session, headers: OutgoingHttpHeaders, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request(headers, { endStream: body === undefined });
-    let received = "";
-    let answerHeaders: IncomingHttpHeaders = {};
-    stream.on("response", (h) => {
-      answerHeaders = h;
-    });
-    stream.setEncoding("utf8");
-    stream.on("data", (chunk: string) => {
-      received += chunk;
-    });
-    stream.on("end", () => resolve({ headers: answerHeaders, body: received }));
-    stream.on("error", reject);
-    if (body !== undefined) stream.end(body);
-  });
-}
-
-function publishOver(
-  session: ClientHttp2Session,
-  token: string,
-  fields: Record<string, string>,
-): Promise<Answer> {
-  return exchange(
-    session,
-    {
-      ":method": "POST",
-      ":path": HUB_PATH,
-      "content-type": "application/x-www-form-urlencoded",
-      authorization: `Bearer ${token}`,
-    },
-    new URLSearchParams(fields).toString(),
-  );
-}
-
-/** A subscriber stream on the session, its events parsed as they arrive. */
-interface H2Stream {
-  readonly stream: ClientHttp2Stream;
-  readonly headers: Promise<IncomingHttpHeaders>;
-  readonly events: SseEvent[];
-  waitForEvents(count: number): Promise<SseEvent[]>;
-  /** Resolves when the stream closes: whether it ended with END_STREAM, and its RST_STREAM code. */
-  readonly closed: Promise<{ ended: boolean; rstCode: number }>;
-}
-
-function subscribeOver(
-  session: ClientHttp2Session,
-  query: string,
-  headers: OutgoingHttpHeaders = {},
-): H2Stream {
-  const stream = session.request({
-    ":path": `${HUB_PATH}?${query}`,
-    accept: "text/event-stream",
-    ...headers,
-  });
-  const events: SseEvent[] = [];
-  let waiters: (() => void)[] = [];
-  const parser = new SseParser({
-    onEvent: (event) => {
-      events.push(event);
-      for (const wake of waiters) wake();
-      waiters = [];
-    },
-  });
-  stream.on("data", (chunk: Buffer) => parser.push(chunk));
-  // A stream the hub cuts is an outcome here, not a failure.
-  stream.on("error", () => {});
-  let ended = false;
-  stream.on("end", () => {
-    ended = true;
-  });
-  const closed = new Promise<{ ended: boolean; rstCode: number }>((resolve) =>
-    stream.on("close", () => resolve({ ended, rstCode: stream.rstCode ?? 0 })),
-  );
-  return {
-    stream,
-    headers: new Promise((resolve) => stream.once("response", resolve)),
-    events,
-    closed,
-    waitForEvents(count) {
-      if (events.length >= count) return Promise.resolve(events.slice(0, count));
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (events.length >= count) resolve(events.slice(0, count));
-          else waiters.push(check);
-        };
-        waiters.push(check);
-        void closed.then(() => reject(new Error(`the stream closed after ${events.length} events`)));
-      });
-    },
-  };
+/** A subscriber stream on the session, with the hub path's query. */
+function subscribeOver(session: ClientHttp2Session, query: string, headers: OutgoingHttpHeaders = {}) {
+  return h2Subscribe(session, `${HUB_PATH}?${query}`, headers);
 }
 
 describe("the hub over HTTP/2 (h2c)", () => {
@@ -231,7 +141,7 @@ describe("the hub over HTTP/2 (h2c)", () => {
     const closedHub = await startH2Hub({ anonymous: false });
     const client = connect(closedHub.origin);
     try {
-      const answer = await exchange(client, {
+      const answer = await h2Exchange(client, {
         ":path": `${HUB_PATH}?match=https://example.com/a`,
         accept: "text/event-stream",
       });

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import { Connection } from "../src/hub/connection.ts";
 import { CHANNELS } from "../src/hub/diagnostics.ts";
 import { UsageError } from "../src/server/usage-error.ts";
+import { parseExposition } from "./helpers/prometheus-text.ts";
 import { openRawStream } from "./helpers/raw-stream.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { publish, startTestHub } from "./helpers/test-hub.ts";
@@ -14,17 +15,6 @@ import { publish, startTestHub } from "./helpers/test-hub.ts";
 // Prometheus metrics over real sockets: scraped and parsed after known publishes, subscriptions,
 // refusals and disconnects; on the public port with --metrics, on an admin listener with
 // --metrics-listen, and not at all without either.
-
-/** The samples of a Prometheus text exposition, by series (`name{label="value"}`). */
-function parseExposition(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
-}
 
 async function scrape(origin: string): Promise<Map<string, number>> {
   const response = await fetch(new URL("/metrics", origin));

@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { mintToken } from "../src/auth/mint.ts";
 import { formHeaders, rawRequest } from "./helpers/auth.ts";
+import { parseExposition } from "./helpers/prometheus-text.ts";
 import { openStream, subscribeUrl } from "./helpers/sse-client.ts";
 
 // `serve --workers 2 --metrics-listen`: the primary serves the admin listener and sums the
@@ -16,16 +17,6 @@ const ISSUER = "workers-metrics-test";
 const TOPIC = "https://example.com/workers/metrics";
 
 type LogLine = Record<string, unknown> & { msg: string };
-
-function parseExposition(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
-}
 
 describe("metrics with workers", { timeout: 60_000 }, () => {
   it("are every worker's, summed by the primary on its admin listener", async () => {

@@ -1,5 +1,6 @@
 import type { Server, Socket } from "node:net";
 import { requestRefused } from "../hub/diagnostics.ts";
+import { decrement, increment } from "./counts.ts";
 import { type HttpRequest, type HttpResponse, isHttp2 } from "./exchange.ts";
 import { sendProblem } from "./respond.ts";
 import type { TcpSockets } from "./tcp-sockets.ts";
@@ -216,14 +217,4 @@ export class ConnectionGuard {
     if ((this.#admitted.get(address) ?? 0) >= this.#limits.maxSocketsPerClient) return "client";
     return undefined;
   }
-}
-
-function increment(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
-}
-
-function decrement(counts: Map<string, number>, key: string): void {
-  const left = (counts.get(key) ?? 1) - 1;
-  if (left <= 0) counts.delete(key);
-  else counts.set(key, left);
 }

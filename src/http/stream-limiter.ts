@@ -1,3 +1,4 @@
+import { decrement, increment } from "./counts.ts";
 import type { HttpLimits } from "./options.ts";
 import { HttpRefusal } from "./refusal.ts";
 
@@ -76,14 +77,4 @@ function refusal(detail: string, limit: string): HttpRefusal {
     headers: { "Retry-After": RETRY_AFTER_SECONDS },
     limit,
   });
-}
-
-function increment(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
-}
-
-function decrement(counts: Map<string, number>, key: string): void {
-  const left = (counts.get(key) ?? 1) - 1;
-  if (left <= 0) counts.delete(key);
-  else counts.set(key, left);
 }
