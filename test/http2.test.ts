@@ -11,14 +11,13 @@ import {
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { mintToken } from "../src/auth/mint.ts";
-import { createVerifier, DEFAULT_VERIFIER_LIMITS } from "../src/auth/verifier.ts";
 import { OriginAllowlist } from "../src/http/cors.ts";
 import { DEFAULT_LIMITS } from "../src/http/options.ts";
 import { createContext, createRequestHandler } from "../src/http/router.ts";
 import { Hub } from "../src/hub/hub.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
 import { h2Exchange, h2Publish, h2Subscribe } from "./helpers/h2-client.ts";
-import { ISSUER, SECRET } from "./helpers/test-hub.ts";
+import { ISSUER, SECRET, testVerifier } from "./helpers/test-hub.ts";
 
 const HUB_PATH = "/.well-known/mercure";
 
@@ -38,12 +37,7 @@ async function startH2Hub(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const hubUrl = `${origin}${HUB_PATH}`;
-  const verifier = await createVerifier({
-    issuers: [{ issuer: ISSUER, publisher: { key: SECRET }, subscriber: { key: SECRET } }],
-    resourceIdentifier: hubUrl,
-    baseUrl: hubUrl,
-    limits: { ...DEFAULT_VERIFIER_LIMITS },
-  });
+  const verifier = await testVerifier(hubUrl);
   const hub = new Hub(new MemoryTransport({ historySize: 100 }), {
     heartbeatMs: 30_000,
     writeTimeoutMs: options.writeTimeoutMs ?? 10_000,

@@ -3,7 +3,6 @@ import { createServer } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { describe, it } from "node:test";
 import { mintToken } from "../src/auth/mint.ts";
-import { createVerifier, DEFAULT_VERIFIER_LIMITS } from "../src/auth/verifier.ts";
 import { resolveServeConfig } from "../src/cli/resolve-config.ts";
 import { OriginAllowlist } from "../src/http/cors.ts";
 import { DEFAULT_LIMITS, type HttpLimits } from "../src/http/options.ts";
@@ -13,7 +12,7 @@ import { MemoryTransport } from "../src/transports/memory.ts";
 import { accessClaims, detail, hs256Jwt } from "./helpers/auth.ts";
 import { watchSubscribeResponses } from "./helpers/server-streams.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
-import { ISSUER, SECRET, startTestHub, type TestHub } from "./helpers/test-hub.ts";
+import { ISSUER, SECRET, startTestHub, type TestHub, testVerifier } from "./helpers/test-hub.ts";
 
 interface Answer {
   readonly status: number;
@@ -119,12 +118,7 @@ describe("publish-rate", () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/mercure`;
-    const verifier = await createVerifier({
-      issuers: [{ issuer: ISSUER, publisher: { key: SECRET }, subscriber: { key: SECRET } }],
-      resourceIdentifier: hubUrl,
-      baseUrl: hubUrl,
-      limits: { ...DEFAULT_VERIFIER_LIMITS },
-    });
+    const verifier = await testVerifier(hubUrl);
     const hub = new Hub(new MemoryTransport({ historySize: 100 }), {
       heartbeatMs: 30_000,
       writeTimeoutMs: 10_000,

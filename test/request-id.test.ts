@@ -3,7 +3,6 @@ import { connect, createServer, type IncomingHttpHeaders } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { mintToken } from "../src/auth/mint.ts";
-import { createVerifier, DEFAULT_VERIFIER_LIMITS } from "../src/auth/verifier.ts";
 import { OriginAllowlist } from "../src/http/cors.ts";
 import { DEFAULT_LIMITS } from "../src/http/options.ts";
 import { MAX_REQUEST_ID_LENGTH } from "../src/http/request-id.ts";
@@ -12,7 +11,7 @@ import { Hub } from "../src/hub/hub.ts";
 import { MemoryTransport } from "../src/transports/memory.ts";
 import { type CapturedLog, captureLog, type LogEntry } from "./helpers/captured-log.ts";
 import { openStream, subscribeUrl } from "./helpers/sse-client.ts";
-import { ISSUER, publish, SECRET, startTestHub, type TestHub } from "./helpers/test-hub.ts";
+import { ISSUER, publish, SECRET, startTestHub, type TestHub, testVerifier } from "./helpers/test-hub.ts";
 
 const TOPIC = "https://example.com/books/1";
 /** What the hub generates: its process's random part, then a counter. */
@@ -124,12 +123,7 @@ describe("request ids over HTTP/2", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const hubUrl = `${origin}/.well-known/mercure`;
-    const verifier = await createVerifier({
-      issuers: [{ issuer: ISSUER, publisher: { key: SECRET }, subscriber: { key: SECRET } }],
-      resourceIdentifier: hubUrl,
-      baseUrl: hubUrl,
-      limits: { ...DEFAULT_VERIFIER_LIMITS },
-    });
+    const verifier = await testVerifier(hubUrl);
     const hub = new Hub(new MemoryTransport({ historySize: 10 }), {
       heartbeatMs: 30_000,
       writeTimeoutMs: 10_000,

@@ -1,4 +1,5 @@
 import { mintToken } from "../../src/auth/mint.ts";
+import { createVerifier, DEFAULT_VERIFIER_LIMITS, type TokenVerifier } from "../../src/auth/verifier.ts";
 import { resolveServeConfig, type ServeConfig } from "../../src/cli/resolve-config.ts";
 import { logStartupWarnings } from "../../src/cli/start-hub.ts";
 import { type Logger, silentLogger } from "../../src/hub/logger.ts";
@@ -6,6 +7,16 @@ import { createHubServer, type HubServer } from "../../src/server/create-hub-ser
 
 export const ISSUER = "https://app.test";
 export const SECRET = "test-secret-that-is-long-enough-for-hs256!";
+
+/** The verifier of a hub built from the library's parts: the test issuer, default limits. */
+export function testVerifier(hubUrl: string): Promise<TokenVerifier> {
+  return createVerifier({
+    issuers: [{ issuer: ISSUER, publisher: { key: SECRET }, subscriber: { key: SECRET } }],
+    resourceIdentifier: hubUrl,
+    baseUrl: hubUrl,
+    limits: { ...DEFAULT_VERIFIER_LIMITS },
+  });
+}
 
 export interface TestHub extends HubServer {
   /** http://127.0.0.1:<port> */
