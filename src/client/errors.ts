@@ -136,3 +136,26 @@ export async function errorFromResponse(response: Response): Promise<MercureHttp
       return new MercureHttpError(response.status, fields);
   }
 }
+
+/** Options `subscribe` cannot work with; `code` says which (`matcher_missing`, `hub_url_invalid`, …). */
+export class MercureOptionsError extends MercureError {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "MercureOptionsError";
+    this.code = code;
+  }
+}
+
+/** An event whose data the subscription's `parse` function refused; the event is skipped. */
+export class MercureParseError extends MercureError {
+  /** The id of the event. */
+  readonly id: string;
+
+  constructor(id: string, options?: ErrorOptions) {
+    super(`the data of event ${JSON.stringify(id)} could not be parsed`, options);
+    this.name = "MercureParseError";
+    this.id = id;
+  }
+}

@@ -2,4 +2,10 @@
  * `quicksilver/client`: the Mercure client SDK, for browsers, Node 20+, Deno and Bun. It imports
  * nothing but the pure protocol module (a test walks its imports), and no dependency.
  */
+export type { ReconnectOptions } from "./backoff.ts";
+export { DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS } from "./backoff.ts";
+export type { Reconnecting, SubscriptionGap } from "./connection.ts";
 export * from "./errors.ts";
+export { DEFAULT_MAX_URL_LENGTH, parseJsonOrText, type SubscribeOptions, subscribe } from "./subscribe.ts";
+export type { Credentials } from "./subscribe-request.ts";
+export { type MercureMessage, Subscription, type SubscriptionEvents } from "./subscription.ts";

@@ -171,9 +171,19 @@ describe("SseParser: fields", () => {
     assert.deepEqual(events, [message(" two\na:b: c\n\tx")]);
   });
 
-  test("unknown fields and field names in another case are ignored", () => {
+  test("unknown fields and field names in another case are kept in fields, not acted on", () => {
     const { events } = parse("foo: bar\nData: no\nDATA\ndata: yes\n id: 9\n\n");
-    assert.deepEqual(events, [message("yes")]);
+    const fields = Object.assign(Object.create(null), { foo: "bar", Data: "no", DATA: "", " id": "9" });
+    assert.deepEqual(events, [{ ...message("yes"), fields }]);
+  });
+
+  test("an extension field is reported on its own event only, its last occurrence winning", () => {
+    const { events } = parse("matchers: 0\nmatchers: 0 2\ndata: a\n\ndata: b\n\n__proto__: x\ndata: c\n\n");
+    assert.deepEqual(
+      events.map((event) => (event.fields === undefined ? undefined : { ...event.fields })),
+      [{ matchers: "0 2" }, undefined, { ["__proto__"]: "x" }],
+    );
+    assert.equal(Object.getPrototypeOf(events[2]!.fields), null, "a field named __proto__ is data");
   });
 
   test("events are dispatched only at a blank line", () => {

@@ -19,6 +19,12 @@ export interface SseEvent {
   id: string;
   /** Present when the event's block held a valid `retry` field (also reported through `onRetry`). */
   retry?: number;
+  /**
+   * Present when the event's block held fields the standard does not define (which an
+   * `EventSource` ignores), such as the `matchers` field of a hub's extension: the value of each
+   * one's last occurrence, by name.
+   */
+  fields?: Record<string, string>;
 }
 
 export interface SseHandlers {
@@ -51,6 +57,7 @@ export class SseParser {
   #hasData = false;
   #type = "";
   #retry: number | undefined = undefined;
+  #fields: Record<string, string> | undefined = undefined;
   #idBuffer = "";
   #lastEventId = "";
 
@@ -94,6 +101,7 @@ export class SseParser {
     this.#hasData = false;
     this.#type = "";
     this.#retry = undefined;
+    this.#fields = undefined;
     this.#idBuffer = this.#lastEventId;
   }
 
@@ -180,14 +188,18 @@ export class SseParser {
         }
         break;
       default:
-      // Any other field is ignored.
+        // Kept for the event, not acted on. A null-prototype record: a field named __proto__ is data.
+        this.#fields ??= Object.create(null) as Record<string, string>;
+        this.#fields[field] = value;
     }
   }
 
   #dispatch(): void {
     this.#lastEventId = this.#idBuffer;
     const retry = this.#retry;
+    const fields = this.#fields;
     this.#retry = undefined;
+    this.#fields = undefined;
     if (!this.#hasData) {
       this.#type = "";
       return;
@@ -198,6 +210,7 @@ export class SseParser {
       id: this.#lastEventId,
     };
     if (retry !== undefined) event.retry = retry;
+    if (fields !== undefined) event.fields = fields;
     this.#data = "";
     this.#hasData = false;
     this.#type = "";

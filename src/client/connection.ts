@@ -1,0 +1,352 @@
+import { type SseEvent, SseParser } from "../protocol/sse-parser.ts";
+import { backoffDelay, type ReconnectOptions } from "./backoff.ts";
+import { errorFromResponse, type MercureError, MercureNetworkError } from "./errors.ts";
+import { headerToText } from "./header-bytes.ts";
+import { buildSubscribeRequest, type Credentials, type MatcherParameter } from "./subscribe-request.ts";
+import { refreshDelay, tokenExpiresAt } from "./token-expiry.ts";
+
+/** The response header by which a hub says it reports, per event, the matchers the event matched. */
+export const MATCHERS_REPORTED_HEADER = "quicksilver-matchers";
+/** The SSE field holding those matchers' indexes. */
+export const MATCHERS_FIELD = "matchers";
+
+/** The longest delay `setTimeout` takes; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A gap: the hub did not find the cursor sent, so updates may have been missed. */
+export interface SubscriptionGap {
+  /** The cursor the client sent. */
+  readonly requested: string;
+  /** What the hub answered instead: `earliest` (everything history keeps was replayed) or an id. */
+  readonly anchor: string;
+}
+
+/** What a connection reports when it waits before connecting again. */
+export interface Reconnecting {
+  /** 1 for the first attempt after a success. */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** Why: a network loss, or a 429 or 503 of the hub. */
+  readonly error: MercureError;
+}
+
+/** One subscription, as a connection sees it. */
+export interface Member {
+  readonly matchers: readonly MatcherParameter[];
+  /** The connection it is on: changed when it is moved to one of its own. */
+  connection: HubConnection;
+  deliver(event: SseEvent): void;
+  opened(anchor: string | undefined): void;
+  gap(gap: SubscriptionGap): void;
+  failed(error: MercureError): void;
+  reconnecting(info: Reconnecting): void;
+  /** The connection ended for good with this error: the subscription ends too. */
+  ended(error: MercureError): void;
+}
+
+export interface ConnectionConfig {
+  readonly hub: URL;
+  readonly dialect: "draft" | "legacy";
+  readonly token?: string | undefined;
+  readonly getToken?: (() => string | Promise<string>) | undefined;
+  readonly credentials?: Credentials | undefined;
+  readonly fetch: typeof fetch;
+  readonly maxUrlLength: number;
+  readonly reconnect: ReconnectOptions;
+  /** The cursor of the first request, sent as a parameter. */
+  readonly lastEventId?: string | undefined;
+  /** Whether subscriptions may share this connection (it then asks the hub to report matchers). */
+  readonly shared: boolean;
+  /** Called once the connection has no member left, or ended. */
+  readonly onEnded: (connection: HubConnection) => void;
+  /**
+   * Called when the hub did not report matchers: the hub cannot carry several subscriptions on one
+   * connection. `moved` are the members to put on connections of their own, from `cursor`.
+   */
+  readonly onUnreported: (connection: HubConnection, moved: Member[], cursor: string | undefined) => void;
+}
+
+/**
+ * One `fetch` stream to a hub, carrying one subscription or several (their matchers merged).
+ * It reconnects after a network loss with backoff, from the last id it received, with a token
+ * fetched anew each time; it reconnects on purpose, from that id too, when its token is about to
+ * expire or its members change. Nothing is lost: the hub replays what came meanwhile.
+ */
+export class HubConnection {
+  readonly #config: ConnectionConfig;
+  readonly #members = new Set<Member>();
+  /** Where to resume: the last id received, else the hub's anchor, else the first cursor. */
+  #cursor: string | undefined;
+  #connectedOnce = false;
+  /** The hub's last `retry:`: no reconnection comes sooner. */
+  #retryMs = 0;
+  #attempt = 0;
+  #started = false;
+  #closed = false;
+  /** Set when the current stream is ended on purpose, to reconnect at once. */
+  #restart = false;
+  #controller: AbortController | undefined;
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #wake: (() => void) | undefined;
+  /** The matchers of the current request, in the order sent: the `matchers` field indexes them. */
+  #sent: readonly MatcherParameter[] = [];
+  #routed = false;
+
+  constructor(config: ConnectionConfig) {
+    this.#config = config;
+    this.#cursor = config.lastEventId;
+  }
+
+  /** The resume point: the id of the last event received, or the hub's anchor. */
+  get lastEventId(): string | undefined {
+    return this.#cursor;
+  }
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Adds a member; a running connection reconnects with the merged matchers. */
+  add(member: Member): void {
+    this.#members.add(member);
+    member.connection = this;
+    if (!this.#started) {
+      this.#started = true;
+      // Started after the current task, so that subscriptions made together share the first request.
+      queueMicrotask(() => void this.#run());
+    } else {
+      this.#reconnectNow();
+    }
+  }
+
+  /** Removes a member; the last one closes the connection, others reconnect without its matchers. */
+  remove(member: Member): void {
+    if (!this.#members.delete(member)) return;
+    if (this.#members.size === 0) this.close();
+    else this.#reconnectNow();
+  }
+
+  /** Ends the stream for good. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#controller?.abort();
+    this.#wake?.();
+    clearTimeout(this.#refreshTimer);
+    this.#config.onEnded(this);
+  }
+
+  /** The members' matchers, each once, in the order the members came. */
+  #matcherList(): MatcherParameter[] {
+    const seen = new Set<string>();
+    const list: MatcherParameter[] = [];
+    for (const member of this.#members) {
+      for (const matcher of member.matchers) {
+        const key = matcherKey(matcher);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        list.push(matcher);
+      }
+    }
+    return list;
+  }
+
+  /** Ends the current stream, or the request being made, to reconnect at once from the cursor. */
+  #reconnectNow(): void {
+    this.#restart = true;
+    this.#controller?.abort();
+  }
+
+  async #run(): Promise<void> {
+    const config = this.#config;
+    let unauthorizedRetried = false;
+    while (!this.#closed) {
+      this.#restart = false;
+      const controller = new AbortController();
+      this.#controller = controller;
+      let token = config.token;
+      if (config.getToken !== undefined) {
+        try {
+          token = await config.getToken();
+        } catch (error) {
+          if (this.#closed) break;
+          await this.#retry(new MercureNetworkError("getToken failed", { cause: error }), 0);
+          continue;
+        }
+        if (this.#closed) break;
+        if (this.#restart) continue;
+      }
+      const first = !this.#connectedOnce;
+      const cursor = this.#cursor;
+      const sent = this.#matcherList();
+      const { url, init } = buildSubscribeRequest(config.hub, {
+        matchers: sent,
+        dialect: config.dialect,
+        cursorParameter: first ? cursor : undefined,
+        cursorHeader: first ? undefined : cursor,
+        token,
+        credentials: config.credentials,
+        reportMatchers: config.shared,
+        maxUrlLength: config.maxUrlLength,
+        signal: controller.signal,
+      });
+      let response: Response;
+      try {
+        response = await config.fetch(url, init);
+      } catch (error) {
+        if (this.#closed) break;
+        if (this.#restart) continue;
+        await this.#retry(new MercureNetworkError("the hub could not be reached", { cause: error }), 0);
+        continue;
+      }
+      if (this.#closed || this.#restart) {
+        await response.body?.cancel().catch(() => {});
+        continue;
+      }
+      if (!response.ok) {
+        const error = await errorFromResponse(response);
+        if (error.status === 401 && config.getToken !== undefined && !unauthorizedRetried) {
+          // The token may have expired between getToken and the hub: one more try with a fresh one.
+          unauthorizedRetried = true;
+          continue;
+        }
+        if (error.status === 429 || error.status === 503) {
+          await this.#retry(error, error.retryAfterMs ?? 0);
+          continue;
+        }
+        this.#fail(error);
+        break;
+      }
+      unauthorizedRetried = false;
+      this.#connectedOnce = true;
+      this.#attempt = 0;
+      this.#sent = sent;
+      this.#routed = response.headers.get(MATCHERS_REPORTED_HEADER) === "reported";
+      const anchorHeader = response.headers.get(
+        config.dialect === "legacy" ? "last-event-id" : "mercure-last-event-id",
+      );
+      const anchor = anchorHeader === null ? undefined : headerToText(anchorHeader);
+
+      if (config.shared && !this.#routed && this.#members.size > 1) {
+        // The hub cannot say which subscription an event is for: none is guessed. Each member
+        // but the first gets a connection of its own, from the point this request started.
+        await response.body?.cancel().catch(() => {});
+        const resume = cursor ?? (anchor === "earliest" ? undefined : anchor);
+        const [, ...moved] = this.#members;
+        for (const member of moved) this.#members.delete(member);
+        this.#cursor = resume;
+        config.onUnreported(this, moved, resume);
+        continue;
+      }
+      if (config.shared && !this.#routed) config.onUnreported(this, [], undefined);
+
+      if (cursor !== undefined && anchor !== undefined && anchor !== cursor) {
+        for (const member of [...this.#members]) member.gap({ requested: cursor, anchor });
+      }
+      // Without a cursor, the anchor is the last event before the stream: resuming from it
+      // loses nothing. `earliest` (an empty history) would replay everything: not a cursor.
+      if (cursor === undefined && anchor !== undefined && anchor !== "earliest") this.#cursor = anchor;
+      for (const member of [...this.#members]) member.opened(anchor);
+      this.#scheduleRefresh(token);
+
+      const failure = await this.#read(response);
+      clearTimeout(this.#refreshTimer);
+      if (this.#closed) break;
+      if (this.#restart) continue;
+      await this.#retry(
+        new MercureNetworkError(failure === undefined ? "the hub ended the stream" : "the stream failed", {
+          cause: failure,
+        }),
+        0,
+      );
+    }
+    clearTimeout(this.#refreshTimer);
+  }
+
+  /** Reads the stream to its end; resolves with the error that cut it, if any. */
+  async #read(response: Response): Promise<unknown> {
+    if (response.body === null) return undefined;
+    const parser = new SseParser({
+      onEvent: (event) => this.#dispatch(event),
+      onRetry: (ms) => {
+        this.#retryMs = ms;
+      },
+    });
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return undefined;
+        parser.push(value);
+      }
+    } catch (error) {
+      return error;
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  #dispatch(event: SseEvent): void {
+    // Once a reconnection is asked for, the rest is left to the next stream, which resumes from
+    // the last event delivered: it will come again, to the members of then.
+    if (this.#closed || this.#restart) return;
+    if (event.id !== "") this.#cursor = event.id;
+    const members = [...this.#members];
+    const indexes = this.#routed && members.length > 1 ? event.fields?.[MATCHERS_FIELD] : undefined;
+    if (indexes === undefined) {
+      for (const member of members) if (this.#members.has(member)) member.deliver(event);
+      return;
+    }
+    const matched = new Set<string>();
+    for (const index of indexes.split(" ")) {
+      const matcher = this.#sent[Number(index)];
+      if (index !== "" && matcher !== undefined) matched.add(matcherKey(matcher));
+    }
+    for (const member of members) {
+      if (!this.#members.has(member)) continue;
+      if (member.matchers.some((matcher) => matched.has(matcherKey(matcher)))) member.deliver(event);
+    }
+  }
+
+  /** With `getToken` and a token that expires, reconnects with a fresh one shortly before. */
+  #scheduleRefresh(token: string | undefined): void {
+    clearTimeout(this.#refreshTimer);
+    if (this.#config.getToken === undefined || token === undefined) return;
+    const expiresAt = tokenExpiresAt(token);
+    if (expiresAt === undefined) return;
+    const delay = Math.min(MAX_TIMER_MS, refreshDelay(expiresAt, Date.now()));
+    this.#refreshTimer = setTimeout(() => this.#reconnectNow(), delay);
+  }
+
+  /** Reports `error`, then waits the backoff delay (at least `floorMs`); only close() cuts it short. */
+  async #retry(error: MercureError, floorMs: number): Promise<void> {
+    const attempt = ++this.#attempt;
+    const delayMs = backoffDelay(attempt - 1, this.#config.reconnect, Math.max(floorMs, this.#retryMs));
+    for (const member of [...this.#members]) {
+      member.failed(error);
+      member.reconnecting({ attempt, delayMs, error });
+    }
+    if (this.#closed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(MAX_TIMER_MS, delayMs));
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wake = undefined;
+  }
+
+  /** Ends the connection with an error the SDK does not retry: every member ends with it. */
+  #fail(error: MercureError): void {
+    const members = [...this.#members];
+    this.#members.clear();
+    this.close();
+    for (const member of members) member.ended(error);
+  }
+}
+
+/** A matcher's identity: its parameter and value. */
+export function matcherKey(matcher: MatcherParameter): string {
+  return `${matcher.name}\u0000${matcher.value}`;
+}

@@ -1,0 +1,398 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import {
+  type MercureError,
+  type MercureMessage,
+  MercureNetworkError,
+  MercureOptionsError,
+  MercureRateLimitedError,
+  MercureUnauthorizedError,
+  type Reconnecting,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionGap,
+  subscribe,
+} from "../src/client/index.ts";
+import { accessClaims, detail, signJwt } from "./helpers/auth.ts";
+import { sharedToken, startHubProcess } from "./helpers/hub-process.ts";
+import { legacyToken, startLegacyHub } from "./helpers/legacy.ts";
+import { ISSUER, publish, SECRET, startTestHub, type TestHub } from "./helpers/test-hub.ts";
+
+/** A token the hub refuses: it expired a minute ago. */
+function expiredToken(hub: TestHub, topics: string[]): Promise<string> {
+  const exp = Math.floor(Date.now() / 1000) - 60;
+  const claims = accessClaims(ISSUER, hub.resourceIdentifier, [detail(["subscribe"], topics)], { exp });
+  return signJwt({ alg: "HS256", typ: "at+jwt" }, claims, new TextEncoder().encode(SECRET));
+}
+
+/** Everything a subscription reported, and a way to wait until it reported enough. */
+class Recorder<T = unknown> {
+  readonly messages: MercureMessage<T>[] = [];
+  readonly errors: MercureError[] = [];
+  readonly gaps: SubscriptionGap[] = [];
+  readonly opens: (string | undefined)[] = [];
+  readonly reconnecting: Reconnecting[] = [];
+  #waiters: { check: () => boolean; resolve: () => void }[] = [];
+
+  readonly subscription: Subscription<T>;
+
+  constructor(subscription: Subscription<T>) {
+    this.subscription = subscription;
+    subscription.on("message", (message) => this.#record(() => this.messages.push(message)));
+    subscription.on("error", (error) => this.#record(() => this.errors.push(error)));
+    subscription.on("gap", (gap) => this.#record(() => this.gaps.push(gap)));
+    subscription.on("open", ({ anchor }) => this.#record(() => this.opens.push(anchor)));
+    subscription.on("reconnecting", (info) => this.#record(() => this.reconnecting.push(info)));
+    subscription.on("close", () => this.#record(() => {}));
+  }
+
+  get ids(): string[] {
+    return this.messages.map((message) => message.id);
+  }
+
+  /** Resolves once `check` holds (checked now and after each event). */
+  until(check: () => boolean): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ check, resolve }));
+  }
+
+  #record(action: () => void): void {
+    action();
+    this.#waiters = this.#waiters.filter((waiter) => {
+      if (!waiter.check()) return true;
+      waiter.resolve();
+      return false;
+    });
+  }
+}
+
+/** A `fetch` that records each request's method, URL and headers. */
+function recordingFetch(): {
+  fetch: typeof fetch;
+  requests: { method: string; url: URL; headers: Headers }[];
+} {
+  const requests: { method: string; url: URL; headers: Headers }[] = [];
+  return {
+    requests,
+    fetch: (input, init) => {
+      requests.push({
+        method: init?.method ?? "GET",
+        url: new URL(String(input)),
+        headers: new Headers(init?.headers),
+      });
+      return fetch(input, init);
+    },
+  };
+}
+
+const FAST_RECONNECT = { minDelayMs: 50, maxDelayMs: 500 };
+let topics = 0;
+const topic = () => `https://example.com/client/${++topics}`;
+
+async function send(hub: TestHub, to: string, data: string): Promise<string> {
+  const result = await publish(hub, { topic: to, data }, { token: await hub.token({ publish: ["*"] }) });
+  assert.equal(result.status, 200, result.body);
+  return result.body;
+}
+
+const opened: Subscription<unknown>[] = [];
+function open<T>(hub: string, options: SubscribeOptions<T>): Recorder<T> {
+  const subscription = subscribe(hub, { reconnect: FAST_RECONNECT, ...options });
+  opened.push(subscription as Subscription<unknown>);
+  return new Recorder(subscription);
+}
+after(() => {
+  for (const subscription of opened) subscription.close();
+});
+
+describe("client subscribe: authorization", () => {
+  it("subscribes with a bearer token and receives updates, parsed", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const books = topic();
+    const { fetch: recording, requests } = recordingFetch();
+    const sub = open(hub.hubUrl, {
+      match: books,
+      token: await hub.token({ subscribe: [books] }),
+      fetch: recording,
+    });
+    await sub.until(() => sub.opens.length === 1);
+    const json = await send(hub, books, '{"title":"Dune"}');
+    const text = await send(hub, books, "not json");
+    await sub.until(() => sub.messages.length === 2);
+    assert.deepEqual(sub.messages, [
+      { id: json, type: "message", data: { title: "Dune" }, raw: '{"title":"Dune"}' },
+      { id: text, type: "message", data: "not json", raw: "not json" },
+    ]);
+    assert.equal(sub.subscription.lastEventId, text);
+    assert.match(requests[0]!.headers.get("authorization") ?? "", /^Bearer /);
+    assert.equal(requests[0]!.headers.get("accept"), "text/event-stream");
+  });
+
+  it("iterates with for await, and leaving the loop closes the subscription", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const books = topic();
+    const subscription = subscribe<unknown>(hub.hubUrl, {
+      match: books,
+      token: await hub.token({ subscribe: [books] }),
+    });
+    subscription.on("open", () => void send(hub, books, '"one"'));
+    for await (const message of subscription) {
+      assert.equal(message.data, "one");
+      break;
+    }
+    assert.equal(await subscription.closed, undefined);
+  });
+
+  it("ends with MercureUnauthorizedError for a refused token, never subscribing anonymously", async () => {
+    const hub = await startTestHub({ anonymous: true });
+    after(() => hub.close());
+    const books = topic();
+    const expired = await expiredToken(hub, [books]);
+    const { fetch: recording, requests } = recordingFetch();
+    const subscription = subscribe(hub.hubUrl, { match: books, token: expired, fetch: recording });
+    const error = await subscription.closed;
+    assert.ok(error instanceof MercureUnauthorizedError, String(error));
+    assert.equal(error.code, "token_invalid");
+    await assert.rejects(async () => {
+      for await (const _ of subscription) assert.fail("no message");
+    }, MercureUnauthorizedError);
+    assert.equal(requests.length, 1, "a 401 is not retried with the same token");
+    assert.ok(requests.every((request) => request.headers.get("authorization") === `Bearer ${expired}`));
+  });
+
+  it("with getToken, retries a 401 once with a fresh token, then ends", async () => {
+    const hub = await startTestHub({ anonymous: true });
+    after(() => hub.close());
+    const books = topic();
+    let calls = 0;
+    const { fetch: recording, requests } = recordingFetch();
+    const subscription = subscribe(hub.hubUrl, {
+      match: books,
+      getToken: () => {
+        calls++;
+        return expiredToken(hub, [books]);
+      },
+      fetch: recording,
+    });
+    const error = await subscription.closed;
+    assert.ok(error instanceof MercureUnauthorizedError, String(error));
+    assert.equal(calls, 2);
+    assert.equal(requests.length, 2);
+    assert.ok(requests.every((request) => request.headers.get("authorization")?.startsWith("Bearer ")));
+  });
+
+  it("renews a token shortly before it expires, resuming with nothing lost or repeated", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const books = topic();
+    const tokens: string[] = [];
+    const sub = open(hub.hubUrl, {
+      match: books,
+      getToken: async () => {
+        const token = await hub.token({ subscribe: [books], ttlSeconds: 6 });
+        tokens.push(token);
+        return token;
+      },
+    });
+    // An update before each renewal, and one after the last.
+    const published: string[] = [];
+    sub.subscription.on("open", () => {
+      if (published.length < 3)
+        void send(hub, books, String(published.length)).then((id) => published.push(id));
+    });
+    await sub.until(() => sub.messages.length === 3 && sub.opens.length === 3);
+    assert.deepEqual(sub.ids, published);
+    assert.equal(tokens.length, 3, "a fresh token for each connection");
+    assert.deepEqual(sub.errors, [], "renewed before the hub ended the stream");
+  });
+});
+
+describe("client subscribe: reconnection", () => {
+  const directory = mkdtempSync(join(tmpdir(), "quicksilver-client-"));
+  after(() => rmSync(directory, { recursive: true, force: true }));
+
+  it("resumes after the hub is killed and restarted on the same store, nothing lost or repeated", async () => {
+    const store = `sqlite:${join(directory, "history.db")}`;
+    let hub = await startHubProcess(["--transport", store]);
+    after(() => hub.kill());
+    const port = new URL(hub.hubUrl).port;
+    const books = topic();
+    const publisher = await sharedToken({ publish: ["*"] });
+    const post = async (data: string) => {
+      const response = await fetch(hub.hubUrl, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${publisher}`,
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ topic: books, data }),
+      });
+      assert.equal(response.status, 200);
+      return response.text();
+    };
+    const sub = open(hub.hubUrl, { match: books, token: await sharedToken({ subscribe: [books] }) });
+    await sub.until(() => sub.opens.length === 1);
+    const ids = [await post("a"), await post("b")];
+    await sub.until(() => sub.messages.length === 2);
+
+    await hub.kill();
+    // Published while the subscriber is away: the restarted hub replays them from its store.
+    hub = await startHubProcess(["--transport", store, "--listen", `127.0.0.1:${port}`]);
+    ids.push(await post("c"), await post("d"));
+    await sub.until(() => sub.messages.length >= 4 && sub.opens.length === 2);
+    ids.push(await post("e"));
+    await sub.until(() => sub.messages.length >= 5);
+    assert.deepEqual(sub.ids, ids);
+    assert.ok(sub.errors.length > 0 && sub.errors.every((error) => error instanceof MercureNetworkError));
+    assert.ok(sub.reconnecting.length > 0);
+    assert.deepEqual(sub.gaps, []);
+  });
+
+  it("reports a gap when the cursor was trimmed from history, and events still flow", async () => {
+    const hub = await startTestHub({ "history-size": "2" });
+    after(() => hub.close());
+    const books = topic();
+    const ids: string[] = [];
+    for (const data of ["1", "2", "3", "4"]) ids.push(await send(hub, books, data));
+    const sub = open(hub.hubUrl, {
+      match: books,
+      token: await hub.token({ subscribe: [books] }),
+      lastEventId: ids[0],
+    });
+    await sub.until(() => sub.messages.length === 2);
+    assert.deepEqual(sub.gaps, [{ requested: ids[0], anchor: "earliest" }]);
+    assert.deepEqual(sub.ids, ids.slice(2));
+    const live = await send(hub, books, "5");
+    await sub.until(() => sub.messages.length === 3);
+    assert.equal(sub.ids[2], live);
+  });
+
+  it("reports no gap when the cursor is found", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const books = topic();
+    const first = await send(hub, books, "1");
+    const second = await send(hub, books, "2");
+    const sub = open(hub.hubUrl, {
+      match: books,
+      token: await hub.token({ subscribe: [books] }),
+      lastEventId: first,
+    });
+    await sub.until(() => sub.messages.length === 1);
+    assert.deepEqual(sub.ids, [second]);
+    assert.deepEqual(sub.gaps, []);
+    assert.deepEqual(sub.opens, [first]);
+  });
+
+  it("surfaces a 429 as MercureRateLimitedError and retries only after its Retry-After", async () => {
+    const hub = await startTestHub({ "max-connections-per-client": "1" });
+    after(() => hub.close());
+    const books = topic();
+    const token = await hub.token({ subscribe: [books] });
+    const first = open(hub.hubUrl, { match: books, token, share: false });
+    await first.until(() => first.opens.length === 1);
+    const { fetch: recording, requests } = recordingFetch();
+    const second = open(hub.hubUrl, { match: books, token, share: false, fetch: recording });
+    await second.until(() => second.errors.length === 1);
+    const [refusal] = second.errors;
+    assert.ok(refusal instanceof MercureRateLimitedError, String(refusal));
+    assert.equal(refusal.retryAfterMs, 5000);
+    assert.ok(second.reconnecting[0]!.delayMs >= 5000, "not scheduled before Retry-After");
+    first.subscription.close();
+    await second.until(() => second.opens.length === 1);
+    assert.equal(requests.length, 2, "one request refused, the next one after Retry-After");
+  });
+});
+
+describe("client subscribe: requests", () => {
+  it("sends a matcher list too long for a URL in a QUERY body, and receives its updates", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const many = Array.from({ length: 60 }, (_, i) => `https://example.com/long/${i}/${"x".repeat(40)}`);
+    const { fetch: recording, requests } = recordingFetch();
+    const sub = open(hub.hubUrl, {
+      match: many,
+      token: await hub.token({ subscribe: ["*"] }),
+      fetch: recording,
+    });
+    await sub.until(() => sub.opens.length === 1);
+    const last = await send(hub, many[59]!, "59");
+    const first = await send(hub, many[0]!, "0");
+    await sub.until(() => sub.messages.length === 2);
+    assert.deepEqual(sub.ids, [last, first]);
+    assert.equal(requests[0]!.method, "QUERY");
+    assert.ok(requests[0]!.url.href.length < 2000);
+  });
+
+  it("refuses options it cannot work with, with a code", () => {
+    const cases: [SubscribeOptions, string][] = [
+      [{}, "matcher_missing"],
+      [{ topic: "a" }, "topic_needs_legacy"],
+      [{ match: "a", token: "t", getToken: () => "t" }, "token_conflict"],
+    ];
+    for (const [options, code] of cases) {
+      assert.throws(
+        () => subscribe("http://127.0.0.1:1/", options),
+        (error: unknown) => {
+          return error instanceof MercureOptionsError && error.code === code;
+        },
+      );
+    }
+    assert.throws(() => subscribe("ftp://hub/", { match: "a" }), MercureOptionsError);
+  });
+
+  it("speaks the legacy dialect to a hub run with --legacy", async () => {
+    const hub = await startLegacyHub();
+    after(() => hub.close());
+    const template = "https://example.com/legacy-books/{id}";
+    const token = await legacyToken({ subscribe: [template] });
+    const first = await send(hub, "https://example.com/legacy-books/1", "1");
+    const second = await send(hub, "https://example.com/legacy-books/2", "2");
+    const { fetch: recording, requests } = recordingFetch();
+    const sub = open(hub.hubUrl, {
+      dialect: "legacy",
+      topic: template,
+      token,
+      lastEventId: first,
+      fetch: recording,
+    });
+    await sub.until(() => sub.messages.length === 1);
+    assert.deepEqual(sub.ids, [second]);
+    assert.deepEqual(sub.opens, [first], "the anchor read from the legacy Last-Event-ID header");
+    assert.deepEqual(sub.gaps, []);
+    assert.deepEqual(requests[0]!.url.searchParams.getAll("topic"), [template]);
+    assert.equal(requests[0]!.url.searchParams.get("lastEventID"), first);
+  });
+});
+
+describe("client subscribe: sharing", () => {
+  it("gives each subscription its own connection on a hub that does not report matchers", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const [a, b] = [topic(), topic()];
+    const token = await hub.token({ subscribe: [a, b] });
+    const { fetch: recording, requests } = recordingFetch();
+    const first = open(hub.hubUrl, { match: a, token, fetch: recording });
+    const second = open(hub.hubUrl, { match: b, token, fetch: recording });
+    await first.until(() => first.opens.length === 1);
+    await second.until(() => second.opens.length === 1);
+    const toA = await send(hub, a, "a");
+    const toB = await send(hub, b, "b");
+    await first.until(() => first.messages.length === 1);
+    await second.until(() => second.messages.length === 1);
+    const marker = await send(hub, a, "marker");
+    await first.until(() => first.messages.length === 2);
+    assert.deepEqual(first.ids, [toA, marker]);
+    assert.deepEqual(second.ids, [toB]);
+    // The first request carried both; the hub did not report, so each went its own way.
+    assert.deepEqual(requests[0]!.url.searchParams.getAll("match"), [a, b]);
+    const later = open(hub.hubUrl, { match: a, token, fetch: recording });
+    await later.until(() => later.opens.length === 1);
+    assert.equal(requests.at(-1)!.url.searchParams.get("report_matchers"), null, "remembered per hub");
+  });
+});
