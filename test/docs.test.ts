@@ -59,6 +59,8 @@ function errorClasses(): Map<string, string> {
   const classes = new Map<string, string>();
   for (const path of readdirSync(root, { recursive: true, encoding: "utf8" })) {
     if (!path.endsWith(".ts") || path.endsWith(".test.ts") || path.endsWith(".bench.ts")) continue;
+    // The client SDK's errors are its own, under MercureError, documented in docs/client.md.
+    if (path.startsWith("client/")) continue;
     const source = readFileSync(new URL(path, root), "utf8");
     for (const [, name, base] of source.matchAll(/\bclass (\w+) extends (\w+)/g)) {
       classes.set(name!, base!);

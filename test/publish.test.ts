@@ -66,6 +66,24 @@ describe("publish", () => {
     );
   });
 
+  it("acknowledges a retried publish (same id and fields) without dispatching it twice", async () => {
+    const before = watcher.events.length;
+    const update = { topic: "https://example.com/books/3", data: "once", id: "book-3-rev-1", type: "t" };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const result = await publish(hub, update, { token });
+      assert.deepEqual({ status: result.status, body: result.body }, { status: 200, body: "book-3-rev-1" });
+    }
+    // The same id with other data is another update, dispatched like any other.
+    const changed = await publish(hub, { ...update, data: "changed" }, { token });
+    assert.equal(changed.status, 200);
+    const events = await watcher.waitForEvents(before + 2);
+    assert.deepEqual(
+      events.slice(before).map((event) => event.data),
+      ["once", "changed"],
+    );
+    await assertNothingDispatchedSince(before + 2);
+  });
+
   it("sends every line of data as its own data: field", async () => {
     const before = watcher.events.length;
     await publish(

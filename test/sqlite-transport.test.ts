@@ -48,6 +48,29 @@ async function replayed(transport: SqliteTransport, cursor: string): Promise<Upd
 }
 
 describe("sqlite transport", () => {
+  it("takes a repeat committed in the same transaction as the update it repeats, and one after a restart", async () => {
+    const path = freshPath();
+    const first = new SqliteTransport({ path, retention: { maxCount: 100 } });
+    const handed: string[] = [];
+    first.listen((u) => handed.push(u.id));
+    const fields = { id: "urn:example:retried", type: "t", retry: "5", topics: ["a", "alt"] };
+    // Published in one turn: one batch, one transaction.
+    const [original, repeat, changed] = await Promise.all([
+      first.publish(update("a", fields)),
+      first.publish(update("a", fields)),
+      first.publish(update("a", { ...fields, data: "other data" })),
+    ]);
+    assert.equal(repeat, original);
+    assert.notEqual(changed, original);
+    assert.deepEqual(handed, [fields.id, fields.id], "the original and the changed update, once each");
+    await first.close();
+    const second = new SqliteTransport({ path, retention: { maxCount: 100 } });
+    // The newest kept occurrence is the changed one: it is what a repeat now is.
+    assert.equal(await second.publish(update("a", { ...fields, data: "other data" })), changed);
+    assert.equal((await replayed(second, "earliest")).length, 2);
+    await second.close();
+  });
+
   it("keeps history and positions across a restart", async () => {
     const path = freshPath();
     const first = new SqliteTransport({ path, retention: { maxCount: 100 } });

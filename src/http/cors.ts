@@ -83,7 +83,7 @@ function parseOrigin(text: string, entry: string): URL {
  * X-Request-Id names the request in the hub's logs (for a bug report).
  */
 const EXPOSED =
-  "Link, Mercure-Last-Event-ID, Last-Event-ID, WWW-Authenticate, Content-Type, ETag, X-Request-Id";
+  "Link, Mercure-Last-Event-ID, Last-Event-ID, WWW-Authenticate, Content-Type, ETag, X-Request-Id, Quicksilver-Matchers";
 
 /**
  * Headers for a response to a cross-origin request: the origin and credentials for a listed

@@ -4,6 +4,7 @@ import { MAX_PROGRAM_SIZE } from "../matching/urlpattern/regexp-engine.ts";
 import { acceptsEventStream } from "../protocol/accept.ts";
 import { ProtocolError } from "../protocol/problems.ts";
 import {
+  MATCHERS_REPORTED_HEADER,
   parseQueryPairs,
   parseSubscribeParameters,
   type RequestedMatcher,
@@ -129,6 +130,7 @@ export async function subscribeRoute(
   // The sink writes the stream's head itself: the id set on the response would not be in it.
   const headers = corsHeaders(req.headers.origin, options.corsOrigins);
   if (requestId !== undefined) headers[REQUEST_ID_RESPONSE_HEADER] = requestId;
+  if (parameters.reportMatchers) headers[MATCHERS_REPORTED_HEADER] = "reported";
   await hub.subscribe({
     matchers,
     grants: auth.kind === "token" ? auth.grants : undefined,
@@ -136,6 +138,9 @@ export async function subscribeRoute(
     sink: streamSinkFor(req, res, headers, { legacyAnchorHeader: legacy }),
     requestId,
     client,
+    ...(parameters.reportMatchers
+      ? { reportedIndexes: parameters.matchers.map((matcher) => matcher.index) }
+      : {}),
   });
 }
 

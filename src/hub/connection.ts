@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Grants } from "../auth/grants.ts";
 import type { TopicMatcher } from "../matching/matcher.ts";
 import { KEEP_ALIVE } from "../protocol/sse-encoder.ts";
+import { matchersField } from "../protocol/subscribe-request.ts";
 import type { DeliveryTally } from "./delivery-tally.ts";
 import { mayRead } from "./may-read.ts";
 import type { StreamSink } from "./stream-sink.ts";
@@ -45,6 +46,11 @@ export interface ConnectionInit {
   readonly onClose: (connection: Connection, reason: CloseReason) => void;
   /** What the opener calls the stream in its logs (the HTTP layer: the request id). */
   readonly requestId?: string | undefined;
+  /**
+   * The index to report for each of `matchers` (`report_matchers`): when given, each event is
+   * preceded by a `matchers:` field naming those it matched.
+   */
+  readonly reportedIndexes?: readonly number[] | undefined;
 }
 
 const KEEP_ALIVE_FRAME = Buffer.from(KEEP_ALIVE);
@@ -84,13 +90,17 @@ export class Connection {
   readonly #now: () => number;
   readonly #schedule: (connection: Connection) => void;
   readonly #onClose: (connection: Connection, reason: CloseReason) => void;
+  readonly #reportedIndexes: readonly number[] | undefined;
   #phase: Phase = "opening";
   #closed = false;
   /** The number of the last hub dispatch offered to it (see `markOffered`). */
   #lastDispatchOffered = 0;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
-  /** Keep-alives among the frames queued, so that what was sent can be counted in events. */
+  /**
+   * Keep-alives and `matchers:` lines among the frames queued: not events, so that what was sent
+   * can be counted in events.
+   */
   #queuedKeepAlives = 0;
   #eventsSent = 0;
   #bytesSent = 0;
@@ -127,6 +137,7 @@ export class Connection {
     this.#tally = init.tally;
     this.#schedule = init.schedule;
     this.#onClose = init.onClose;
+    this.#reportedIndexes = init.reportedIndexes;
     init.sink.onDrain(() => {
       this.#writable = true;
       this.#unwritableSince = 0;
@@ -211,7 +222,7 @@ export class Connection {
       if (replayed.compare(position, replayed.position) <= 0) return true; // the replay sent it
       this.#replayedThrough = undefined;
     }
-    if (this.#held === undefined) this.enqueue(update.frame);
+    if (this.#held === undefined) this.enqueueUpdate(update);
     else this.#hold(update, position);
     return true;
   }
@@ -239,7 +250,7 @@ export class Connection {
     if (held !== undefined && positions !== undefined) {
       for (let i = 0; i < held.length; i++) {
         if (lastReplayed === undefined || comparePositions(positions[i]!, lastReplayed) > 0) {
-          this.enqueue(held[i]!.frame);
+          this.enqueueUpdate(held[i]!);
         }
       }
     }
@@ -253,6 +264,23 @@ export class Connection {
     }
     // Releasing may have dropped it (a slow consumer): then it never went live.
     if (!this.#closed) this.#phase = "live";
+  }
+
+  /**
+   * Queues an update's event; first, when the subscriber asked for it, the line naming the matchers
+   * it matched (a frame of its own: the event's frame stays the one shared by every subscriber).
+   */
+  enqueueUpdate(update: Update): void {
+    const reported = this.#reportedIndexes;
+    if (reported !== undefined && !this.#closed) {
+      const matched: number[] = [];
+      this.matchers.forEach((matcher, i) => {
+        if (update.topics.some((topic) => matcher.matches(topic))) matched.push(reported[i]!);
+      });
+      this.#queuedKeepAlives++;
+      this.enqueue(Buffer.from(matchersField(matched)));
+    }
+    this.enqueue(update.frame);
   }
 
   enqueue(frame: Buffer): void {

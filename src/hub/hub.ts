@@ -68,6 +68,8 @@ export interface SubscribeRequest {
   readonly requestId?: string;
   /** The client's address, for the stream's opening line. */
   readonly client?: string;
+  /** The index to report for each matcher in a `matchers:` field (`report_matchers`), if asked. */
+  readonly reportedIndexes?: readonly number[];
 }
 
 /** An update dispatched while another was being delivered, and its position. */
@@ -240,6 +242,7 @@ export class Hub {
       schedule: this.#flusher.schedule,
       onClose: this.#onClose,
       requestId: request.requestId,
+      reportedIndexes: request.reportedIndexes,
     });
     if (request.cursor !== undefined) connection.beginReplay();
     // The sweep closes a stream at the last tick before its deadline, but it only sees streams

@@ -49,7 +49,7 @@ export async function sendReplay(
     if (mayRead(connection.grants, update)) {
       matching += connection.instructions * topicsLength(update.topics);
       if (connection.matchesAny(update.topics)) {
-        connection.enqueue(update.frame);
+        connection.enqueueUpdate(update);
         sent++;
         if (connection.queuedBytes >= REPLAY_SLICE_BYTES) {
           connection.flush(now());

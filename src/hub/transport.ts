@@ -37,6 +37,8 @@ export type UpdateListener = (update: Update, position: Position) => void;
  * - `publish` gives the update a position, stores it, and only then hands it to the listener; it
  *   resolves with that position once the update is stored, which is when the hub acknowledges the
  *   publish. The transport never writes to the update: the hub's `Update` is immutable.
+ * - An update that repeats the newest kept update with its id (`isRepeatOf`: a publisher's retry)
+ *   is that update: `publish` resolves with its position, and stores and hands over nothing.
  * - Positions strictly increase, by `comparePositions`, in the order updates reach the listener.
  * - `replay(cursor)` yields, in order, every update stored after the cursor's earliest occurrence
  *   at the time of the call, each with the position the listener was (or will be) given. An update

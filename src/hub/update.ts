@@ -45,3 +45,21 @@ export function createUpdate(fields: PublishFields, kind: UpdateKind = "update")
     frame: Buffer.from(encodeEvent({ id, type: fields.type, retry: fields.retry, data: fields.data })),
   };
 }
+
+/**
+ * Whether two updates are one publish repeated: the same id and the same fields. A publisher that
+ * retries with the id it chose (its answer was lost) sends exactly this, and a transport then
+ * acknowledges the update it holds instead of storing it twice.
+ */
+export function isRepeatOf(update: Update, kept: Update): boolean {
+  return (
+    update.kind === kept.kind &&
+    update.id === kept.id &&
+    update.data === kept.data &&
+    update.type === kept.type &&
+    update.retry === kept.retry &&
+    update.private === kept.private &&
+    update.topics.length === kept.topics.length &&
+    update.topics.every((topic, i) => topic === kept.topics[i])
+  );
+}

@@ -9,6 +9,11 @@ export type RequestedMatchType = "exact" | "urlpattern" | "topic";
 export interface RequestedMatcher {
   readonly type: RequestedMatchType;
   readonly pattern: string;
+  /**
+   * Its place among the request's matcher parameters, counted from 0 in the order sent (query,
+   * then a QUERY body), duplicates included: what `report_matchers` names it by.
+   */
+  readonly index: number;
 }
 
 export interface SubscribeParameters {
@@ -20,6 +25,24 @@ export interface SubscribeParameters {
   readonly lastEventId: string | undefined;
   /** Whether a legacy parameter (`topic`, `lastEventID`) was used. */
   readonly legacy: boolean;
+  /**
+   * `report_matchers=1`, an extension of this hub: each event carries a `matchers:` field listing
+   * the indexes of the matchers it matched, so that a client sharing one connection among several
+   * subscriptions can route it (see `matchersField`).
+   */
+  readonly reportMatchers: boolean;
+}
+
+/** The query parameter that asks for the `matchers:` field, and the answer that it is honoured. */
+export const REPORT_MATCHERS_PARAMETER = "report_matchers";
+export const MATCHERS_REPORTED_HEADER = "Quicksilver-Matchers";
+
+/**
+ * The SSE field line (`matchers: 0 2`) that names the matchers an event matched, by their
+ * `RequestedMatcher.index`, ascending. A client's SSE parser that does not know it ignores it.
+ */
+export function matchersField(indexes: readonly number[]): string {
+  return `matchers: ${indexes.join(" ")}\n`;
 }
 
 export interface SubscribeContext {
@@ -128,7 +151,13 @@ export function parseSubscribeParameters(
   let lastEventId: string | undefined;
   let legacyLastEventId: string | undefined;
   let legacy = false;
+  let reportMatchers = false;
+  let index = 0;
   for (const [name, value] of pairs) {
+    if (name === REPORT_MATCHERS_PARAMETER) {
+      reportMatchers = value === "1";
+      continue;
+    }
     if (name === "last_event_id") {
       // An empty value names no event ("" is never an id: the hub generates one for an empty id),
       // so it is no cursor, as an EventSource with an empty last event ID sends no header at all.
@@ -167,9 +196,10 @@ export function parseSubscribeParameters(
       );
     }
     const key = `${type}\u0000${value}`;
+    const at = index++;
     if (seen.has(key)) continue;
     seen.add(key);
-    matchers.push({ type, pattern: value });
+    matchers.push({ type, pattern: value, index: at });
     if (matchers.length > context.maxMatchers) {
       throw new ProtocolError("too_many_matchers", `at most ${context.maxMatchers} matchers (maxMatchers)`);
     }
@@ -182,5 +212,5 @@ export function parseSubscribeParameters(
         : "give at least one match, match_exact or match_urlpattern parameter",
     );
   }
-  return { matchers, lastEventId: lastEventId ?? legacyLastEventId, legacy };
+  return { matchers, lastEventId: lastEventId ?? legacyLastEventId, legacy, reportMatchers };
 }

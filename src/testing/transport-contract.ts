@@ -187,6 +187,30 @@ export function transportContract(name: string, create: TransportFactory): void 
       await transport.close();
     });
 
+    it("takes a publish that repeats the newest kept update with its id as that update: stored and handed over once", async () => {
+      const transport = await create(10);
+      const seen: Position[] = [];
+      transport.listen((_, position) => seen.push(position));
+      const original = update("a", "retried");
+      const position = await transport.publish(original);
+      const other = update("b");
+      await transport.publish(other);
+      // The publisher's retry: the same fields again, in a new object.
+      assert.equal(await transport.publish(update("a", "retried")), position);
+      assert.equal(seen.length, 2, "the repeat is not handed to the listener again");
+      assert.deepEqual((await collect(transport, "earliest")).ids, [original.id, other.id]);
+      // Same id, other fields: a new update, not a repeat.
+      const changed = update("c", "retried");
+      const changedPosition = await transport.publish(changed);
+      assert.ok(transport.comparePositions(changedPosition, position) > 0);
+      assert.deepEqual((await collect(transport, "earliest")).ids, [original.id, other.id, "retried"]);
+      // Compared with the newest occurrence: the first one repeated now is stored again.
+      await transport.publish(update("a", "retried"));
+      assert.equal((await collect(transport, "earliest")).ids.length, 4);
+      assert.equal(seen.length, 4);
+      await transport.close();
+    });
+
     it("keeps a bounded history, dropping the oldest first", async () => {
       const transport = await create(3);
       const updates = ["a", "b", "c", "d", "e"].map((topic) => update(topic));

@@ -1,5 +1,5 @@
 import type { Position, Replay, ReportsHistorySize, Transport, UpdateListener } from "../hub/transport.ts";
-import type { Update } from "../hub/update.ts";
+import { isRepeatOf, type Update } from "../hub/update.ts";
 import { EARLIEST } from "../protocol/cursor.ts";
 import {
   compareSeqPositions,
@@ -47,6 +47,10 @@ export class MemoryTransport implements Transport, ReportsHistorySize {
   }
 
   async publish(update: Update): Promise<Position> {
+    if (update.kind === "update") {
+      const kept = this.#updates.findNewest(update.id);
+      if (kept !== undefined && isRepeatOf(update, kept.update)) return kept.position;
+    }
     const entry = sequenced(update, this.#nextSeq++);
     (update.kind === "subscription" ? this.#subscriptionEvents : this.#updates).push(entry);
     this.#listener(update, entry.position);

@@ -8,8 +8,8 @@
  * none), `1` when the subscription begins, node id, and the position of the event that must still
  * have begun the subscription for this one to be stored (empty: any; a reaper ending a dead node's
  * subscriptions gives it, so that an event published meanwhile, such as the node announcing them
- * again, is never contradicted). Returns the position, or
- * nil when the ownership check fails.
+ * again, is never contradicted). Returns the position (that of the kept update, for an update that
+ * repeats the newest one kept with its id), or nil when the ownership check fails.
  */
 export const STORE_SCRIPT = `
 local last, updates, updateIds, bytes, trimmed, events, eventIds, active =
@@ -96,6 +96,18 @@ if ARGV[12] ~= nil and ARGV[12] ~= '' then
   if not current or string.match(current, '^(%S+) ') ~= ARGV[12] then return false end
 end
 
+local id, encoded, size = ARGV[2], ARGV[3], ARGV[4]
+-- A publish that repeats the newest kept update with its id (a publisher's retry after a lost
+-- answer) is that update: its position is answered and nothing is stored.
+if mode == 'update' then
+  local kept = redis.call('HGET', updateIds, id)
+  if kept then
+    local newest = string.match(kept, '(%S+)$')
+    local entry = redis.call('XRANGE', updates, newest, newest)[1]
+    if entry and field(entry[2], 'u') == encoded then return newest end
+  end
+end
+
 local ms, seq = now, 0
 local previous = redis.call('GET', last)
 if previous then
@@ -106,7 +118,6 @@ end
 local position = string.format('%d-%d', ms, seq)
 redis.call('SET', last, position)
 
-local id, encoded, size = ARGV[2], ARGV[3], ARGV[4]
 if mode == 'update' then
   redis.call('XADD', updates, position, 'i', id, 'u', encoded, 's', size)
   remember(updateIds, id, position)

@@ -116,6 +116,7 @@ export class SqliteTransport implements Transport, ReportsHealth, ReportsHistory
   readonly #now: () => number;
   readonly #insert: StatementSync;
   readonly #findCursor: StatementSync;
+  readonly #findNewest: StatementSync;
   readonly #page: StatementSync;
   readonly #dropOldest: StatementSync;
   readonly #dropOlderThan: StatementSync;
@@ -168,6 +169,9 @@ export class SqliteTransport implements Transport, ReportsHealth, ReportsHistory
       );
       this.#findCursor = this.#db.prepare(
         "SELECT seq, topics, private FROM updates WHERE id = ? ORDER BY seq LIMIT 1",
+      );
+      this.#findNewest = this.#db.prepare(
+        "SELECT seq, topics, private, frame FROM updates WHERE id = ? ORDER BY seq DESC LIMIT 1",
       );
       this.#page = this.#db.prepare(
         `SELECT ${UPDATE_COLUMNS} FROM updates WHERE seq > ? ORDER BY seq LIMIT ?`,
@@ -244,25 +248,29 @@ export class SqliteTransport implements Transport, ReportsHealth, ReportsHistory
     const firstSeq = this.#nextSeq;
     let added = 0;
     let committed = false;
+    /** Each publish's position, and the publishes stored (not repeats of a kept update). */
+    const positions: Position[] = [];
+    const stored: Pending[] = [];
     try {
       this.#files.assertWritable();
       this.#db.exec("BEGIN IMMEDIATE");
       try {
-        for (const { update } of batch) {
+        for (const pending of batch) {
+          const { update } = pending;
           const topics = JSON.stringify(update.topics);
+          const repeated = this.#repeatedSeq(update, topics);
+          if (repeated !== undefined) {
+            positions.push(String(repeated));
+            continue;
+          }
           const size = update.frame.length + topics.length;
-          this.#insert.run(
-            this.#nextSeq++,
-            update.id,
-            topics,
-            update.private ? 1 : 0,
-            update.frame,
-            size,
-            publishedAt,
-          );
+          const seq = this.#nextSeq++;
+          this.#insert.run(seq, update.id, topics, update.private ? 1 : 0, update.frame, size, publishedAt);
+          positions.push(String(seq));
+          stored.push(pending);
           added += size;
         }
-        this.#count += batch.length;
+        this.#count += stored.length;
         this.#bytes += added;
         // Bounded by the batch: what this transaction added, and as much again of older excess.
         this.#trimExcess(2 * batch.length + 16);
@@ -276,7 +284,7 @@ export class SqliteTransport implements Transport, ReportsHealth, ReportsHistory
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
         if (committed) {
           // Taken back after its commit (see assertCommitKept): the trimming stands, the rows do not.
-          this.#count -= batch.length;
+          this.#count -= stored.length;
           this.#bytes -= added;
         } else {
           // Rolled back (a failed COMMIT may roll back by itself): the trimming is undone too.
@@ -295,12 +303,25 @@ export class SqliteTransport implements Transport, ReportsHealth, ReportsHistory
       return;
     }
     this.#commitsWork();
-    let seq = firstSeq;
-    for (const { update, resolve } of batch) {
-      const position = String(seq++);
-      this.#listener(update, position);
-      resolve(position);
-    }
+    // A repeat is acknowledged with the position of the update it repeats, and handed over once only.
+    const handedOver = new Set(stored);
+    batch.forEach((pending, i) => {
+      if (handedOver.has(pending)) this.#listener(pending.update, positions[i]!);
+      pending.resolve(positions[i]!);
+    });
+  }
+
+  /** The seq of the newest kept update that `update` repeats (same id and fields), if any. */
+  #repeatedSeq(update: Update, topics: string): number | undefined {
+    const row = this.#findNewest.get(update.id) as
+      | { seq: number; topics: string; private: number; frame: Uint8Array }
+      | undefined;
+    if (row === undefined || row.topics !== topics || row.private !== (update.private ? 1 : 0))
+      return undefined;
+    // The frame holds the id, type, retry and data: equal frames are equal fields.
+    return Buffer.from(row.frame.buffer, row.frame.byteOffset, row.frame.byteLength).equals(update.frame)
+      ? row.seq
+      : undefined;
   }
 
   /** The publishes to commit now, at most COMMIT_BYTES of them; the rest wait for the next turn. */

@@ -79,6 +79,14 @@ export class UpdateRing {
     return this.#at(this.#indexAfter(seq - 1));
   }
 
+  /** The newest kept update with this id: the one a repeated publish is compared with. */
+  findNewest(id: string): SequencedUpdate | undefined {
+    const kept = this.#occurrences.get(id);
+    if (kept === undefined) return undefined;
+    const seq = typeof kept === "number" ? kept : kept.last;
+    return this.#at(this.#indexAfter(seq - 1));
+  }
+
   /**
    * The updates kept now whose seq is above `seq`, oldest first. Read lazily: an update pushed
    * while the caller is between two steps is yielded too. One dropped meanwhile, before it was
@@ -156,6 +164,10 @@ class SeqQueue {
 
   get first(): number {
     return this.#seqs[this.#head]!;
+  }
+
+  get last(): number {
+    return this.#seqs[this.#seqs.length - 1]!;
   }
 
   get length(): number {
