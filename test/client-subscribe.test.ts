@@ -371,14 +371,85 @@ describe("client subscribe: requests", () => {
 });
 
 describe("client subscribe: sharing", () => {
+  it("carries many subscriptions on one connection, each getting exactly its updates", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const [a, b, c, d] = [topic(), topic(), topic(), topic()];
+    const token = await hub.token({ subscribe: ["*"] });
+    const { fetch: recording, requests } = recordingFetch();
+    const subs = [
+      open(hub.hubUrl, { match: a, token, fetch: recording }),
+      open(hub.hubUrl, { match: b, token, fetch: recording }),
+      open(hub.hubUrl, { match: [a, c], token, fetch: recording }),
+      open(hub.hubUrl, { matchUrlPattern: `${d.replace(/\d+$/, "")}*`, token, fetch: recording }),
+    ];
+    for (const sub of subs) await sub.until(() => sub.opens.length === 1);
+    const [toA, toB, toC, toD] = [
+      await send(hub, a, "a"),
+      await send(hub, b, "b"),
+      await send(hub, c, "c"),
+      await send(hub, d, "d"),
+    ];
+    const expected = [[toA], [toB], [toA, toC], [toA, toB, toC, toD]];
+    for (const [i, sub] of subs.entries()) await sub.until(() => sub.messages.length === expected[i]!.length);
+    const marker = await send(hub, b, "marker");
+    await subs[1]!.until(() => subs[1]!.messages.length === 2);
+    await subs[3]!.until(() => subs[3]!.messages.length === 5);
+    assert.deepEqual(
+      subs.map((sub) => sub.ids),
+      [[toA], [toB, marker], [toA, toC], [toA, toB, toC, toD, marker]],
+    );
+    assert.equal(requests.length, 1, "one connection");
+    assert.equal(requests[0]!.url.searchParams.get("report_matchers"), "1");
+    assert.deepEqual(requests[0]!.url.searchParams.getAll("match"), [a, b, c]);
+  });
+
+  it("reconnects the shared connection as subscriptions come and go, nothing lost or repeated", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const [a, b] = [topic(), topic()];
+    const token = await hub.token({ subscribe: ["*"] });
+    const { fetch: recording, requests } = recordingFetch();
+    const first = open(hub.hubUrl, { match: a, token, fetch: recording });
+    await first.until(() => first.opens.length === 1);
+    const a1 = await send(hub, a, "a1");
+    await first.until(() => first.messages.length === 1);
+
+    const second = open(hub.hubUrl, { match: b, token, fetch: recording });
+    await second.until(() => second.opens.length === 1);
+    const [a2, b1] = [await send(hub, a, "a2"), await send(hub, b, "b1")];
+    await first.until(() => first.messages.length === 2);
+    await second.until(() => second.messages.length === 1);
+    assert.equal(requests.length, 2);
+    assert.deepEqual(requests[1]!.url.searchParams.getAll("match"), [a, b]);
+    assert.equal(requests[1]!.headers.get("last-event-id"), a1, "resumed from the last event received");
+
+    second.subscription.close();
+    await first.until(() => first.opens.length === 3);
+    const a3 = await send(hub, a, "a3");
+    await first.until(() => first.messages.length === 3);
+    assert.deepEqual(first.ids, [a1, a2, a3]);
+    assert.deepEqual(second.ids, [b1]);
+    assert.deepEqual(requests[2]!.url.searchParams.getAll("match"), [a]);
+    assert.equal(requests[2]!.headers.get("last-event-id"), b1);
+  });
+
   it("gives each subscription its own connection on a hub that does not report matchers", async () => {
     const hub = await startTestHub();
     after(() => hub.close());
     const [a, b] = [topic(), topic()];
     const token = await hub.token({ subscribe: [a, b] });
-    const { fetch: recording, requests } = recordingFetch();
-    const first = open(hub.hubUrl, { match: a, token, fetch: recording });
-    const second = open(hub.hubUrl, { match: b, token, fetch: recording });
+    // A hub without the extension ignores the parameter: it is dropped on the way here.
+    const requests: URL[] = [];
+    const olderHub: typeof fetch = (input, init) => {
+      const url = new URL(String(input));
+      requests.push(new URL(url));
+      url.searchParams.delete("report_matchers");
+      return fetch(url, init);
+    };
+    const hubUrl = `${hub.hubUrl}?older`;
+    const first = open(hubUrl, { match: a, token, fetch: olderHub });
+    const second = open(hubUrl, { match: b, token, fetch: olderHub });
     await first.until(() => first.opens.length === 1);
     await second.until(() => second.opens.length === 1);
     const toA = await send(hub, a, "a");
@@ -390,9 +461,27 @@ describe("client subscribe: sharing", () => {
     assert.deepEqual(first.ids, [toA, marker]);
     assert.deepEqual(second.ids, [toB]);
     // The first request carried both; the hub did not report, so each went its own way.
-    assert.deepEqual(requests[0]!.url.searchParams.getAll("match"), [a, b]);
-    const later = open(hub.hubUrl, { match: a, token, fetch: recording });
+    assert.deepEqual(requests[0]!.searchParams.getAll("match"), [a, b]);
+    const later = open(hubUrl, { match: a, token, fetch: olderHub });
     await later.until(() => later.opens.length === 1);
-    assert.equal(requests.at(-1)!.url.searchParams.get("report_matchers"), null, "remembered per hub");
+    assert.equal(requests.at(-1)!.searchParams.get("report_matchers"), null, "remembered per hub");
+  });
+
+  it("with share: false, opens a connection of its own", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const a = topic();
+    const token = await hub.token({ subscribe: [a] });
+    const { fetch: recording, requests } = recordingFetch();
+    const first = open(hub.hubUrl, { match: a, token, fetch: recording, share: false });
+    const second = open(hub.hubUrl, { match: a, token, fetch: recording, share: false });
+    await first.until(() => first.opens.length === 1);
+    await second.until(() => second.opens.length === 1);
+    const id = await send(hub, a, "a");
+    await first.until(() => first.messages.length === 1);
+    await second.until(() => second.messages.length === 1);
+    assert.deepEqual([first.ids, second.ids], [[id], [id]]);
+    assert.equal(requests.length, 2);
+    assert.ok(requests.every((request) => !request.url.searchParams.has("report_matchers")));
   });
 });
