@@ -370,6 +370,31 @@ describe("client subscribe: requests", () => {
   });
 });
 
+describe("client subscribe: subscription events", () => {
+  it("delivers the hub's subscription events as messages of type mercure", async () => {
+    const hub = await startTestHub({ subscriptions: true });
+    after(() => hub.close());
+    const watched = topic();
+    const observer = open(hub.hubUrl, {
+      matchUrlPattern: `${hub.hubUrl}/subscriptions/exact/${encodeURIComponent(watched)}/*`,
+      token: await hub.token({ subscribe: ["*"] }),
+      share: false,
+    });
+    await observer.until(() => observer.opens.length === 1);
+    const viewer = open(hub.hubUrl, {
+      match: watched,
+      token: await hub.token({ subscribe: [watched] }),
+      share: false,
+    });
+    await viewer.until(() => viewer.opens.length === 1);
+    await observer.until(() => observer.messages.length === 1);
+    const [arrival] = observer.messages as MercureMessage<{ match: string; active: boolean }>[];
+    assert.equal(arrival!.type, "mercure");
+    assert.equal(arrival!.data.match, watched);
+    assert.equal(arrival!.data.active, true);
+  });
+});
+
 describe("client subscribe: sharing", () => {
   it("carries many subscriptions on one connection, each getting exactly its updates", async () => {
     const hub = await startTestHub();

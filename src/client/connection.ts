@@ -26,7 +26,7 @@ export interface Reconnecting {
   /** 1 for the first attempt after a success. */
   readonly attempt: number;
   readonly delayMs: number;
-  /** Why: a network loss, or a 429 or 503 of the hub. */
+  /** Why: a network loss, a 429 or 503 of the hub, or a 502 or 504 of a proxy in front of it. */
   readonly error: MercureError;
 }
 
@@ -212,6 +212,11 @@ export class HubConnection {
         }
         if (error.status === 429 || error.status === 503) {
           await this.#retry(error, error.retryAfterMs ?? 0);
+          continue;
+        }
+        if (error.status === 502 || error.status === 504) {
+          // A proxy that could not reach the hub (restarting, say): a network loss one hop further.
+          await this.#retry(error, 0);
           continue;
         }
         this.#fail(error);
