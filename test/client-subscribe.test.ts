@@ -459,6 +459,27 @@ describe("client subscribe: sharing", () => {
     assert.equal(requests[2]!.headers.get("last-event-id"), b1);
   });
 
+  it("resumes from an id beyond ASCII, sent and read back as UTF-8 bytes", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const [a, b] = [topic(), topic()];
+    const token = await hub.token({ subscribe: ["*"] });
+    const publisher = await hub.token({ publish: ["*"] });
+    const { fetch: recording, requests } = recordingFetch();
+    const first = open(hub.hubUrl, { match: a, token, fetch: recording });
+    await first.until(() => first.opens.length === 1);
+    const id = `livre-é-${topics}`;
+    assert.equal((await publish(hub, { topic: a, data: "x", id }, { token: publisher })).status, 200);
+    await first.until(() => first.messages.length === 1);
+    // A second subscription reconnects the shared connection from that id, in the header.
+    const second = open(hub.hubUrl, { match: b, token, fetch: recording });
+    await second.until(() => second.opens.length === 1);
+    assert.equal(requests[1]!.headers.get("last-event-id"), Buffer.from(id).toString("latin1"));
+    assert.deepEqual(first.opens, [first.opens[0], id], "the anchor read back is the id sent");
+    assert.deepEqual(first.gaps, []);
+    assert.deepEqual(first.ids, [id]);
+  });
+
   it("gives each subscription its own connection on a hub that does not report matchers", async () => {
     const hub = await startTestHub();
     after(() => hub.close());
