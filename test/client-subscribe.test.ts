@@ -253,6 +253,47 @@ describe("client subscribe: reconnection", () => {
     assert.deepEqual(sub.gaps, []);
   });
 
+  it("takes a silent connection as lost, and resumes once the hub answers again", async () => {
+    const hub = await startHubProcess(["--transport", "memory", "--heartbeat", "200ms"]);
+    after(() => {
+      hub.child.kill("SIGCONT");
+      return hub.kill();
+    });
+    const books = topic();
+    const sub = open(hub.hubUrl, {
+      match: books,
+      token: await sharedToken({ subscribe: [books] }),
+      stallTimeoutMs: 2000,
+    });
+    await sub.until(() => sub.opens.length === 1);
+    const publisher = await sharedToken({ publish: ["*"] });
+    const post = async (data: string) => {
+      const response = await fetch(hub.hubUrl, {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${publisher}`,
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams({ topic: books, data }),
+      });
+      assert.equal(response.status, 200);
+      return response.text();
+    };
+    const first = await post("a");
+    await sub.until(() => sub.messages.length === 1);
+    assert.equal(sub.errors.length, 0, "keep-alives hold a healthy connection");
+    // Stopped, not killed: the connection stays open, and nothing comes through it.
+    hub.child.kill("SIGSTOP");
+    await sub.until(() => sub.errors.length > 0);
+    assert.ok(sub.errors[0] instanceof MercureNetworkError);
+    assert.match(sub.errors[0].message, /nothing arrived for 2000 ms/);
+    hub.child.kill("SIGCONT");
+    await sub.until(() => sub.opens.length >= 2);
+    const second = await post("b");
+    await sub.until(() => sub.messages.length === 2);
+    assert.deepEqual(sub.ids, [first, second]);
+  });
+
   it("reports a gap when the cursor was trimmed from history, and events still flow", async () => {
     const hub = await startTestHub({ "history-size": "2" });
     after(() => hub.close());

@@ -53,6 +53,8 @@ export interface ConnectionConfig {
   readonly fetch: typeof fetch;
   readonly maxUrlLength: number;
   readonly reconnect: ReconnectOptions;
+  /** Nothing received for this long (not even a keep-alive) is a lost connection; 0: never. */
+  readonly stallTimeoutMs: number;
   /** The cursor of the first request, sent as a parameter. */
   readonly lastEventId?: string | undefined;
   /** Whether subscriptions may share this connection (it then asks the hub to report matchers). */
@@ -88,6 +90,9 @@ export class HubConnection {
   #controller: AbortController | undefined;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | undefined;
+  /** Cuts a request or stream that stays silent for stallTimeoutMs. */
+  #stallTimer: ReturnType<typeof setTimeout> | undefined;
+  #stalled = false;
   /** The matchers of the current request, in the order sent: the `matchers` field indexes them. */
   #sent: readonly MatcherParameter[] = [];
   #routed = false;
@@ -133,6 +138,7 @@ export class HubConnection {
     this.#controller?.abort();
     this.#wake?.();
     clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#stallTimer);
     this.#config.onEnded(this);
   }
 
@@ -161,6 +167,7 @@ export class HubConnection {
     const config = this.#config;
     let unauthorizedRetried = false;
     while (!this.#closed) {
+      clearTimeout(this.#stallTimer);
       this.#restart = false;
       const controller = new AbortController();
       this.#controller = controller;
@@ -191,12 +198,15 @@ export class HubConnection {
         signal: controller.signal,
       });
       let response: Response;
+      this.#stalled = false;
+      this.#watchStall(controller);
       try {
         response = await config.fetch(url, init);
       } catch (error) {
+        clearTimeout(this.#stallTimer);
         if (this.#closed) break;
         if (this.#restart) continue;
-        await this.#retry(new MercureNetworkError("the hub could not be reached", { cause: error }), 0);
+        await this.#retry(this.#lossError("the hub could not be reached", error), 0);
         continue;
       }
       if (this.#closed || this.#restart) {
@@ -205,6 +215,7 @@ export class HubConnection {
       }
       if (!response.ok) {
         const error = await errorFromResponse(response);
+        clearTimeout(this.#stallTimer);
         if (error.status === 401 && config.getToken !== undefined && !unauthorizedRetried) {
           // The token may have expired between getToken and the hub: one more try with a fresh one.
           unauthorizedRetried = true;
@@ -254,22 +265,45 @@ export class HubConnection {
       for (const member of [...this.#members]) member.opened(anchor);
       this.#scheduleRefresh(token);
 
-      const failure = await this.#read(response);
+      const failure = await this.#read(response, controller);
       clearTimeout(this.#refreshTimer);
+      clearTimeout(this.#stallTimer);
       if (this.#closed) break;
       if (this.#restart) continue;
       await this.#retry(
-        new MercureNetworkError(failure === undefined ? "the hub ended the stream" : "the stream failed", {
-          cause: failure,
-        }),
+        failure === undefined
+          ? new MercureNetworkError("the hub ended the stream")
+          : this.#lossError("the stream failed", failure),
         0,
       );
     }
     clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#stallTimer);
+  }
+
+  /** (Re)starts the silence timer: when it fires, the request or stream is cut as lost. */
+  #watchStall(controller: AbortController): void {
+    clearTimeout(this.#stallTimer);
+    const timeout = this.#config.stallTimeoutMs;
+    if (timeout <= 0) return;
+    this.#stallTimer = setTimeout(
+      () => {
+        this.#stalled = true;
+        controller.abort();
+      },
+      Math.min(MAX_TIMER_MS, timeout),
+    );
+  }
+
+  #lossError(message: string, cause: unknown): MercureNetworkError {
+    if (!this.#stalled) return new MercureNetworkError(message, { cause });
+    return new MercureNetworkError(
+      `nothing arrived for ${this.#config.stallTimeoutMs} ms, not even a keep-alive: the connection is taken as lost`,
+    );
   }
 
   /** Reads the stream to its end; resolves with the error that cut it, if any. */
-  async #read(response: Response): Promise<unknown> {
+  async #read(response: Response, controller: AbortController): Promise<unknown> {
     if (response.body === null) return undefined;
     const parser = new SseParser({
       onEvent: (event) => this.#dispatch(event),
@@ -282,6 +316,7 @@ export class HubConnection {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return undefined;
+        this.#watchStall(controller);
         parser.push(value);
       }
     } catch (error) {

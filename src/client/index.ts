@@ -6,6 +6,12 @@ export type { ReconnectOptions } from "./backoff.ts";
 export { DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS } from "./backoff.ts";
 export type { Reconnecting, SubscriptionGap } from "./connection.ts";
 export * from "./errors.ts";
-export { DEFAULT_MAX_URL_LENGTH, parseJsonOrText, type SubscribeOptions, subscribe } from "./subscribe.ts";
+export {
+  DEFAULT_MAX_URL_LENGTH,
+  DEFAULT_STALL_TIMEOUT_MS,
+  parseJsonOrText,
+  type SubscribeOptions,
+  subscribe,
+} from "./subscribe.ts";
 export type { Credentials } from "./subscribe-request.ts";
 export { type MercureMessage, Subscription, type SubscriptionEvents } from "./subscription.ts";

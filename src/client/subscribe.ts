@@ -6,6 +6,12 @@ import { Subscription } from "./subscription.ts";
 
 /** Above this URL length the matchers are sent in a `QUERY` body. */
 export const DEFAULT_MAX_URL_LENGTH = 2000;
+/**
+ * A stream silent this long is taken as lost. Hubs send a keep-alive comment after some silence
+ * (Quicksilver every 30 s, the reference hub every 40 s), so this is more than two of them: a
+ * connection that died without a word (a laptop changing networks, a NAT forgetting it) is noticed.
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 90_000;
 
 /** What to subscribe to, and how. */
 export interface SubscribeOptions<T = unknown> {
@@ -41,6 +47,11 @@ export interface SubscribeOptions<T = unknown> {
   maxUrlLength?: number;
   /** The bounds of the reconnection delay. */
   reconnect?: ReconnectOptions;
+  /**
+   * Nothing received for this long, not even a keep-alive, is a lost connection (default 90 s;
+   * 0: never). Keep it above the hub's heartbeat interval.
+   */
+  stallTimeoutMs?: number;
   /**
    * `false`: a connection of its own. By default subscriptions to one hub with the same
    * authorization and dialect share one connection (on a hub that reports matchers).
@@ -106,6 +117,13 @@ export function subscribe<T = unknown>(hub: string | URL, options: SubscribeOpti
   if (!Number.isInteger(maxUrlLength) || maxUrlLength < 0) {
     throw new MercureOptionsError("max_url_length_invalid", "maxUrlLength is a length in characters");
   }
+  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  if (!Number.isFinite(stallTimeoutMs) || stallTimeoutMs < 0) {
+    throw new MercureOptionsError(
+      "stall_timeout_invalid",
+      "stallTimeoutMs is a duration in milliseconds, 0 for none",
+    );
+  }
   const matchers = matcherParameters(options);
   if (matchers.length === 0) {
     throw new MercureOptionsError("matcher_missing", "give at least one match, matchUrlPattern or topic");
@@ -141,6 +159,7 @@ export function subscribe<T = unknown>(hub: string | URL, options: SubscribeOpti
     fetch: fetchFunction,
     maxUrlLength,
     reconnect: options.reconnect ?? {},
+    stallTimeoutMs,
     lastEventId,
     shared,
     onEnded: (connection) => {
