@@ -131,6 +131,32 @@ for (const [framework, start] of Object.entries(EXAMPLES)) {
   });
 }
 
+describe("docs/adapters.md", () => {
+  const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
+
+  it("shows each example the tests run, as an application imports it", () => {
+    const doc = read("docs/adapters.md");
+    for (const name of ["node-http", "express", "fastify", "hono"]) {
+      const example = read(`examples/adapters/${name}.ts`).replace(
+        /"\.\.\/\.\.\/src\/adapters\/([\w-]+)\.ts"/g,
+        '"quicksilver/$1"',
+      );
+      assert.ok(
+        !example.includes("/src/"),
+        `examples/adapters/${name}.ts imports from the package's entries only`,
+      );
+      assert.ok(
+        doc.includes(`\`\`\`ts\n${example}\`\`\`\n`),
+        `docs/adapters.md shows examples/adapters/${name}.ts`,
+      );
+    }
+  });
+
+  it("is linked from the README", () => {
+    assert.match(read("README.md"), /\(docs\/adapters\.md\)/);
+  });
+});
+
 describe("createHubHandler", () => {
   it("refuses a hub URL that is not an absolute http(s) URL", async () => {
     for (const hubUrl of ["/.well-known/mercure", "ftp://example.com/hub", "https://example.com/hub?x=1"]) {
