@@ -6,13 +6,19 @@
  * ends the streams.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import express, { type Express } from "express";
+import Fastify from "fastify";
 import * as expressExample from "../examples/adapters/express.ts";
 import * as fastifyExample from "../examples/adapters/fastify.ts";
 import * as honoExample from "../examples/adapters/hono.ts";
 import * as nodeHttpExample from "../examples/adapters/node-http.ts";
-import { createHubHandler } from "../src/adapters/node-http.ts";
+import { discoveryLink, type MercureMiddleware, mercure } from "../src/adapters/express.ts";
+import { discoveryLinkHook, mercurePlugin } from "../src/adapters/fastify.ts";
+import { createHubHandler, discoveryLinks } from "../src/adapters/node-http.ts";
 import { mintToken } from "../src/index.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 
@@ -93,6 +99,32 @@ for (const [framework, start] of Object.entries(EXAMPLES)) {
       stream.close();
     });
 
+    it("flushes the stream's head and opening comment before any update", async () => {
+      const stream = await subscribe(app);
+      await stream.waitForComments(1);
+      assert.deepEqual(stream.events, []);
+      stream.close();
+    });
+
+    it("subscribes with QUERY, its matchers in a form body the framework leaves unread", async () => {
+      const stream = await openStream(localHubUrl(app), {
+        method: "QUERY",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ match: TOPIC }).toString(),
+      });
+      assert.equal(stream.status, 200, stream.status === 200 ? "" : await stream.body);
+      const response = await publish(app, { data: "by query" }, await token({ publish: [TOPIC] }));
+      assert.equal(response.status, 200);
+      assert.equal((await stream.waitForEvents(1))[0]!.data, "by query");
+      stream.close();
+    });
+
+    it("serves the protected resource metadata, naming the hub", async () => {
+      const response = await fetch(`${app.url}/.well-known/oauth-protected-resource/.well-known/mercure`);
+      assert.equal(response.status, 200);
+      assert.equal(((await response.json()) as { resource: string }).resource, HUB_URL);
+    });
+
     it("refuses a publish without a token", async () => {
       const response = await publish(app, { data: "forged" });
       assert.equal(response.status, 401);
@@ -154,6 +186,126 @@ describe("docs/adapters.md", () => {
 
   it("is linked from the README", () => {
     assert.match(read("README.md"), /\(docs\/adapters\.md\)/);
+  });
+});
+
+describe("the Express middleware", { timeout: 30_000 }, () => {
+  const issuers = [{ issuer: ISSUER, publisher: { key: SECRET }, subscriber: { key: SECRET } }];
+
+  /** An Express app on a real socket, set up by `mount`; closed by the test's end. */
+  async function withExpressApp(
+    mount: (app: Express) => Promise<MercureMiddleware>,
+    body: (url: string) => Promise<void>,
+  ): Promise<void> {
+    const app = express();
+    const hub = await mount(app);
+    const server = app.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+      await hub.shutdown(server);
+    }
+  }
+
+  it("serves a hub mounted under a path, and passes the app's other routes under it on intact", async () => {
+    await withExpressApp(
+      async (app) => {
+        const hub = await mercure({ hubUrl: "https://books.example.com/api/hub", issuers, anonymous: true });
+        app.use("/api", hub);
+        app.get("/api/books/:id", (req, res) => {
+          res.json({ id: req.params.id, url: req.url });
+        });
+        return hub;
+      },
+      async (url) => {
+        const stream = await openStream(subscribeUrl(`${url}/api/hub`, [["match", TOPIC]]));
+        assert.equal(stream.status, 200);
+        stream.close();
+        const response = await fetch(`${url}/api/books/7`);
+        assert.deepEqual(await response.json(), { id: "7", url: "/api/books/7" });
+      },
+    );
+  });
+
+  it("refuses a request whose body a parser mounted before it read", async () => {
+    await withExpressApp(
+      async (app) => {
+        const hub = await mercure({ hubUrl: HUB_URL, issuers });
+        app.set("env", "test"); // Express's error handler logs the error elsewhere
+        app.use(express.urlencoded());
+        app.use(hub);
+        return hub;
+      },
+      async (url) => {
+        const response = await fetch(`${url}/.well-known/mercure`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${await token({ publish: [TOPIC] })}` },
+          body: new URLSearchParams({ topic: TOPIC, data: "x" }),
+        });
+        assert.equal(response.status, 500);
+        assert.match(await response.text(), /mount it before body parsers/);
+      },
+    );
+  });
+
+  it("keeps the Link headers a route sets beside the discovery links", async () => {
+    await withExpressApp(
+      async (app) => {
+        const hub = await mercure({ hubUrl: HUB_URL, issuers });
+        app.use(hub);
+        app.use(discoveryLink({ hubUrl: hub.hubUrl }));
+        app.get("/books", (_req, res) => {
+          res.append("Link", '</books?page=2>; rel="next"').json([]);
+        });
+        return hub;
+      },
+      async (url) => {
+        const response = await fetch(`${url}/books`);
+        assert.equal(
+          response.headers.get("link"),
+          `<${HUB_URL}>; rel="mercure", </books?page=2>; rel="next"`,
+        );
+      },
+    );
+  });
+});
+
+describe("the Fastify plugin", { timeout: 30_000 }, () => {
+  it("decorates the instance with the hub, and keeps a route's own Link beside the discovery links", async () => {
+    const app = Fastify();
+    await app.register(mercurePlugin, {
+      hubUrl: HUB_URL,
+      issuers: [{ issuer: ISSUER, publisher: { key: SECRET } }],
+    });
+    app.addHook("onSend", discoveryLinkHook({ hubUrl: app.mercure.hubUrl }));
+    app.get("/books", async (_request, reply) =>
+      reply.header("link", '</books?page=2>; rel="next"').send([]),
+    );
+    try {
+      const response = await app.inject({ method: "GET", url: "/books" });
+      assert.deepEqual(response.headers.link, ['</books?page=2>; rel="next"', `<${HUB_URL}>; rel="mercure"`]);
+      assert.equal(app.mercure.resourceIdentifier, HUB_URL);
+    } finally {
+      await app.close();
+    }
+    assert.equal(app.mercure.hub.closing, true);
+  });
+});
+
+describe("discoveryLinks", () => {
+  it("escapes what would end a link or the header, and resolves a relative topic against the hub URL", () => {
+    assert.deepEqual(discoveryLinks({ hubUrl: HUB_URL, topic: () => "/books/a b<c>\r\nX: y" }, "/"), [
+      `<${HUB_URL}>; rel="mercure"`,
+      '<https://books.example.com/books/a%20b%3Cc%3EX:%20y>; rel="self"',
+    ]);
+  });
+
+  it("refuses a hub URL that is not absolute", () => {
+    assert.throws(
+      () => discoveryLinks({ hubUrl: "/.well-known/mercure" }, "/"),
+      (error: Error & { code?: string }) => error.code === "usage_invalid" && /hubUrl/.test(error.message),
+    );
   });
 });
 

@@ -38,10 +38,10 @@ export interface MercureMiddleware extends RequestHandler {
 export async function mercure(options: HubHandlerOptions): Promise<MercureMiddleware> {
   const handler = await createHubHandler(options);
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
-    // Under app.use("/some/path", ...), Express strips the mount path from req.url: the hub
-    // routes on the path its URL names.
-    if (req.originalUrl !== undefined && req.url !== req.originalUrl) req.url = req.originalUrl;
-    if (!handler.owns(req.url)) {
+    // The request target as it arrived: under app.use("/some/path", ...), Express strips the
+    // mount path from req.url, and restores it only for the middleware after this one.
+    const target = req.originalUrl ?? req.url;
+    if (!handler.owns(target)) {
       next();
       return;
     }
@@ -51,6 +51,7 @@ export async function mercure(options: HubHandlerOptions): Promise<MercureMiddle
       );
       return;
     }
+    req.url = target;
     handler.handle(req, res);
   };
   return Object.assign(middleware, {

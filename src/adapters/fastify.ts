@@ -40,16 +40,21 @@ export const mercurePlugin = Object.assign(
     const handler = await createHubHandler(options);
     fastify.decorate("mercure", handler);
     fastify.addHook("preClose", () => handler.close());
-    const handOver: onRequestHookHandler = (request, reply) => {
+    const handOver: onRequestHookHandler = (request, reply, done) => {
+      // Fastify's router matched a normalized path; the hub routes the raw target.
+      if (!handler.owns(request.raw.url ?? "/")) {
+        done();
+        return;
+      }
       // Never calls done: the hub answers, and Fastify's lifecycle stops here.
       reply.hijack();
       handler.handle(request.raw, reply.raw);
     };
-    // The handler never runs (the hook answered); Fastify requires one.
-    const unreachable = (_request: FastifyRequest, _reply: FastifyReply) => undefined;
+    // Runs only for a target the hub does not serve after all.
+    const notFound = (_request: FastifyRequest, reply: FastifyReply) => reply.callNotFound();
     const { hub, subscriptions, metadata } = hubPaths(handler.hubUrl);
     for (const url of [hub, metadata, subscriptions, `${subscriptions}/*`]) {
-      fastify.all(url, { onRequest: handOver }, unreachable);
+      fastify.all(url, { onRequest: handOver }, notFound);
     }
   },
   { [SKIP_OVERRIDE]: true, [DISPLAY_NAME]: "quicksilver" },

@@ -22,15 +22,13 @@ export { createHubHandler, type HubHandler, type HubHandlerOptions, type HubPath
  */
 export function mercure(handler: HubHandler): MiddlewareHandler<{ Bindings: HttpBindings }> {
   return async (c, next) => {
-    if (!handler.owns(new URL(c.req.url).pathname)) {
-      await next();
-      return;
-    }
     const { incoming, outgoing } = c.env ?? {};
     if (incoming === undefined || outgoing === undefined) {
+      if (!handler.owns(new URL(c.req.url).pathname)) return next();
       return c.text("the Mercure hub needs @hono/node-server: c.env.incoming is missing", 500);
     }
-    handler.handle(incoming, outgoing);
+    // Decided on the raw request target, as the hub routes it (Hono's URL is normalized).
+    if (!handler.handle(incoming, outgoing)) return next();
     return RESPONSE_ALREADY_SENT;
   };
 }
