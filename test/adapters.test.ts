@@ -319,6 +319,30 @@ describe("createHubHandler", () => {
       );
     }
   });
+
+  it("refuses a hub URL with credentials, without repeating them", async () => {
+    await assert.rejects(
+      createHubHandler({
+        hubUrl: "https://user:s3cret@example.com/hub",
+        issuers: [{ issuer: ISSUER, publisher: { key: SECRET } }],
+      }),
+      (error: Error & { code?: string }) =>
+        error.code === "usage_invalid" && !error.message.includes("s3cret"),
+    );
+  });
+
+  it("refuses an option of the listening server, which the application owns", async () => {
+    const options = {
+      hubUrl: HUB_URL,
+      port: 3000,
+      issuers: [{ issuer: ISSUER, publisher: { key: SECRET } }],
+    };
+    await assert.rejects(
+      createHubHandler(options),
+      (error: Error & { code?: string }) =>
+        error.code === "usage_invalid" && /^port is an option of the server/.test(error.message),
+    );
+  });
 });
 
 describe("the library's main entry", () => {

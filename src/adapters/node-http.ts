@@ -26,16 +26,18 @@ import { UsageError } from "../server/usage-error.ts";
 export { type DiscoveryLinkOptions, discoveryLinks } from "./discovery-link.ts";
 
 /** `createHubServer`'s options that concern the listening server, which the application owns. */
-type ServerOnlyOptions =
-  | "host"
-  | "port"
-  | "publicUrl"
-  | "certFile"
-  | "keyFile"
-  | "h2c"
-  | "sockets"
-  | "metrics"
-  | "metricsListen";
+const SERVER_ONLY_OPTIONS = [
+  "host",
+  "port",
+  "publicUrl",
+  "certFile",
+  "keyFile",
+  "h2c",
+  "sockets",
+  "metrics",
+  "metricsListen",
+] as const;
+type ServerOnlyOptions = (typeof SERVER_ONLY_OPTIONS)[number];
 
 /** What `createHubHandler` takes: `createHubServer`'s options, with the hub URL instead of a port. */
 export interface HubHandlerOptions extends Omit<HubServerOptions, ServerOnlyOptions> {
@@ -99,6 +101,14 @@ export interface HubHandler {
  */
 export async function createHubHandler(options: HubHandlerOptions): Promise<HubHandler> {
   const hubUrl = checkedHubUrl(options.hubUrl);
+  for (const name of SERVER_ONLY_OPTIONS) {
+    // Without types (plain JavaScript), a server option would otherwise be silently ignored.
+    if ((options as unknown as Record<string, unknown>)[name] !== undefined) {
+      throw new UsageError(
+        `${name} is an option of the server, which is the application's: the mounted hub takes hubUrl and the hub's options`,
+      );
+    }
+  }
   const { hubUrl: _hubUrl, ...rest } = options;
   const logger = options.logger ?? silentLogger;
   const { config, warnings } = resolveHubServerOptions({ ...rest, publicUrl: hubUrl });
@@ -184,6 +194,10 @@ function checkedHubUrl(hubUrl: unknown): string {
     throw new UsageError(
       `hubUrl must be the hub's absolute http(s) URL, as clients reach it (https://app.example.com/.well-known/mercure), got ${JSON.stringify(hubUrl)}`,
     );
+  }
+  if (url.username !== "" || url.password !== "") {
+    // Not echoed: the URL holds a secret, and it would go out in every discovery link.
+    throw new UsageError("hubUrl must carry no user name or password");
   }
   if (url.search !== "" || url.hash !== "") {
     throw new UsageError(`hubUrl must have no query or fragment, got ${url.href}`);
