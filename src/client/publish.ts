@@ -118,7 +118,9 @@ export async function publish(
       if (error instanceof MercureError) throw error;
       // fetch rejects (or the answer's body breaks off) only when no answer arrived: the update may
       // or may not have been stored, and sending it again with its id is safe either way.
-      failure = new MercureNetworkError(`could not publish to ${hub}: ${(error as Error).message}`, {
+      const code = (error as { cause?: { code?: unknown } }).cause?.code;
+      const reason = `${(error as Error).message}${typeof code === "string" ? ` (${code})` : ""}`;
+      failure = new MercureNetworkError(`could not reach the hub: ${reason}`, {
         cause: error,
       });
     }
