@@ -171,6 +171,26 @@ describe("client publish", () => {
     assert.equal(counted.calls(), 3, "the first attempt and two retries");
   });
 
+  it("refuses retry options that make no sense with a RangeError, before any request", async () => {
+    const counted = countingFetch();
+    for (const options of [
+      { retries: -1 },
+      { retries: 1.5 },
+      { minDelayMs: Number.NaN },
+      { maxDelayMs: -5 },
+    ]) {
+      await assert.rejects(
+        publish(
+          hub.hubUrl,
+          { topic: "https://example.com/books/7" },
+          { token, fetch: counted.fetch, ...options },
+        ),
+        RangeError,
+      );
+    }
+    assert.equal(counted.calls(), 0);
+  });
+
   it("rejects with the signal's reason when aborted", async () => {
     const reason = new Error("the user left");
     await assert.rejects(
@@ -247,6 +267,28 @@ describe("client publish against a rate limit", () => {
     );
     assert.ok(result.attempts >= 2, `refused first, then published (${result.attempts} attempts)`);
     assert.equal(tokenCalls, result.attempts);
+  });
+
+  it("stops waiting out a Retry-After when the signal aborts", async () => {
+    await publish(hub.hubUrl, { topic: "https://example.com/c" }, { token });
+    const reason = new Error("the user left");
+    let tokenCalls = 0;
+    const controller = new AbortController();
+    const pending = publish(
+      hub.hubUrl,
+      { topic: "https://example.com/c" },
+      {
+        token: () => {
+          tokenCalls++;
+          // Aborted once the first attempt is on its way: the 429's wait is cut short.
+          setTimeout(() => controller.abort(reason), 50);
+          return token;
+        },
+        signal: controller.signal,
+      },
+    );
+    await assert.rejects(pending, (error: unknown) => error === reason);
+    assert.equal(tokenCalls, 1, "no second attempt");
   });
 
   it("rejects with MercureRateLimitedError once the retries run out", async () => {

@@ -85,6 +85,14 @@ export async function publish(
   }
   const minDelayMs = options.minDelayMs ?? DEFAULT_PUBLISH_MIN_DELAY_MS;
   const maxDelayMs = options.maxDelayMs ?? DEFAULT_PUBLISH_MAX_DELAY_MS;
+  for (const [name, value] of [
+    ["minDelayMs", minDelayMs],
+    ["maxDelayMs", maxDelayMs],
+  ] as const) {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new RangeError(`${name} must be a number of milliseconds, 0 or more, got ${value}`);
+    }
+  }
   const doFetch = options.fetch ?? globalThis.fetch;
   const id = update.id ?? `urn:uuid:${crypto.randomUUID()}`;
   const body = publishForm(update, id, options.dialect ?? "draft");
