@@ -115,7 +115,9 @@ export async function publish(
       if (response.ok) {
         const answered = await response.text();
         if (answered !== id) {
-          throw new MercureError(`the hub acknowledged the id ${answered} for the update ${id}`);
+          // Shortened: a proxy answering in the hub's place may send a whole page.
+          const shown = answered.length > 200 ? `${answered.slice(0, 200)}…` : answered;
+          throw new MercureError(`the hub acknowledged ${JSON.stringify(shown)}, not the update's id ${id}`);
         }
         return { id, attempts: attempt };
       }
