@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { SseEvent } from "../src/protocol/sse-parser.ts";
-import { BIN, type Run, runCli } from "./helpers/cli-run.ts";
+import { type Run, runCli } from "./helpers/cli-run.ts";
 import { openStream, type Stream, subscribeUrl } from "./helpers/sse-client.ts";
 import { startTestHub, type TestHub } from "./helpers/test-hub.ts";
 
@@ -18,21 +17,7 @@ function cli(args: readonly string[], env: Record<string, string> = {}): Promise
 
 /** The CLI with `input` on its standard input. */
 function cliWithInput(args: readonly string[], env: Record<string, string>, input: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, "publish", ...args], {
-      env: { PATH: process.env.PATH ?? "", ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runCli(["publish", ...args], { PATH: process.env.PATH ?? "", ...env }, input);
 }
 
 /** Waits until `stream` delivered the event `id`, and returns it. */

@@ -7,20 +7,13 @@
 import type { Server } from "node:http";
 import type { HttpContext } from "../http/context.ts";
 import { type HttpRequest, type HttpResponse, pathOf } from "../http/exchange.ts";
-import type { HttpOptions } from "../http/options.ts";
 import { createContext, createRequestHandler, hubPathOf } from "../http/router.ts";
-import { Hub } from "../hub/hub.ts";
+import type { Hub } from "../hub/hub.ts";
 import { silentLogger } from "../hub/logger.ts";
 import { subscriptionsPath } from "../protocol/subscription-resource.ts";
-import { configuredVerifier } from "../server/config-verifier.ts";
-import { openTransport } from "../server/open-transport.ts";
+import { assembleHub } from "../server/assemble-hub.ts";
 import type { HubServerOptions } from "../server/options.ts";
-import {
-  optionPath,
-  originAllowlists,
-  resolveHubServerOptions,
-  trustedProxiesOf,
-} from "../server/resolve-options.ts";
+import { optionPath, resolveHubServerOptions } from "../server/resolve-options.ts";
 import { UsageError } from "../server/usage-error.ts";
 
 export { type DiscoveryLinkOptions, discoveryLinks } from "./discovery-link.ts";
@@ -113,31 +106,13 @@ export async function createHubHandler(options: HubHandlerOptions): Promise<HubH
   const logger = options.logger ?? silentLogger;
   const { config, warnings } = resolveHubServerOptions({ ...rest, publicUrl: hubUrl });
   for (const warning of warnings) logger.warn({}, warning);
-  const { corsOrigins, publishOrigins } = originAllowlists(config, optionPath);
-  const resourceIdentifier = config.resourceIdentifier ?? hubUrl;
-  const verifier = await configuredVerifier(config, hubUrl, resourceIdentifier);
-  const transport =
-    options.transport ?? (await openTransport(config.history, config.subscriptionHistorySize, logger));
-  const hub = new Hub(transport, {
-    ...config.streams,
-    ...(config.subscriptions ? { subscriptions: { hubPath: hubPathOf(hubUrl) } } : {}),
-    logger,
-    requestLogLevel: config.requestLogLevel,
-  });
-  const httpOptions: HttpOptions = {
+  const { hub, verifier, httpOptions } = await assembleHub(config, {
     hubUrl,
-    resourceIdentifier,
-    anonymous: config.anonymous,
-    corsOrigins,
-    publishOrigins,
-    cookieName: config.cookieName,
-    legacy: config.legacy,
-    authorizationServers: config.authorizationServers,
-    limits: config.limits,
-    trustedProxies: trustedProxiesOf(config, optionPath),
     logger,
-    requestLogLevel: config.requestLogLevel,
-  };
+    transport: options.transport,
+    name: optionPath,
+  });
+  const { resourceIdentifier } = httpOptions;
   const context = createContext(hub, verifier, httpOptions);
   const route = createRequestHandler(context);
   const paths = hubPaths(hubUrl);
