@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_PUBLISH_RETRIES, type PublishUpdate, publish } from "../client/publish.ts";
+import { clientToken, hubUrlOf } from "./client-arguments.ts";
 import { UsageError } from "./resolve-config.ts";
 
 /** The variable the publisher's token is read from when neither --token nor --token-env is given. */
@@ -56,7 +57,7 @@ export async function publishCommand(
       json: { type: "boolean" },
     },
   });
-  const hub = hubUrl(positionals);
+  const hub = hubUrlOf(positionals);
   const topics = values.topic ?? [];
   if (topics.length === 0) throw new UsageError("give --topic, the topic of the update (repeatable)");
   if (topics.some((topic) => topic === "")) throw new UsageError("--topic must not be empty");
@@ -69,7 +70,7 @@ export async function publishCommand(
   if (values.retries !== undefined && !/^\d{1,3}$/.test(values.retries)) {
     throw new UsageError(`--retries takes a number of attempts from 0 to 999, got ${values.retries}`);
   }
-  const token = publisherToken(values.token, values["token-env"], env);
+  const token = clientToken(values.token, values["token-env"], env, PUBLISHER_TOKEN_ENV);
   const data = values["data-file"] === undefined ? values.data : readData(values["data-file"], readStdin);
 
   const update: PublishUpdate = {
@@ -86,50 +87,6 @@ export async function publishCommand(
     ...(values.retries === undefined ? {} : { retries: Number(values.retries) }),
   });
   return values.json === true ? JSON.stringify({ id: result.id, attempts: result.attempts }) : result.id;
-}
-
-function hubUrl(positionals: readonly string[]): URL {
-  if (positionals.length !== 1) {
-    throw new UsageError(
-      positionals.length === 0
-        ? "give the hub's URL, such as https://example.com/.well-known/mercure"
-        : `give one hub URL, got ${positionals.length} arguments`,
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(positionals[0]!);
-  } catch {
-    throw new UsageError("the hub must be an http:// or https:// URL");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new UsageError("the hub must be an http:// or https:// URL");
-  }
-  return url;
-}
-
-/** --token, else the variable --token-env names, else MERCURE_PUBLISHER_TOKEN; none: anonymous. */
-function publisherToken(
-  token: string | undefined,
-  tokenEnv: string | undefined,
-  env: Readonly<Record<string, string | undefined>>,
-): string | undefined {
-  if (token !== undefined && tokenEnv !== undefined) {
-    throw new UsageError("give --token or --token-env, not both");
-  }
-  if (token !== undefined) {
-    if (token === "") throw new UsageError("--token must not be empty");
-    return token;
-  }
-  if (tokenEnv !== undefined) {
-    const value = env[tokenEnv];
-    if (value === undefined || value === "") {
-      throw new UsageError(`--token-env names ${tokenEnv}, which is not set`);
-    }
-    return value;
-  }
-  const fallback = env[PUBLISHER_TOKEN_ENV];
-  return fallback === undefined || fallback === "" ? undefined : fallback;
 }
 
 function readData(file: string, readStdin: () => string): string {
