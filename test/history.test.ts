@@ -504,9 +504,10 @@ describe("history limits", () => {
     const f = await Fixture.start({ "history-size": "4" });
     try {
       const topic = f.topic();
-      await f.send(topic, { id: "reused" });
+      // Two updates that share an id (a repeat of the same update would be acknowledged, not stored).
+      await f.send(topic, { id: "reused", data: "first" });
       const x = await f.send(topic);
-      await f.send(topic, { id: "reused" });
+      await f.send(topic, { id: "reused", data: "second" });
       const y = await f.send(topic);
       // Kept: reused, x, reused, y. The cursor is the first "reused": the second one is replayed.
       let stream = await f.subscribe([["match", topic]], { lastEventId: "reused" });

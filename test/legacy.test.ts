@@ -1022,6 +1022,7 @@ describe("tokens in URLs stay out of the logs", { timeout: 30_000 }, () => {
         "log-level": "trace",
         legacy: true,
         subscriptions: true,
+        transport: "memory",
       },
       {},
     );

@@ -204,10 +204,13 @@ class Fixture {
     return { docs: all, cursor, pages };
   }
 
-  async send(topic: string, options: { id?: string; private?: boolean } = {}): Promise<string> {
+  async send(
+    topic: string,
+    options: { id?: string; private?: boolean; data?: string } = {},
+  ): Promise<string> {
     const fields: [string, string][] = [
       ["topic", topic],
-      ["data", "x"],
+      ["data", options.data ?? "x"],
     ];
     if (options.id !== undefined) fields.push(["id", options.id]);
     if (options.private === true) fields.push(["private", "on"]);
@@ -927,7 +930,8 @@ describe("the subscription API", { timeout: 60_000 }, () => {
       const watcher = await f.watch(token);
       await f.open([["match", MATCH]], { token });
       await waitForDoc(watcher, (doc) => doc.match === MATCH);
-      await f.send("https://example.com/app", { id: "urn:example:reused" });
+      // Another update with the same id (the same update again would be a retry, not stored twice).
+      await f.send("https://example.com/app", { id: "urn:example:reused", data: "another" });
       const after = await f.get(SUBS, { token, headers: { "If-None-Match": etag } });
       assert.equal(after.status, 200, "the list changed: a 304 would keep the stale empty list");
       assert.equal(mercureLink(after.headers).lastEventId, "urn:example:reused");

@@ -39,7 +39,7 @@ describe("metrics with workers", { timeout: 60_000 }, () => {
         "--log-level",
         "debug",
       ],
-      { env: { PATH: process.env.PATH ?? "" } },
+      { env: { PATH: process.env.PATH ?? "", MERCURE_TRANSPORT: "memory" } },
     );
     const logs: LogLine[] = [];
     let output = "";

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../auth/errors.ts";
+import { MercureError } from "../client/errors.ts";
 import {
   isWorker,
   serveWorker,
@@ -17,6 +18,7 @@ import { CONFIG_USAGE, configCommand } from "./config-command.ts";
 import { createLogger } from "./create-logger.ts";
 import { devBanner } from "./dev-banner.ts";
 import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
+import { PUBLISH_USAGE, publishCommand } from "./publish-command.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "./resolve-config.ts";
 import { parseServeArgs } from "./serve-args.ts";
 import { logStartupWarnings, type RunningHub, startHub } from "./start-hub.ts";
@@ -27,6 +29,7 @@ const USAGE = `Usage: quicksilver <command> [options]
 Commands:
   serve     run the hub (quicksilver serve --help lists every option)
   token     mint an access token (quicksilver token --help)
+  publish   publish an update to a hub (quicksilver publish --help)
   history   inspect or trim a history store (quicksilver history --help)
   config    check a configuration, or print every option and where it came from
             (quicksilver config --help)
@@ -65,6 +68,13 @@ export async function main(argv: readonly string[]): Promise<void> {
         }
         process.stdout.write(`${await tokenCommand(rest, process.env)}\n`);
         return;
+      case "publish":
+        if (rest.includes("--help") || rest.includes("-h")) {
+          process.stdout.write(PUBLISH_USAGE);
+          return;
+        }
+        process.stdout.write(`${await publishCommand(rest, process.env)}\n`);
+        return;
       case "history":
         if (rest.includes("--help") || rest.includes("-h")) {
           process.stdout.write(HISTORY_USAGE);
@@ -93,7 +103,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         throw new UsageError(`unknown command ${command}`);
     }
   } catch (error) {
-    if (error instanceof TransportError) {
+    // A store that failed; a hub that refused an update (its status, code and detail, which never
+    // hold the token) or could not be reached.
+    if (error instanceof TransportError || error instanceof MercureError) {
       process.stderr.write(`quicksilver: ${error.message}\n`);
       process.exitCode = 1;
       return;

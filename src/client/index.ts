@@ -5,7 +5,9 @@
 export type { ReconnectOptions } from "./backoff.ts";
 export { DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS } from "./backoff.ts";
 export type { Reconnecting, SubscriptionGap } from "./connection.ts";
+export * from "./discover.ts";
 export * from "./errors.ts";
+export * from "./publish.ts";
 export {
   DEFAULT_MAX_URL_LENGTH,
   DEFAULT_STALL_TIMEOUT_MS,

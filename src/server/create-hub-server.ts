@@ -4,20 +4,18 @@ import { ConnectionGuard } from "../http/connection-guard.ts";
 import { corsHeaders } from "../http/cors.ts";
 import type { HttpRequest, HttpResponse } from "../http/exchange.ts";
 import { isHealthCheck } from "../http/health-route.ts";
-import type { HttpOptions } from "../http/options.ts";
 import { writeHead } from "../http/respond.ts";
-import { createContext, createRequestHandler, hubPathOf } from "../http/router.ts";
+import { createContext, createRequestHandler } from "../http/router.ts";
 import { TcpSockets } from "../http/tcp-sockets.ts";
-import { Hub } from "../hub/hub.ts";
+import type { Hub } from "../hub/hub.ts";
 import { type Logger, silentLogger } from "../hub/logger.ts";
 import type { Transport } from "../hub/transport.ts";
 import { parseAdminAddress } from "../metrics/admin-address.ts";
 import { type AdminListener, startAdminListener } from "../metrics/admin-listener.ts";
 import { HubMetrics } from "../metrics/hub-metrics.ts";
 import { metricsEndpoint } from "../metrics/metrics-endpoint.ts";
+import { assembleHub } from "./assemble-hub.ts";
 import { readCertificatePair } from "./certificate.ts";
-import { configuredVerifier } from "./config-verifier.ts";
-import { openTransport } from "./open-transport.ts";
 import type { HubServerConfig, HubServerOptions } from "./options.ts";
 import { createProtocolServers } from "./protocol-servers.ts";
 import {
@@ -26,7 +24,6 @@ import {
   originAllowlists,
   REQUEST_TIMEOUT_MS,
   resolveHubServerOptions,
-  trustedProxiesOf,
 } from "./resolve-options.ts";
 import { UsageError } from "./usage-error.ts";
 
@@ -110,8 +107,7 @@ export async function serveHub(
     config.metricsListen === undefined || how.adminListener === false
       ? undefined
       : parseAdminAddress(config.metricsListen, how.name("metrics-listen"));
-  const { corsOrigins, publishOrigins } = originAllowlists(config, how.name);
-  const trustedProxies = trustedProxiesOf(config, how.name);
+  const { corsOrigins } = originAllowlists(config, how.name);
   const { headersTimeoutMs } = config.sockets;
   const tlsFiles =
     config.certFile === undefined || config.keyFile === undefined
@@ -167,30 +163,18 @@ export async function serveHub(
     const scheme = tlsFiles === undefined ? "http" : "https";
     const hubUrl =
       config.publicUrl ?? `${scheme}://${urlHost(config.host, address)}:${address.port}${DEFAULT_HUB_PATH}`;
-    const resourceIdentifier = config.resourceIdentifier ?? hubUrl;
-    const verifier = await configuredVerifier(config, hubUrl, resourceIdentifier);
-    const transport =
-      how.transport ?? (await openTransport(config.history, config.subscriptionHistorySize, logger));
-    const hub = new Hub(transport, {
-      ...config.streams,
-      ...(config.subscriptions ? { subscriptions: { hubPath: hubPathOf(hubUrl) } } : {}),
-      logger,
-      requestLogLevel: config.requestLogLevel,
-    });
-    const options: HttpOptions = {
+    const {
+      hub,
+      verifier,
+      transport,
+      httpOptions: options,
+    } = await assembleHub(config, {
       hubUrl,
-      resourceIdentifier,
-      anonymous: config.anonymous,
-      corsOrigins,
-      publishOrigins,
-      cookieName: config.cookieName,
-      legacy: config.legacy,
-      authorizationServers: config.authorizationServers,
-      limits: config.limits,
-      trustedProxies,
       logger,
-      requestLogLevel: config.requestLogLevel,
-    };
+      transport: how.transport,
+      name: how.name,
+    });
+    const { resourceIdentifier } = options;
     // Collected only when asked for: otherwise nobody listens to the diagnostics channels.
     if (config.metrics || config.metricsListen !== undefined) {
       metrics = new HubMetrics({ hub, transport });

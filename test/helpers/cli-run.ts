@@ -11,8 +11,11 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the CLI to completion with exactly the environment given (no variable of the test's own). */
-export function runCli(args: readonly string[], env: Record<string, string>): Promise<Run> {
+/**
+ * Runs the CLI to completion with exactly the environment given (no variable of the test's own),
+ * and `input`, if given, on its standard input.
+ */
+export function runCli(args: readonly string[], env: Record<string, string>, input?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env });
     let stdout = "";
@@ -24,5 +27,6 @@ export function runCli(args: readonly string[], env: Record<string, string>): Pr
       stderr += chunk;
     });
     child.on("close", (code) => resolve({ code, stdout, stderr }));
+    if (input !== undefined) child.stdin.end(input);
   });
 }

@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mintToken } from "../../src/auth/mint.ts";
 import { ISSUER, SECRET, type TokenGrants } from "./test-hub.ts";
@@ -54,7 +57,15 @@ export function startHubProcess(
       "0",
       ...args,
     ],
-    { env: { PATH: process.env.PATH ?? "", ...env } },
+    // A data directory of its own, unless the test chose one: the default store is one per user,
+    // and two hubs started on it at once (tests run in parallel) would refuse to share it.
+    {
+      env: {
+        PATH: process.env.PATH ?? "",
+        XDG_DATA_HOME: mkdtempSync(join(tmpdir(), "quicksilver-data-")),
+        ...env,
+      },
+    },
   );
   let output = "";
   const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
