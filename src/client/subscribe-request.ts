@@ -51,7 +51,7 @@ export function buildSubscribeRequest(
   const headers: Record<string, string> = { Accept: "text/event-stream" };
   if (parts.token !== undefined) headers.Authorization = `Bearer ${parts.token}`;
   if (parts.cursorHeader !== undefined) headers["Last-Event-ID"] = textToHeader(parts.cursorHeader);
-  const init: RequestInit = { method: "GET", headers, signal: parts.signal, cache: "no-store" };
+  const init: RequestInit = { method: "GET", headers, signal: parts.signal };
   if (parts.credentials !== undefined) init.credentials = parts.credentials;
   if (withMatchers.href.length <= parts.maxUrlLength) return { url: withMatchers, init };
 
