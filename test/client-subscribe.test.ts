@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import {
+  MercureBufferOverflowError,
   type MercureError,
   type MercureMessage,
   MercureNetworkError,
@@ -368,6 +369,26 @@ describe("client subscribe: requests", () => {
     assert.deepEqual(sub.ids, [last, first]);
     assert.equal(requests[0]!.method, "QUERY");
     assert.ok(requests[0]!.url.href.length < 2000);
+  });
+
+  it("ends a subscription whose loop falls too far behind, resumable with nothing lost", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const books = topic();
+    const token = await hub.token({ subscribe: [books] });
+    const subscription = subscribe(hub.hubUrl, { match: books, token, maxBufferedMessages: 2 });
+    const loop = subscription[Symbol.asyncIterator]();
+    await new Promise((resolve) => subscription.on("open", resolve));
+    const ids = [await send(hub, books, "1"), await send(hub, books, "2"), await send(hub, books, "3")];
+    const error = await subscription.closed;
+    assert.ok(error instanceof MercureBufferOverflowError, String(error));
+    assert.equal((await loop.next()).value?.id, ids[0]);
+    assert.equal((await loop.next()).value?.id, ids[1]);
+    await assert.rejects(loop.next(), MercureBufferOverflowError);
+    assert.equal(subscription.lastEventId, ids[1], "the message dropped is not counted as received");
+    const resumed = open(hub.hubUrl, { match: books, token, lastEventId: subscription.lastEventId! });
+    await resumed.until(() => resumed.messages.length === 1);
+    assert.deepEqual(resumed.ids, [ids[2]]);
   });
 
   it("refuses options it cannot work with, with a code", () => {

@@ -159,3 +159,18 @@ export class MercureParseError extends MercureError {
     this.id = id;
   }
 }
+
+/**
+ * A `for await` loop fell `limit` messages behind: the subscription ended rather than hold more in
+ * memory. The loop first gets every message held; resubscribe from the subscription's
+ * `lastEventId` to go on with nothing lost.
+ */
+export class MercureBufferOverflowError extends MercureError {
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`more than ${limit} messages waited for the loop (maxBufferedMessages)`);
+    this.name = "MercureBufferOverflowError";
+    this.limit = limit;
+  }
+}

@@ -9,6 +9,7 @@ export * from "./discover.ts";
 export * from "./errors.ts";
 export * from "./publish.ts";
 export {
+  DEFAULT_MAX_BUFFERED_MESSAGES,
   DEFAULT_MAX_URL_LENGTH,
   DEFAULT_STALL_TIMEOUT_MS,
   parseJsonOrText,

@@ -12,6 +12,8 @@ export const DEFAULT_MAX_URL_LENGTH = 2000;
  * connection that died without a word (a laptop changing networks, a NAT forgetting it) is noticed.
  */
 export const DEFAULT_STALL_TIMEOUT_MS = 90_000;
+/** Messages a `for await` loop may fall behind before the subscription ends. */
+export const DEFAULT_MAX_BUFFERED_MESSAGES = 10_000;
 
 /** What to subscribe to, and how. */
 export interface SubscribeOptions<T = unknown> {
@@ -52,6 +54,11 @@ export interface SubscribeOptions<T = unknown> {
    * 0: never). Keep it above the hub's heartbeat interval.
    */
   stallTimeoutMs?: number;
+  /**
+   * Messages a `for await` loop over the subscription may fall behind (default 10,000); one more
+   * ends the subscription with `MercureBufferOverflowError`.
+   */
+  maxBufferedMessages?: number;
   /**
    * `false`: a connection of its own. By default subscriptions to one hub with the same
    * authorization and dialect share one connection (on a hub that reports matchers).
@@ -124,13 +131,20 @@ export function subscribe<T = unknown>(hub: string | URL, options: SubscribeOpti
       "stallTimeoutMs is a duration in milliseconds, 0 for none",
     );
   }
+  const maxBuffered = options.maxBufferedMessages ?? DEFAULT_MAX_BUFFERED_MESSAGES;
+  if (!Number.isInteger(maxBuffered) || maxBuffered < 1) {
+    throw new MercureOptionsError(
+      "max_buffered_messages_invalid",
+      "maxBufferedMessages is a count, at least 1",
+    );
+  }
   const matchers = matcherParameters(options);
   if (matchers.length === 0) {
     throw new MercureOptionsError("matcher_missing", "give at least one match, matchUrlPattern or topic");
   }
 
   const parse = options.parse ?? (parseJsonOrText as (data: string) => T);
-  const subscription = new Subscription<T>(matchers, parse, options.lastEventId, options.signal);
+  const subscription = new Subscription<T>(matchers, parse, options.lastEventId, options.signal, maxBuffered);
   if (options.signal?.aborted === true) {
     subscription.close();
     return subscription;

@@ -1,7 +1,7 @@
 import type { SseEvent } from "../protocol/sse-parser.ts";
 import type { HubConnection, Member, Reconnecting, SubscriptionGap } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
-import { type MercureError, MercureParseError } from "./errors.ts";
+import { MercureBufferOverflowError, type MercureError, MercureParseError } from "./errors.ts";
 import type { MatcherParameter } from "./subscribe-request.ts";
 
 /** One update (or subscription event) received. */
@@ -42,11 +42,14 @@ export class Subscription<T = unknown> implements AsyncIterable<MercureMessage<T
   readonly #emitter = new Emitter<SubscriptionEvents<T>>();
   readonly #member: Member;
   readonly #parse: (data: string) => T;
+  readonly #maxBuffered: number;
   readonly #closed: Promise<MercureError | undefined>;
   #resolveClosed!: (error: MercureError | undefined) => void;
   #done = false;
   #error: MercureError | undefined;
   #lastEventId: string | undefined;
+  /** The last event ID before the message being delivered: where to resume if a loop drops it. */
+  #previousLastEventId: string | undefined;
   #detachSignal: (() => void) | undefined;
 
   /** @internal Made by `subscribe`. */
@@ -55,8 +58,10 @@ export class Subscription<T = unknown> implements AsyncIterable<MercureMessage<T
     parse: (data: string) => T,
     lastEventId: string | undefined,
     signal: AbortSignal | undefined,
+    maxBuffered: number,
   ) {
     this.#parse = parse;
+    this.#maxBuffered = maxBuffered;
     this.#lastEventId = lastEventId;
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -128,6 +133,7 @@ export class Subscription<T = unknown> implements AsyncIterable<MercureMessage<T
 
   #deliver(event: SseEvent): void {
     if (this.#done) return;
+    this.#previousLastEventId = this.#lastEventId;
     if (event.id !== "") this.#lastEventId = event.id;
     let data: T;
     try {
@@ -142,7 +148,9 @@ export class Subscription<T = unknown> implements AsyncIterable<MercureMessage<T
   /**
    * The messages from now on, until the subscription ends (then the iterator throws the error
    * that ended it, if any). Leaving the loop early (`break`, `return`, a throw) closes the
-   * subscription. Messages wait in memory until the loop takes them.
+   * subscription. Messages wait in memory until the loop takes them, up to `maxBufferedMessages`:
+   * one more ends the subscription with `MercureBufferOverflowError` (that message not counted
+   * as received, so resuming from `lastEventId` loses nothing).
    */
   [Symbol.asyncIterator](): AsyncIterator<MercureMessage<T>> {
     const queue: MercureMessage<T>[] = [];
@@ -157,8 +165,12 @@ export class Subscription<T = unknown> implements AsyncIterable<MercureMessage<T
       if (pending) {
         pending = false;
         waiting.resolve({ value: message, done: false });
-      } else {
+      } else if (queue.length < this.#maxBuffered) {
         queue.push(message);
+      } else {
+        this.#lastEventId = this.#previousLastEventId;
+        this.#member.connection?.remove(this.#member);
+        this.#end(new MercureBufferOverflowError(this.#maxBuffered));
       }
     });
     const offClose = this.on("close", ({ error }) => {
