@@ -17,8 +17,9 @@ const TOPIC = "https://example.com/client-browser/1";
 const OTHER_TOPIC = "https://example.com/client-browser/2";
 
 /**
- * The application page: subscribes with the bundled SDK when the page URL carries `?hub=` and
- * `?match=` (and `?last=`), with `credentials: "include"`, and records what happens.
+ * The application page: makes one subscription with the bundled SDK for each options object in
+ * `?subs=` (a JSON array), to the hub in `?hub=`, with `credentials: "include"`, and records what
+ * each one reports, and the requests the SDK made.
  */
 function page(bundle: string): string {
   return `<!doctype html>
@@ -27,16 +28,22 @@ function page(bundle: string): string {
 <script type="module">
   const source = ${JSON.stringify(bundle).replaceAll("</", "<\\/")};
   const { subscribe } = await import(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
-  const state = { opens: [], received: [], errors: [], gaps: [] };
-  window.mercure = state;
   const search = new URLSearchParams(location.search);
-  const options = { match: search.get("match"), credentials: "include" };
-  if (search.has("last")) options.lastEventId = search.get("last");
-  const subscription = subscribe(search.get("hub"), options);
-  subscription.on("open", ({ anchor }) => state.opens.push(anchor ?? null));
-  subscription.on("message", ({ id, data }) => state.received.push({ id, data }));
-  subscription.on("error", (error) => state.errors.push(error.name));
-  subscription.on("gap", (gap) => state.gaps.push(gap));
+  const requests = [];
+  const recording = (input, init) => {
+    requests.push(init?.method ?? "GET");
+    return fetch(input, init);
+  };
+  window.requests = requests;
+  window.mercure = JSON.parse(search.get("subs")).map((options) => {
+    const state = { opens: [], received: [], errors: [], gaps: [] };
+    const subscription = subscribe(search.get("hub"), { ...options, credentials: "include", fetch: recording });
+    subscription.on("open", ({ anchor }) => state.opens.push(anchor ?? null));
+    subscription.on("message", ({ id, data }) => state.received.push({ id, data }));
+    subscription.on("error", (error) => state.errors.push(error.name));
+    subscription.on("gap", (gap) => state.gaps.push(gap));
+    return state;
+  });
 </script>
 `;
 }
@@ -50,11 +57,16 @@ interface PageState {
 
 /** The page's globals (the project compiles without the DOM library). */
 interface PageGlobals {
-  mercure?: PageState;
+  mercure?: PageState[];
+  requests: string[];
 }
 
-function state(page: Page): Promise<PageState> {
+function states(page: Page): Promise<PageState[]> {
   return page.evaluate(() => structuredClone((globalThis as unknown as PageGlobals).mercure!));
+}
+
+async function state(page: Page): Promise<PageState> {
+  return (await states(page))[0]!;
 }
 
 describe("quicksilver/client in a browser", { timeout: 60_000 }, () => {
@@ -92,14 +104,23 @@ describe("quicksilver/client in a browser", { timeout: 60_000 }, () => {
     await app?.close();
   });
 
-  async function openPage(parameters: Record<string, string>): Promise<Page> {
+  /** Opens the page with these subscriptions; resolves once each opened or failed. */
+  async function openPage(...subs: Record<string, unknown>[]): Promise<Page> {
     const opened = await context.newPage();
-    await opened.goto(`${app.origin}/?${new URLSearchParams({ hub: hubUrl, ...parameters })}`);
+    await opened.goto(`${app.origin}/?${new URLSearchParams({ hub: hubUrl, subs: JSON.stringify(subs) })}`);
     await opened.waitForFunction(() => {
       const { mercure } = globalThis as unknown as PageGlobals;
-      return mercure !== undefined && (mercure.opens.length > 0 || mercure.errors.length > 0);
+      return mercure?.every((each) => each.opens.length > 0 || each.errors.length > 0) ?? false;
     });
     return opened;
+  }
+
+  /** Resolves once the page's subscription `index` received `count` messages. */
+  function received(opened: Page, count: number, index = 0): Promise<unknown> {
+    return opened.waitForFunction(
+      ([i, n]) => (globalThis as unknown as PageGlobals).mercure![i]!.received.length >= n,
+      [index, count] as const,
+    );
   }
 
   async function send(topic: string, data: string): Promise<string> {
@@ -113,7 +134,7 @@ describe("quicksilver/client in a browser", { timeout: 60_000 }, () => {
     assert.deepEqual((await state(opened)).errors, []);
     await send(OTHER_TOPIC, "not for this cookie");
     const id = await send(TOPIC, '{"title":"Dune"}');
-    await opened.waitForFunction(() => (globalThis as unknown as PageGlobals).mercure!.received.length > 0);
+    await received(opened, 1);
     assert.deepEqual((await state(opened)).received, [{ id, data: { title: "Dune" } }]);
     await opened.close();
   });
@@ -121,8 +142,8 @@ describe("quicksilver/client in a browser", { timeout: 60_000 }, () => {
   it("reads the replay anchor through CORS, and reports a gap", async () => {
     const trimmed = await send(TOPIC, "1");
     const kept = [await send(TOPIC, "2"), await send(TOPIC, "3")];
-    const opened = await openPage({ match: TOPIC, last: trimmed });
-    await opened.waitForFunction(() => (globalThis as unknown as PageGlobals).mercure!.received.length === 2);
+    const opened = await openPage({ match: TOPIC, lastEventId: trimmed });
+    await received(opened, 2);
     const seen = await state(opened);
     assert.deepEqual(
       seen.received.map((message) => message.id),
@@ -130,6 +151,34 @@ describe("quicksilver/client in a browser", { timeout: 60_000 }, () => {
     );
     assert.deepEqual(seen.gaps, [{ requested: trimmed, anchor: "earliest" }]);
     assert.deepEqual(seen.opens, ["earliest"]);
+    await opened.close();
+  });
+
+  it("shares one connection across origins, sending a long matcher list with QUERY", async () => {
+    const padding = Array.from(
+      { length: 40 },
+      (_, i) => `https://example.com/padding/${i}/${"x".repeat(40)}`,
+    );
+    const opened = await openPage({ match: [...padding, TOPIC] }, { match: OTHER_TOPIC }, { match: TOPIC });
+    const first = await send(TOPIC, "for the cookie");
+    await send(OTHER_TOPIC, "not for this cookie");
+    const second = await send(TOPIC, "again");
+    await received(opened, 2, 0);
+    await received(opened, 2, 2);
+    const seen = await states(opened);
+    assert.deepEqual(
+      seen.map((each) => each.received.map((message) => message.id)),
+      [[first, second], [], [first, second]],
+    );
+    assert.deepEqual(
+      seen.map((each) => each.errors),
+      [[], [], []],
+    );
+    assert.deepEqual(
+      await opened.evaluate(() => (globalThis as unknown as PageGlobals).requests),
+      ["QUERY"],
+      "one request for the three, its matchers in a QUERY body",
+    );
     await opened.close();
   });
 });
