@@ -206,9 +206,9 @@ describe("client subscribe: authorization", () => {
       if (published.length < 3)
         void send(hub, books, String(published.length)).then((id) => published.push(id));
     });
-    await sub.until(() => sub.messages.length === 3 && sub.opens.length === 3);
+    await sub.until(() => sub.messages.length === 3 && sub.opens.length >= 3);
     assert.deepEqual(sub.ids, published);
-    assert.equal(tokens.length, 3, "a fresh token for each connection");
+    assert.ok(tokens.length >= sub.opens.length, "a fresh token for each connection");
     assert.deepEqual(sub.errors, [], "renewed before the hub ended the stream");
   });
 });
@@ -245,7 +245,7 @@ describe("client subscribe: reconnection", () => {
     // Published while the subscriber is away: the restarted hub replays them from its store.
     hub = await startHubProcess(["--transport", store, "--listen", `127.0.0.1:${port}`]);
     ids.push(await post("c"), await post("d"));
-    await sub.until(() => sub.messages.length >= 4 && sub.opens.length === 2);
+    await sub.until(() => sub.messages.length >= 4 && sub.opens.length >= 2);
     ids.push(await post("e"));
     await sub.until(() => sub.messages.length >= 5);
     assert.deepEqual(sub.ids, ids);
@@ -264,7 +264,7 @@ describe("client subscribe: reconnection", () => {
     const sub = open(hub.hubUrl, {
       match: books,
       token: await sharedToken({ subscribe: [books] }),
-      stallTimeoutMs: 2000,
+      stallTimeoutMs: 3000,
     });
     await sub.until(() => sub.opens.length === 1);
     const publisher = await sharedToken({ publish: ["*"] });
@@ -287,7 +287,7 @@ describe("client subscribe: reconnection", () => {
     hub.child.kill("SIGSTOP");
     await sub.until(() => sub.errors.length > 0);
     assert.ok(sub.errors[0] instanceof MercureNetworkError);
-    assert.match(sub.errors[0].message, /nothing arrived for 2000 ms/);
+    assert.match(sub.errors[0].message, /nothing arrived for 3000 ms/);
     hub.child.kill("SIGCONT");
     await sub.until(() => sub.opens.length >= 2);
     const second = await post("b");

@@ -18,8 +18,8 @@ describe("tokenExpiresAt", () => {
 });
 
 describe("refreshDelay", () => {
-  it("renews a quarter of the remaining life early, at most 30 seconds early", () => {
-    assert.equal(refreshDelay(8000, 0), 6000);
+  it("renews half of the remaining life early, at most 30 seconds early", () => {
+    assert.equal(refreshDelay(8000, 0), 4000);
     assert.equal(refreshDelay(3_600_000, 0), 3_570_000);
     assert.equal(refreshDelay(1000, 2000), 0, "already expired: at once");
   });

@@ -18,11 +18,12 @@ export function tokenExpiresAt(token: string): number | undefined {
 }
 
 /**
- * How long before `expiresAt` to reconnect with a fresh token: a quarter of what is left, at most
- * 30 seconds. The hub closes a stream at its token's `exp` (up to a second early) and refuses a
- * token already past it, so the fresh token must be in use before then.
+ * How long before `expiresAt` to reconnect with a fresh token: half of what is left, at most 30
+ * seconds. The hub closes a stream at its token's `exp` (up to a second early) and refuses a
+ * token already past it, so the fresh token must be in use before then, with room for a slow
+ * `getToken` and a busy event loop; only short-lived tokens renew at half their life.
  */
 export function refreshDelay(expiresAt: number, now: number): number {
   const left = expiresAt - now;
-  return Math.max(0, left - Math.min(30_000, left / 4));
+  return Math.max(0, left - Math.min(30_000, left / 2));
 }
