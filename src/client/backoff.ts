@@ -6,8 +6,8 @@ export interface ReconnectOptions {
   readonly maxDelayMs?: number;
 }
 
-export const DEFAULT_MIN_DELAY_MS = 500;
-export const DEFAULT_MAX_DELAY_MS = 30_000;
+export const DEFAULT_RECONNECT_MIN_DELAY_MS = 500;
+export const DEFAULT_RECONNECT_MAX_DELAY_MS = 30_000;
 
 /**
  * The delay before reconnection attempt `attempt` (0 for the first): exponential backoff with
@@ -21,8 +21,8 @@ export function backoffDelay(
   floorMs: number,
   random: () => number = Math.random,
 ): number {
-  const min = options.minDelayMs ?? DEFAULT_MIN_DELAY_MS;
-  const max = Math.max(min, options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS);
+  const min = options.minDelayMs ?? DEFAULT_RECONNECT_MIN_DELAY_MS;
+  const max = Math.max(min, options.maxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS);
   const bound = Math.min(max, min * 2 ** Math.min(attempt, 30));
   return Math.max(floorMs, Math.floor(random() * bound));
 }

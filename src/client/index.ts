@@ -3,7 +3,7 @@
  * nothing but the pure protocol module (a test walks its imports), and no dependency.
  */
 export type { ReconnectOptions } from "./backoff.ts";
-export { DEFAULT_MAX_DELAY_MS, DEFAULT_MIN_DELAY_MS } from "./backoff.ts";
+export { DEFAULT_RECONNECT_MAX_DELAY_MS, DEFAULT_RECONNECT_MIN_DELAY_MS } from "./backoff.ts";
 export type { Reconnecting, SubscriptionGap } from "./connection.ts";
 export * from "./discover.ts";
 export * from "./errors.ts";
@@ -17,4 +17,4 @@ export {
   subscribe,
 } from "./subscribe.ts";
 export type { Credentials } from "./subscribe-request.ts";
-export { type MercureMessage, Subscription, type SubscriptionEvents } from "./subscription.ts";
+export type { MercureMessage, Subscription, SubscriptionEvents } from "./subscription.ts";
