@@ -16,7 +16,7 @@
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectHttp2 } from "node:http2";
 import { connect } from "node:net";
-import { EventCounter } from "./event-counter.ts";
+import { EventCounter } from "../../src/loadtest/event-counter.ts";
 import { type OpenCommand, serveGenerator } from "./generator-process.ts";
 
 const streamsPerSession = Number(process.argv[2]);
