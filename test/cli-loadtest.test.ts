@@ -9,6 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { loadtestOptions } from "../src/cli/loadtest-command.ts";
 import { UsageError } from "../src/cli/usage-error.ts";
 import type { LoadtestReport } from "../src/loadtest/run-loadtest.ts";
+import { certificateDir } from "./helpers/certificate.ts";
 import { type Run, runCli } from "./helpers/cli-run.ts";
 import { type HubProcess, sharedToken, startHubProcess } from "./helpers/hub-process.ts";
 
@@ -161,6 +162,30 @@ describe("quicksilver loadtest", () => {
     const report = JSON.parse(run.stdout) as LoadtestReport;
     assert.equal(report.dialect, "legacy");
     assertComplete(report);
+  });
+
+  it("tests a hub served over TLS, checking its certificate", async () => {
+    const certs = certificateDir();
+    const { certFile, keyFile } = certs.generate("hub");
+    const tlsHub = await startHubProcess(["--transport", "memory", "--cert", certFile, "--key", keyFile]);
+    try {
+      assert.match(tlsHub.hubUrl, /^https:/);
+      const args = smallRun(tlsHub, "--json");
+      const env = {
+        PATH: process.env.PATH ?? "",
+        PUBLISHER_TOKEN: publisherToken,
+        SUBSCRIBER_TOKEN: subscriberToken,
+      };
+      const untrusted = await runCli(["loadtest", ...args], env);
+      assert.equal(untrusted.code, 1, "a certificate nobody trusts is refused");
+      assert.match(untrusted.stderr, /cannot reach https:.*certificate/);
+      const run = await runCli(["loadtest", ...args], { ...env, NODE_EXTRA_CA_CERTS: certFile });
+      assert.equal(run.code, 0, run.stderr);
+      assertComplete(JSON.parse(run.stdout) as LoadtestReport);
+    } finally {
+      await tlsHub.stop();
+      certs.remove();
+    }
   });
 
   it("reports subscribers the hub refused, with their status, and exits 0", async () => {
