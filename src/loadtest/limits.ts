@@ -24,6 +24,11 @@ export const MAX_TOPIC_LENGTH = 2048;
 export const MAX_TOKEN_LENGTH = 16_384;
 /** Publishes in flight at once, over as many keep-alive connections. */
 export const MAX_PUBLISH_CONNECTIONS = 64;
+/**
+ * Publishes sent and not yet answered: beyond them, a publish due is not sent but counted failed,
+ * so that a hub that stops answering does not make the test queue requests without end.
+ */
+export const MAX_PUBLISHES_IN_FLIGHT = 10_000;
 /** How long a publish may go unanswered before it counts as failed (ms). */
 export const PUBLISH_TIMEOUT_MS = 10_000;
 /** How long a subscriber may take to connect (ms). */

@@ -12,11 +12,17 @@ export async function pace(
   send: (i: number) => Promise<void>,
 ): Promise<void> {
   const started = performance.now();
-  const pending: Promise<void>[] = [];
+  // Counted rather than kept: an hour at a high rate is millions of sends.
+  let unsettled = 0;
+  let allSettled = () => {};
+  const settled = () => {
+    if (--unsettled === 0) allSettled();
+  };
   for (let i = 0; i < count; i++) {
     const wait = started + (i * 1000) / perSecond - performance.now();
     if (wait > 1) await sleep(wait);
-    pending.push(send(i));
+    unsettled++;
+    send(i).then(settled, settled);
   }
-  await Promise.all(pending);
+  if (unsettled > 0) await new Promise<void>((resolve) => (allSettled = resolve));
 }

@@ -6,7 +6,13 @@
  */
 import { STATUS_CODES } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { DRAIN_TIMEOUT_MS, HEADS_TIMEOUT_MS, WARM_UP_ATTEMPTS, WARM_UP_WAIT_MS } from "./limits.ts";
+import {
+  DRAIN_TIMEOUT_MS,
+  HEADS_TIMEOUT_MS,
+  MAX_PUBLISHES_IN_FLIGHT,
+  WARM_UP_ATTEMPTS,
+  WARM_UP_WAIT_MS,
+} from "./limits.ts";
 import { pace } from "./pace.ts";
 import { stampedData, warmUpData } from "./stamps.ts";
 import { type SubscribeDialect, subscribeRequest } from "./subscribe-request.ts";
@@ -157,9 +163,17 @@ async function measure(
     progress(`publishing ${count} updates at ${options.rate}/s`);
     const failures: Record<string, number> = {};
     let acknowledged = 0;
+    let inFlight = 0;
     const started = performance.now();
     await pace(count, options.rate, async () => {
-      const outcome = await publisher.send(options.topic, stampedData(options.dataBytes));
+      let outcome: PublishOutcome = {
+        error: `not sent: ${MAX_PUBLISHES_IN_FLIGHT} publishes unanswered (MAX_PUBLISHES_IN_FLIGHT)`,
+      };
+      if (inFlight < MAX_PUBLISHES_IN_FLIGHT) {
+        inFlight++;
+        outcome = await publisher.send(options.topic, stampedData(options.dataBytes));
+        inFlight--;
+      }
       if (acknowledgedOutcome(outcome)) acknowledged++;
       else {
         const key = "error" in outcome ? outcome.error : statusText(outcome.status);
