@@ -1,8 +1,8 @@
 /**
  * A load-generator process (forked by the coordinator): holds up to ~15k raw HTTP/1.1 subscriber
  * sockets, bound to its own loopback source addresses, and counts the events each receives
- * (event-counter.ts). A few probe sockets also read the publish time each event carries and
- * record publish-to-deliver latency. The commands it answers are generator-process.ts's.
+ * (src/loadtest/event-counter.ts). A few probe sockets also read the publish time each event
+ * carries and record publish-to-deliver latency. The commands it answers are generator-process.ts's.
  *
  * Raw sockets rather than an HTTP client: the generator writes its own `GET` and reads only the
  * status line, so a subscriber costs a socket and a few objects, and the generator measures the
