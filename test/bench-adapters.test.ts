@@ -9,9 +9,9 @@ import { MissingCommandError } from "../bench/harness/required-command.ts";
 import { createRig } from "../bench/harness/rig.ts";
 import { runCases } from "../bench/harness/run-cases.ts";
 import type { AnyScenario } from "../bench/harness/scenario.ts";
-import { subscribeRequest } from "../bench/harness/subscribe-request.ts";
 import type { Adapter, Target } from "../bench/harness/target.ts";
 import { fanout } from "../bench/scenarios/fanout.ts";
+import { subscribeRequest } from "../src/loadtest/subscribe-request.ts";
 import { startTestHub } from "./helpers/test-hub.ts";
 
 const TOPIC = "https://example.com/bench/a b";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EventCounter } from "../bench/harness/event-counter.ts";
+import { EventCounter } from "../src/loadtest/event-counter.ts";
 
 /** An SSE body as the hub writes it: a comment, then `events` events whose data carries a stamp. */
 function body(events: number): Buffer {

@@ -1,4 +1,4 @@
-import { subscribeRequest } from "./subscribe-request.ts";
+import { subscribeRequest } from "../../src/loadtest/subscribe-request.ts";
 import type { Target } from "./target.ts";
 
 /**

@@ -10,8 +10,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type SubscribeDialect, subscribeRequest } from "../../src/loadtest/subscribe-request.ts";
 import { MissingCommandError, requireCommand } from "./required-command.ts";
-import { type SubscribeDialect, subscribeRequest } from "./subscribe-request.ts";
 import type { Adapter, Target } from "./target.ts";
 
 /** What a POSIX shell exits with when the command it was given is not found. */

@@ -5,6 +5,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { warmUpData } from "../../src/loadtest/stamps.ts";
 import type { GeneratorCommand, GeneratorMessage } from "./generator-process.ts";
 import { closeAll, sum } from "./load-processes.ts";
 import type { Publisher } from "./publisher.ts";
@@ -43,11 +44,6 @@ const WARM_UP_ATTEMPTS = 10;
 const WARM_UP_WAIT_MS = 2000;
 /** How often the coordinator asks the generators how far they are. */
 const POLL_MS = 10;
-
-/** The data of warm-up event `sequence`: `w=<sequence>;`, padded with `x` to `bytes`. */
-function warmUpData(sequence: number, bytes: number): string {
-  return `w=${sequence};`.padEnd(bytes, "x");
-}
 
 /** What one generator counted. */
 type GeneratorReport = Extract<GeneratorMessage, { op: "report" }>;

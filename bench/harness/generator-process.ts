@@ -10,7 +10,7 @@
  * sequence it saw. A generator reports its own CPU use, and the coordinator refuses a run where
  * it saturated a core.
  */
-import type { EventCounter } from "./event-counter.ts";
+import type { EventCounter } from "../../src/loadtest/event-counter.ts";
 
 export type OpenCommand = {
   readonly op: "open";

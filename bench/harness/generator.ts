@@ -1,47 +1,16 @@
 /**
  * A load-generator process (forked by the coordinator): holds up to ~15k raw HTTP/1.1 subscriber
  * sockets, bound to its own loopback source addresses, and counts the events each receives
- * (event-counter.ts). A few probe sockets also read the publish time each event carries and
- * record publish-to-deliver latency. The commands it answers are generator-process.ts's.
+ * (src/loadtest/event-counter.ts). A few probe sockets also read the publish time each event
+ * carries and record publish-to-deliver latency. The commands it answers are generator-process.ts's.
  *
  * Raw sockets rather than an HTTP client: the generator writes its own `GET` and reads only the
  * status line, so a subscriber costs a socket and a few objects, and the generator measures the
- * hub, not itself.
+ * hub, not itself (src/loadtest/raw-subscriber.ts).
  */
 import { connect, type Socket } from "node:net";
-import { EventCounter } from "./event-counter.ts";
+import { RawSubscriber } from "../../src/loadtest/raw-subscriber.ts";
 import { serveGenerator } from "./generator-process.ts";
-
-const LINE_END = Buffer.from("\r\n");
-/** A status line longer than this is no HTTP response. */
-const MAX_STATUS_LINE = 1024;
-
-class Subscriber extends EventCounter {
-  /** The start of the response, until its status line is complete. */
-  #head: Buffer = Buffer.alloc(0);
-  readonly socket: Socket;
-
-  constructor(socket: Socket, latencies: number[] | undefined, onEvent: (subscriber: EventCounter) => void) {
-    super(latencies, onEvent);
-    this.socket = socket;
-    socket.on("data", (chunk: Buffer) => {
-      if (this.statusLine === undefined) this.#readStatusLine(chunk);
-      this.count(chunk);
-    });
-  }
-
-  /** Keeps the start of the response until its first line ("HTTP/1.1 200 OK") is complete. */
-  #readStatusLine(chunk: Buffer): void {
-    const head = this.#head.length === 0 ? chunk : Buffer.concat([this.#head, chunk]);
-    const end = head.indexOf(LINE_END);
-    if (end === -1 && head.length < MAX_STATUS_LINE) {
-      this.#head = Buffer.from(head);
-      return;
-    }
-    this.statusLine = head.toString("latin1", 0, end === -1 ? MAX_STATUS_LINE : end);
-    this.#head = Buffer.alloc(0);
-  }
-}
 
 const sockets: Socket[] = [];
 
@@ -61,7 +30,7 @@ serveGenerator({
           });
           socket.setNoDelay(true);
           sockets.push(socket);
-          const subscriber = new Subscriber(socket, i < command.probes ? latencies : undefined, onEvent);
+          const subscriber = new RawSubscriber(socket, i < command.probes ? latencies : undefined, onEvent);
           socket.once("connect", () => {
             socket.write(command.requests[i % command.requests.length]!);
             subscribers.push(subscriber);

@@ -3,8 +3,8 @@
  * cleartext HTTP/2 session (h2c, prior knowledge) per page, carrying many EventSource streams.
  * It opens `count` streams, `streamsPerSession` (its first argument) on each session, the
  * sessions bound to its own loopback source addresses, and counts each stream's events as the
- * raw generator counts a socket's (event-counter.ts): the DATA frames' payload is the SSE body,
- * with no chunk framing. It answers the raw generator's commands (generator-process.ts), so the
+ * raw generator counts a socket's (src/loadtest/event-counter.ts): the DATA frames' payload is
+ * the SSE body, with no chunk framing. It answers the raw generator's commands (generator-process.ts), so the
  * pool and the scenarios drive both alike.
  *
  * node:http2 parses the frames in C++ and calls back into JavaScript once per DATA frame per
@@ -16,7 +16,7 @@
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, connect as connectHttp2 } from "node:http2";
 import { connect } from "node:net";
-import { EventCounter } from "./event-counter.ts";
+import { EventCounter } from "../../src/loadtest/event-counter.ts";
 import { type OpenCommand, serveGenerator } from "./generator-process.ts";
 
 const streamsPerSession = Number(process.argv[2]);

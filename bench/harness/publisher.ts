@@ -4,6 +4,8 @@
  * subtract from their own clock (same machine, same clock).
  */
 import { Agent, request } from "node:http";
+import { pace } from "../../src/loadtest/pace.ts";
+import { stampedData } from "../../src/loadtest/stamps.ts";
 import type { Target } from "./target.ts";
 
 export interface PublishRun {
@@ -31,7 +33,7 @@ export class Publisher {
       while (next < count) {
         next++;
         const started = performance.now();
-        const ok = await this.#one(topic, data(bytes));
+        const ok = await this.#one(topic, stampedData(bytes));
         latencies.push(performance.now() - started);
         if (!ok) failed++;
       }
@@ -51,23 +53,14 @@ export class Publisher {
     perSecond: number,
     bytes: number,
   ): Promise<PublishRun> {
-    const started = performance.now();
     const latencies: number[] = [];
-    const pending: Promise<void>[] = [];
     let failed = 0;
-    for (let i = 0; i < count; i++) {
-      const due = started + (i * 1000) / perSecond;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    await pace(count, perSecond, async (i) => {
       const sent = performance.now();
-      pending.push(
-        this.#one(topicOf(i), data(bytes)).then((ok) => {
-          latencies.push(performance.now() - sent);
-          if (!ok) failed++;
-        }),
-      );
-    }
-    await Promise.all(pending);
+      const ok = await this.#one(topicOf(i), stampedData(bytes));
+      latencies.push(performance.now() - sent);
+      if (!ok) failed++;
+    });
     return { published: count - failed, failed, latencies };
   }
 
@@ -102,10 +95,4 @@ export class Publisher {
       req.end(body);
     });
   }
-}
-
-/** `t=<now>;` padded with `x` to `bytes` (one line: the generators count data lines). */
-function data(bytes: number): string {
-  const stamp = `t=${performance.timeOrigin + performance.now()};`;
-  return stamp.padEnd(bytes, "x");
 }

@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "../../src/auth/mint.ts";
+import { subscribePatternRequest, subscribeRequest } from "../../src/loadtest/subscribe-request.ts";
 import { BENCH_ISSUER, BENCH_SECRET, spawnHub } from "../spawn-hub.ts";
 import { stopChild } from "./external-adapter.ts";
 import { type BenchRedis, startRedis } from "./redis-server.ts";
-import { subscribePatternRequest, subscribeRequest } from "./subscribe-request.ts";
 import type { Adapter, HubStartOptions, Target } from "./target.ts";
 
 /**

@@ -18,6 +18,7 @@ import { CONFIG_USAGE, configCommand } from "./config-command.ts";
 import { createLogger } from "./create-logger.ts";
 import { devBanner } from "./dev-banner.ts";
 import { HISTORY_USAGE, historyCommand } from "./history-command.ts";
+import { LOADTEST_USAGE, loadtestCommand } from "./loadtest-command.ts";
 import { PUBLISH_USAGE, publishCommand } from "./publish-command.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "./resolve-config.ts";
 import { parseServeArgs } from "./serve-args.ts";
@@ -33,6 +34,8 @@ Commands:
   history   inspect or trim a history store (quicksilver history --help)
   config    check a configuration, or print every option and where it came from
             (quicksilver config --help)
+  loadtest  load-test a Mercure hub: subscribers, updates, deliveries, latency
+            (quicksilver loadtest --help)
   version   print the version
 `;
 
@@ -88,6 +91,16 @@ export async function main(argv: readonly string[]): Promise<void> {
           return;
         }
         process.stdout.write(await configCommand(rest, process.env));
+        return;
+      case "loadtest":
+        if (rest.includes("--help") || rest.includes("-h")) {
+          process.stdout.write(LOADTEST_USAGE);
+          return;
+        }
+        process.exitCode = await loadtestCommand(rest, process.env, {
+          stdout: (text) => process.stdout.write(text),
+          stderr: (text) => process.stderr.write(text),
+        });
         return;
       case "version":
       case "--version":

@@ -39,11 +39,26 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-/** Serves `html` at every path, on 127.0.0.1 and a free port (reached as `localhost`). */
-export async function servePage(html: string): Promise<PageServer> {
+/** A file served beside the page: a script, say. */
+export interface ServedFile {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/**
+ * Serves `html` at every path, and `files` at theirs, on 127.0.0.1 and a free port (reached as
+ * `localhost`).
+ */
+export async function servePage(html: string, files: Record<string, ServedFile> = {}): Promise<PageServer> {
   const server = createServer((req, res) => {
     if (req.url === "/favicon.ico") {
       res.writeHead(404).end();
+      return;
+    }
+    const file = req.url === undefined ? undefined : files[req.url];
+    if (file !== undefined) {
+      res.writeHead(200, { "Content-Type": file.contentType, "Cache-Control": "no-store" });
+      res.end(file.body);
       return;
     }
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });

@@ -1,7 +1,7 @@
 /**
- * The one place the harness writes a subscribe request: the generators' subscribers (latency
- * probes among them) and the churner's connects all send heads built here, through their
- * Target's subscribeRequest, so that a hub's dialect is honoured everywhere at once.
+ * The one place a load generator writes a subscribe request: `quicksilver loadtest`'s
+ * subscribers, and the benchmark's (latency probes and churned connects among them), all send
+ * heads built here, so that a hub's dialect is honoured everywhere at once.
  */
 
 /**
@@ -15,10 +15,14 @@ export type SubscribeDialect = "draft" | "legacy";
 /** The query parameter that carries an exact topic, per dialect. */
 const TOPIC_PARAMETER: Readonly<Record<SubscribeDialect, string>> = { draft: "match", legacy: "topic" };
 
-/** Where a hub's subscribers connect: its loopback port and the path of its subscribe URL. */
+/** Where a hub's subscribers connect: its port and the path of its subscribe URL. */
 export interface SubscribeEndpoint {
   readonly port: number;
   readonly path: string;
+  /** The Host header (`host:port`); `127.0.0.1:<port>` when not given. */
+  readonly authority?: string;
+  /** A subscriber's access token, sent as `Authorization: Bearer`; none when not given. */
+  readonly token?: string;
 }
 
 /** The raw HTTP/1.1 request head (ending in a blank line) that subscribes to `topic` exactly. */
@@ -35,6 +39,8 @@ export function subscribePatternRequest(endpoint: SubscribeEndpoint, pattern: st
   return subscribeHead(endpoint, `match_urlpattern=${encodeURIComponent(pattern)}`);
 }
 
-function subscribeHead({ port, path }: SubscribeEndpoint, query: string): string {
-  return `GET ${path}?${query} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\n\r\n`;
+function subscribeHead({ port, path, authority, token }: SubscribeEndpoint, query: string): string {
+  const host = authority ?? `127.0.0.1:${port}`;
+  const authorization = token === undefined ? "" : `Authorization: Bearer ${token}\r\n`;
+  return `GET ${path}?${query} HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\n${authorization}\r\n`;
 }

@@ -1,9 +1,10 @@
 /**
- * What a generator keeps of one subscriber, whatever carries its stream (a raw HTTP/1.1 socket,
- * an HTTP/2 stream): the events counted in its body, the latest warm-up event it saw, and the
- * publish-to-deliver latency of each event when it is a probe.
+ * What a load generator keeps of one subscriber, whatever carries its stream (a raw HTTP/1.1
+ * socket, an HTTP/2 stream): the events counted in its body, the latest warm-up event it saw, and
+ * the publish-to-deliver latency of each event when it is a probe. The stamps it reads are
+ * written by stamps.ts.
  *
- * Counting is cheap on purpose: one `indexOf` per `\ndata: ` (every benchmark event is one data
+ * Counting is cheap on purpose: one `indexOf` per `\ndata: ` (every load event is one data
  * line), so the generator measures the hub, not itself.
  */
 
@@ -29,6 +30,12 @@ function probeLatency(chunk: Buffer, at: number): number | undefined {
   return performance.timeOrigin + performance.now() - Number(chunk.toString("latin1", start + 2, end));
 }
 
+/** Where a probe puts each latency it reads (ms): an array, or a histogram that bins them. */
+export interface LatencySink {
+  push(latency: number): void;
+}
+
+/** Counts one subscriber's events, chunk by chunk, and reads the stamps of a probe's. */
 export class EventCounter {
   events = 0;
   /** The status line of its response (`HTTP/1.1 200 OK`, `HTTP/2 200`), once it arrived. */
@@ -41,10 +48,12 @@ export class EventCounter {
   /** The tail starts with a needle already counted, whose stamp the previous chunk cut. */
   #carried = false;
 
-  readonly latencies: number[] | undefined;
+  /** Set on a probe: where its latencies go. */
+  readonly latencies: LatencySink | undefined;
+  /** Called once per event counted. */
   readonly onEvent: (subscriber: EventCounter) => void;
 
-  constructor(latencies: number[] | undefined, onEvent: (subscriber: EventCounter) => void) {
+  constructor(latencies: LatencySink | undefined, onEvent: (subscriber: EventCounter) => void) {
     this.latencies = latencies;
     this.onEvent = onEvent;
   }
