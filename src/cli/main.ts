@@ -23,6 +23,7 @@ import { PUBLISH_USAGE, publishCommand } from "./publish-command.ts";
 import { resolveServeConfig, type ServeConfig, UsageError } from "./resolve-config.ts";
 import { parseServeArgs } from "./serve-args.ts";
 import { logStartupWarnings, type RunningHub, startHub } from "./start-hub.ts";
+import { SUBSCRIBE_USAGE, subscribeCommand } from "./subscribe-command.ts";
 import { TOKEN_USAGE, tokenCommand } from "./token-command.ts";
 
 const USAGE = `Usage: quicksilver <command> [options]
@@ -31,6 +32,7 @@ Commands:
   serve     run the hub (quicksilver serve --help lists every option)
   token     mint an access token (quicksilver token --help)
   publish   publish an update to a hub (quicksilver publish --help)
+  subscribe print the updates of a hub as they arrive (quicksilver subscribe --help)
   history   inspect or trim a history store (quicksilver history --help)
   config    check a configuration, or print every option and where it came from
             (quicksilver config --help)
@@ -78,6 +80,32 @@ export async function main(argv: readonly string[]): Promise<void> {
         }
         process.stdout.write(`${await publishCommand(rest, process.env)}\n`);
         return;
+      case "subscribe": {
+        if (rest.includes("--help") || rest.includes("-h")) {
+          process.stdout.write(SUBSCRIBE_USAGE);
+          return;
+        }
+        // Interrupted: the subscription closes and the command ends with 0.
+        const interrupted = new AbortController();
+        const stop = () => interrupted.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        try {
+          await subscribeCommand(
+            rest,
+            process.env,
+            {
+              out: (line) => process.stdout.write(`${line}\n`),
+              note: (line) => process.stderr.write(`quicksilver: ${line}\n`),
+            },
+            interrupted.signal,
+          );
+        } finally {
+          process.off("SIGINT", stop);
+          process.off("SIGTERM", stop);
+        }
+        return;
+      }
       case "history":
         if (rest.includes("--help") || rest.includes("-h")) {
           process.stdout.write(HISTORY_USAGE);

@@ -7,6 +7,14 @@ export { DEFAULT_RECONNECT_MAX_DELAY_MS, DEFAULT_RECONNECT_MIN_DELAY_MS } from "
 export type { Reconnecting, SubscriptionGap } from "./connection.ts";
 export * from "./discover.ts";
 export * from "./errors.ts";
+export {
+  MAX_PRESENCE_PAGES,
+  type Presence,
+  type PresenceEvents,
+  type PresenceOptions,
+  presence,
+  type SubscriptionDocument,
+} from "./presence.ts";
 export * from "./publish.ts";
 export {
   DEFAULT_MAX_BUFFERED_MESSAGES,
