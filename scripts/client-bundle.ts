@@ -8,9 +8,21 @@ import { build } from "esbuild";
 
 const ENTRY = fileURLToPath(new URL("../src/client/index.ts", import.meta.url));
 
-export async function bundleClient(options: { minify: boolean }): Promise<string> {
+/**
+ * The client bundled; `only` names the exports an application imports (all of them by default),
+ * so that what it does not import is left out, as its bundler would.
+ */
+export async function bundleClient(options: { minify: boolean; only?: readonly string[] }): Promise<string> {
   const result = await build({
-    entryPoints: [ENTRY],
+    ...(options.only === undefined
+      ? { entryPoints: [ENTRY] }
+      : {
+          stdin: {
+            contents: `export { ${options.only.join(", ")} } from ${JSON.stringify(ENTRY)};`,
+            loader: "ts",
+            resolveDir: fileURLToPath(new URL(".", import.meta.url)),
+          },
+        }),
     bundle: true,
     write: false,
     format: "esm",
