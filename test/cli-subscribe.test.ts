@@ -66,6 +66,19 @@ describe("quicksilver subscribe", () => {
     assert.equal(run.stdout, `${sent[1]}\n  line 1\n  line 2\n\n`);
   });
 
+  it("shows control characters in the data escaped: a publisher cannot drive the terminal", async () => {
+    const result = await publish(
+      hub,
+      { topic: TOPIC, data: "\u001b]0;pwned\u0007\u001b[2Jclear\ttab", private: "on" },
+      { token: publisher },
+    );
+    const run = await cli([hub.hubUrl, "--match", TOPIC, "--last-event-id", sent[1]!, "--count", "1"], {
+      MERCURE_SUBSCRIBER_TOKEN: subscriber,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `${result.body}\n  \\u001b]0;pwned\\u0007\\u001b[2Jclear\ttab\n\n`);
+  });
+
   it("says on standard error when history no longer has the cursor", async () => {
     const run = await cli(
       [hub.hubUrl, "--match", TOPIC, "--last-event-id", "urn:uuid:forgotten", "--count", "1", "--json"],

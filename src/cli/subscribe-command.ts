@@ -129,6 +129,17 @@ function asJson(message: MercureMessage<unknown>): string {
 /** `id` (and the type when it is not `message`), then the data, each line indented, then a blank line. */
 function asText(message: MercureMessage<unknown>): string {
   const head = message.type === "message" ? message.id : `${message.id} (${message.type})`;
-  const data = message.raw.split("\n").map((line) => `  ${line}`);
-  return [head, ...data, ""].join("\n");
+  const data = message.raw.split("\n").map((line) => `  ${printable(line)}`);
+  return [printable(head), ...data, ""].join("\n");
+}
+
+/**
+ * The text with its control characters (tab aside) shown as `\u001b`: whoever publishes must not
+ * drive the terminal of whoever reads (escape sequences can rewrite the screen or the title).
+ */
+function printable(text: string): string {
+  return text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
