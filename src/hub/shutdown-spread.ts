@@ -10,8 +10,13 @@ export const RETRY_FLOOR_MS = 1000;
 /** Calls `callback` after `ms` (setTimeout unless a test brings a clock of its own). */
 export type SetTimer = (callback: () => void, ms: number) => void;
 
+/**
+ * Kept referenced: a close that is awaited must keep the process alive until its streams ended. A
+ * script whose last act is `await hub.close()` would otherwise exit mid-shutdown, its streams
+ * never ended, once nothing else (a listening server) held the event loop.
+ */
 export const realTimer: SetTimer = (callback, ms) => {
-  setTimeout(callback, ms).unref();
+  setTimeout(callback, ms);
 };
 
 export interface SpreadOptions {
@@ -40,6 +45,7 @@ export function spreadStreamEnds(connections: Iterable<Connection>, options: Spr
   const { windowMs, random, setTimer } = options;
   const ending: Promise<void>[] = [];
   for (const connection of connections) {
+    if (connection.closed) continue;
     const moment = Math.floor(random() * windowMs);
     const retryMs = RETRY_FLOOR_MS + Math.floor(random() * windowMs);
     if (windowMs === 0) {
