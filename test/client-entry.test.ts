@@ -1,31 +1,13 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { dirname, relative, resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import { importGraph } from "./helpers/import-graph.ts";
 
 const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 const ENTRY = resolve(SRC, "client/index.ts");
 /** Where the SDK's modules may live: the SDK itself and the pure protocol module. */
 const ALLOWED = ["client/", "protocol/"];
-
-/** Every module reachable from `entry` by static or dynamic import, with what each imports. */
-function importGraph(entry: string): Map<string, string[]> {
-  const graph = new Map<string, string[]>();
-  const pending = [entry];
-  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
-    if (graph.has(file)) continue;
-    const specifiers = ts
-      .preProcessFile(readFileSync(file, "utf8"), true, true)
-      .importedFiles.map((imported) => imported.fileName);
-    graph.set(file, specifiers);
-    for (const specifier of specifiers) {
-      if (specifier.startsWith(".")) pending.push(resolve(dirname(file), specifier));
-    }
-  }
-  return graph;
-}
 
 describe("quicksilver/client", () => {
   const graph = importGraph(ENTRY);

@@ -3,25 +3,18 @@
  * print what docs/client.md says it prints, and exit 0 once it closed everything.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { runProcess } from "./helpers/cli-run.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../examples/client/follow-a-book.ts", import.meta.url));
 
 describe("the client's example", () => {
   it("discovers the hub, subscribes, receives the update published, and exits 0", async () => {
-    const child = spawn(process.execPath, [EXAMPLE], { env: { PATH: process.env.PATH ?? "" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
+    const { code, stdout, stderr } = await runProcess(process.execPath, [EXAMPLE], {
+      PATH: process.env.PATH ?? "",
     });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     // Exiting by itself, not with 13: the app's close kept the process alive until it finished.
     assert.equal(code, 0, stderr);
     const expected = [

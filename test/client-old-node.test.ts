@@ -4,12 +4,13 @@
  * scripts had to install a newer one) against a real hub: it subscribes, publishes and receives.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { build } from "esbuild";
+import { runProcess } from "./helpers/cli-run.ts";
 import { startTestHub, type TestHub } from "./helpers/test-hub.ts";
 
 const ENTRY = new URL("../src/client/index.ts", import.meta.url).pathname;
@@ -73,20 +74,9 @@ for await (const message of subscription) {
 }
 `,
     );
-    const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(node, [script, hub.hubUrl, token]);
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr.on("data", (chunk) => {
-        stderr += chunk;
-      });
-      child.on("close", (code) =>
-        code === 0 ? resolve(stdout) : reject(new Error(`exit ${code}: ${stderr}`)),
-      );
-    });
+    const run = await runProcess(node, [script, hub.hubUrl, token], { PATH: process.env.PATH ?? "" });
+    assert.equal(run.code, 0, run.stderr);
+    const output = run.stdout;
     assert.equal(JSON.parse(output).node.split(".")[0], String(major));
   });
 });

@@ -1,28 +1,10 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { importGraph } from "./helpers/import-graph.ts";
 
 const ENTRY = fileURLToPath(new URL("../src/protocol/index.ts", import.meta.url));
-
-/** Every module reachable from `entry` by static or dynamic import, with what each imports. */
-function importGraph(entry: string): Map<string, string[]> {
-  const graph = new Map<string, string[]>();
-  const pending = [entry];
-  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
-    if (graph.has(file)) continue;
-    const specifiers = ts
-      .preProcessFile(readFileSync(file, "utf8"), true, true)
-      .importedFiles.map((imported) => imported.fileName);
-    graph.set(file, specifiers);
-    for (const specifier of specifiers) {
-      if (specifier.startsWith(".")) pending.push(resolve(dirname(file), specifier));
-    }
-  }
-  return graph;
-}
 
 describe("quicksilver/protocol", () => {
   it("reaches no node: module, so it runs outside Node", () => {

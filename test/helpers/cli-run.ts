@@ -16,8 +16,18 @@ export interface Run {
  * and `input`, if given, on its standard input.
  */
 export function runCli(args: readonly string[], env: Record<string, string>, input?: string): Promise<Run> {
+  return runProcess(process.execPath, [BIN, ...args], env, input);
+}
+
+/** Runs a program to completion with exactly the environment given, and `input` on its standard input. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  input?: string,
+): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env });
+    const child = spawn(command, args, { env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
