@@ -24,6 +24,7 @@ COPY --from=production-dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+COPY ui ./ui
 COPY packaging/healthcheck.js ./healthcheck.js
 RUN ln -s /app/bin/quicksilver.js /usr/local/bin/quicksilver \
   && mkdir /data && chown node:node /data

@@ -1,4 +1,6 @@
 import { mintToken } from "../auth/mint.ts";
+import { hubPathOf } from "../http/router.ts";
+import { uiPathOf } from "../http/ui-route.ts";
 import { DEV_ISSUER, type ServeConfig } from "./resolve-config.ts";
 import type { RunningHub } from "./start-hub.ts";
 
@@ -15,6 +17,8 @@ export async function devBanner(
     "  Not for production: anonymous subscribers, localhost CORS, and tokens printed below.",
     "",
   ];
+  if (config.ui)
+    lines.push(`  Web page: ${new URL(`${uiPathOf(hubPathOf(running.hubUrl))}/`, running.hubUrl)}`, "");
   if (config.devSecret === undefined) {
     lines.push("  Keys come from your configuration: mint tokens with `quicksilver token`.", "");
     return lines.join("\n") + "\n";

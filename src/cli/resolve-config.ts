@@ -62,6 +62,7 @@ const DEV_DEFAULTS: Readonly<Record<string, OptionValue>> = {
   anonymous: true,
   "cors-origins": LOCALHOST_ORIGINS,
   "publish-origins": LOCALHOST_ORIGINS,
+  ui: true,
 };
 /** Options read apart from the others, where their value is composed. */
 const COMPOSED: ReadonlySet<string> = new Set([
@@ -221,6 +222,7 @@ export function explainServeConfig(
     logFormat,
     dev,
     devSecret,
+    devTokens: devSecret === undefined ? undefined : { issuer: DEV_ISSUER, key: devSecret },
     workers,
   };
   const explanation: ConfigExplanation = {

@@ -3,6 +3,7 @@ import { sectionDefaults } from "../server/option-table.ts";
 import type { TrustedProxies } from "./client-address.ts";
 import type { OriginAllowlist } from "./cors.ts";
 import type { HttpResponse } from "./exchange.ts";
+import type { UiFiles } from "./ui-files.ts";
 
 export interface HttpLimits {
   /** Largest publish (or QUERY) body, in bytes. */
@@ -31,6 +32,28 @@ export interface HttpLimits {
   readonly maxSubscriptionsListed: number;
   /** Most requests one connection may have waiting behind the one being answered (pipelining). */
   readonly maxPipelinedRequests: number;
+}
+
+/** The issuer and HMAC secret development tokens are minted with. */
+export interface DevTokenKey {
+  readonly issuer: string;
+  readonly key: string;
+}
+
+/** What the hub's web page (`{hub path}/ui/`) is served with. */
+export interface UiOptions {
+  /** The page's files, read at startup. */
+  readonly files: UiFiles;
+  /** Development mode: the status is open to anyone and `GET /` leads to the page. */
+  readonly dev: boolean;
+  /** In development mode, what `{hub path}/ui/dev-token` mints with; undefined: not served. */
+  readonly devTokens: DevTokenKey | undefined;
+  /** The package's version, for the status. */
+  readonly version: string;
+  /** The kind of transport (`memory`, `sqlite`, `redis`, `none`, or `custom` for one given). */
+  readonly transport: string;
+  /** The updates history keeps now, when the transport counts them at no cost. */
+  readonly historySize: (() => number) | undefined;
 }
 
 /** What the HTTP adapter needs, resolved and validated by the CLI (or by an embedding program). */
@@ -68,6 +91,8 @@ export interface HttpOptions {
    * Prometheus text. Left out, `/metrics` is not found.
    */
   readonly metrics?: (res: HttpResponse) => void;
+  /** Serves the hub's web page and its status under `{hub path}/ui/`; left out, they are not found. */
+  readonly ui?: UiOptions;
 }
 
 /**

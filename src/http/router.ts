@@ -21,6 +21,7 @@ import { sendProblem, writeHead } from "./respond.ts";
 import { StreamLimiter } from "./stream-limiter.ts";
 import { subscribeRoute } from "./subscribe-route.ts";
 import { subscriptionsRoute } from "./subscriptions-route.ts";
+import { uiPathOf, uiRoute } from "./ui-route.ts";
 
 const HUB_METHODS = "GET, POST, QUERY, OPTIONS";
 
@@ -226,6 +227,17 @@ async function handle(req: HttpRequest, res: HttpResponse, context: HttpContext)
   if (path === METRICS_PATH && context.options.metrics !== undefined && req.method === "GET") {
     context.options.metrics(res);
     return;
+  }
+  const ui = context.options.ui;
+  if (ui !== undefined) {
+    const uiPath = uiPathOf(context.hubPath);
+    if (path === uiPath || path.startsWith(`${uiPath}/`)) return uiRoute(req, res, url, ui, context);
+    // In development mode the hub's root leads to its page.
+    if (ui.dev && path === "/" && (req.method === "GET" || req.method === "HEAD")) {
+      writeHead(res, 302, { Location: `${uiPath}/`, "Content-Length": 0 });
+      res.end();
+      return;
+    }
   }
   throw new HttpRefusal("not_found", `nothing is served at ${path}`, { cors: false });
 }

@@ -8,4 +8,6 @@ export class DeliveryTally {
   waitingBytes = 0;
   /** Bytes handed to subscribers' sockets (events and keep-alives). */
   writtenBytes = 0;
+  /** Updates offered to streams since the hub started, one per stream offered each. */
+  deliveries = 0;
 }

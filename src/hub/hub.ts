@@ -160,6 +160,11 @@ export class Hub {
     return this.#tally.writtenBytes;
   }
 
+  /** Updates offered to streams since the hub started: one per stream offered each (a running total). */
+  get deliveries(): number {
+    return this.#tally.deliveries;
+  }
+
   get closing(): boolean {
     return this.#closing;
   }
@@ -351,6 +356,7 @@ export class Hub {
       this.#delivering = undefined;
       this.#deliveringPosition = undefined;
     }
+    this.#tally.deliveries += this.#offeredCount;
     if (updateDispatched.hasSubscribers) {
       updateDispatched.publish({
         id: update.id,

@@ -49,6 +49,7 @@ export const PROBLEMS = {
   // The rest.
   request_target_invalid: { status: 400, title: "The request target is not a valid URL" },
   not_found: { status: 404, title: "Not found" },
+  dev_token_request_invalid: { status: 400, title: "The development token request is not valid" },
   subscription_not_found: { status: 404, title: "No such active subscription" },
   method_not_allowed: { status: 405, title: "Method not allowed" },
   too_many_connections: { status: 429, title: "Too many connections" },

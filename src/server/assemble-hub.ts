@@ -1,9 +1,11 @@
+import { readFileSync } from "node:fs";
 import type { TokenVerifier } from "../auth/verifier.ts";
-import type { HttpOptions } from "../http/options.ts";
+import type { HttpOptions, UiOptions } from "../http/options.ts";
 import { hubPathOf } from "../http/router.ts";
+import { loadUiFiles } from "../http/ui-files.ts";
 import { Hub } from "../hub/hub.ts";
 import type { Logger } from "../hub/logger.ts";
-import type { Transport } from "../hub/transport.ts";
+import { reportsHistorySize, type Transport } from "../hub/transport.ts";
 import { configuredVerifier } from "./config-verifier.ts";
 import { openTransport } from "./open-transport.ts";
 import type { HubServerConfig } from "./options.ts";
@@ -51,6 +53,25 @@ export async function assembleHub(
     trustedProxies: trustedProxiesOf(config, how.name),
     logger,
     requestLogLevel: config.requestLogLevel,
+    ...(config.ui ? { ui: uiOptions(config, transport, how.transport !== undefined) } : {}),
   };
   return { hub, verifier, transport, httpOptions };
+}
+
+/** What the web page is served with: its files, read now, and what its status reports. */
+function uiOptions(config: HubServerConfig, transport: Transport, given: boolean): UiOptions {
+  return {
+    files: loadUiFiles(),
+    dev: config.dev === true,
+    devTokens: config.dev === true ? config.devTokens : undefined,
+    version: packageVersion(),
+    transport: given ? "custom" : config.history.transport,
+    historySize: reportsHistorySize(transport) ? () => transport.historySize() : undefined,
+  };
+}
+
+/** The package's version, from its manifest two levels up (from src/server/ as from dist/server/). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+  return String(manifest.version);
 }

@@ -517,6 +517,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     target: "metricsListen",
   },
   {
+    flag: "ui",
+    kind: "boolean",
+    description:
+      "serve the web page that shows and drives the hub at {hub path}/ui/, with its status at {hub path}/ui/status (docs/ui.md)",
+    default: false,
+    defaultNote: "; on with --dev",
+    target: "ui",
+  },
+  {
     flag: "log-level",
     kind: "string",
     description: "fatal, error, warn, info, debug or trace",

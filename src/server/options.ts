@@ -6,7 +6,7 @@
 import type { IssuerConfig } from "../auth/keys.ts";
 import type { VerifierLimits } from "../auth/verifier.ts";
 import type { SocketLimits } from "../http/connection-guard.ts";
-import type { HttpLimits } from "../http/options.ts";
+import type { DevTokenKey, HttpLimits } from "../http/options.ts";
 import type { HubOptions } from "../hub/hub.ts";
 import type { Logger, RequestLogLevel } from "../hub/logger.ts";
 import type { Transport } from "../hub/transport.ts";
@@ -145,6 +145,22 @@ export interface HubServerConfig {
    * health checks; undefined for none. With neither this nor `metrics`, no metrics are collected.
    */
   readonly metricsListen: string | undefined;
+  /**
+   * Serve the web page that shows and drives the hub at `{hub path}/ui/` (docs/ui.md). Off by
+   * default; on by default in development mode (`dev`).
+   */
+  readonly ui: boolean;
+  /**
+   * Development mode (`quicksilver serve --dev`), as far as the hub's web page goes: the page is
+   * on unless `ui` says otherwise, its status is open to anyone, `GET /` leads to it, and
+   * `devTokens` mints tokens for it. Never for a hub others can reach.
+   */
+  readonly dev?: boolean;
+  /**
+   * In development mode, the issuer and HMAC secret with which `POST {hub path}/ui/dev-token`
+   * mints tokens; absent, that endpoint is not served.
+   */
+  readonly devTokens?: DevTokenKey | undefined;
   /**
    * On close, the window over which streams end at random moments, so that their clients do not
    * all reconnect to the other hubs at once; less than `shutdownTimeoutMs`.

@@ -49,6 +49,8 @@ export function resolveHubServerOptions(
     sockets: { ...options.sockets },
     tokens: { ...options.tokens },
   };
+  // Development mode turns the page on, unless the embedder said otherwise.
+  if (options.ui === undefined && options.dev === true) config.ui = true;
   for (const spec of SERVE_OPTIONS) {
     if (spec.target === undefined || spec.default === undefined || spec.target.startsWith("history."))
       continue;
