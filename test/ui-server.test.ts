@@ -4,7 +4,7 @@
  * sockets, from the library and from `quicksilver serve --dev`.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -373,7 +373,9 @@ describe("in development mode (the library's dev option)", () => {
 });
 
 /** `quicksilver serve --dev` with no key of its own: the generated one mints the page's tokens. */
-function startDevProcess(): Promise<{ child: ChildProcess; hubUrl: string; output: () => string }> {
+function startDevProcess(
+  env: Record<string, string> = {},
+): Promise<{ hubUrl: string; output: () => string; stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
     [BIN, "serve", "--dev", "--listen", "127.0.0.1:0", "--log-format", "json", "--shutdown-spread", "0"],
@@ -381,6 +383,7 @@ function startDevProcess(): Promise<{ child: ChildProcess; hubUrl: string; outpu
       env: {
         PATH: process.env.PATH ?? "",
         XDG_DATA_HOME: mkdtempSync(join(tmpdir(), "quicksilver-data-")),
+        ...env,
       },
     },
   );
@@ -392,7 +395,16 @@ function startDevProcess(): Promise<{ child: ChildProcess; hubUrl: string; outpu
     child.stdout!.on("data", (chunk) => {
       output += chunk;
       const line = output.split("\n").find((l) => l.includes('"hub listening"'));
-      if (line !== undefined) resolve({ child, hubUrl: JSON.parse(line).hubUrl, output: () => output });
+      if (line === undefined) return;
+      resolve({
+        hubUrl: JSON.parse(line).hubUrl,
+        output: () => output,
+        stop: () => {
+          const exited = new Promise<void>((done) => child.once("close", () => done()));
+          child.kill("SIGTERM");
+          return exited;
+        },
+      });
     });
     child.once("close", (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
   });
@@ -424,7 +436,20 @@ describe("quicksilver serve --dev", () => {
       assert.ok(!hub.output().includes(token), "the token is not logged");
       assert.ok(hub.output().includes(`Web page: ${origin}${UI}/\n`), "the banner gives the page's address");
     } finally {
-      hub.child.kill("SIGTERM");
+      await hub.stop();
+    }
+  });
+
+  it("serves no page, no redirect and no tokens with MERCURE_UI=0", async () => {
+    const hub = await startDevProcess({ MERCURE_UI: "0" });
+    try {
+      const origin = originOf(hub);
+      assert.equal((await raw(origin, `${UI}/`)).status, 404);
+      assert.equal((await raw(origin, "/")).status, 404);
+      assert.equal((await devToken(origin, { publish: ["*"] })).status, 404);
+      assert.ok(!hub.output().includes("Web page:"));
+    } finally {
+      await hub.stop();
     }
   });
 
