@@ -56,18 +56,18 @@ export function setUpPresencePanel(hubUrl, currentToken) {
   stopButton.addEventListener("click", stop);
 }
 
-/** One row a subscription: who (its subscriber id), what its token says of it, its id. */
+/** One row a subscription: what its token says of it, and who (the connection's id). */
 function render(list, subscribers) {
   const rows = [...subscribers.values()].map((subscription) => {
     const row = element("tr", "subscription");
+    row.title = subscription.id;
     row.append(
-      element("td", "subscriber", subscription.subscriber),
       element(
         "td",
         "payload",
         subscription.payload === undefined ? "" : JSON.stringify(subscription.payload),
       ),
-      element("td", "id", subscription.id),
+      element("td", "subscriber", subscription.subscriber),
     );
     return row;
   });
