@@ -195,6 +195,34 @@ describe("the hub's debug page", { timeout: 120_000 }, () => {
     assert.deepEqual(unexpected(trouble), []);
   });
 
+  it("shows a gap when the hub does not find the cursor", async () => {
+    const opened = await open();
+    const { page, trouble } = opened;
+    await page.fill("#token", await hub.token({ subscribe: ["*"] }));
+    await page.fill("#sub-last-id", "no-such-id");
+    await subscribeFromPage(opened, "*");
+    await waitForText(page, trouble, "#sub-log .gap", "the hub did not find no-such-id");
+  });
+
+  it("keeps the token across a reload only when asked to remember it", async () => {
+    const { page, trouble } = await open();
+    const token = await hub.token({ subscribe: ["*"] });
+    await page.fill("#token", token);
+    await page.reload();
+    await page.waitForSelector("html[data-ready=true]");
+    assert.equal(await page.inputValue("#token"), "");
+    await page.fill("#token", token);
+    await page.check("#token-remember");
+    await page.reload();
+    await page.waitForSelector("html[data-ready=true]");
+    assert.equal(await page.inputValue("#token"), token);
+    await page.uncheck("#token-remember");
+    await page.reload();
+    await page.waitForSelector("html[data-ready=true]");
+    assert.equal(await page.inputValue("#token"), "");
+    assert.deepEqual(unexpected(trouble), []);
+  });
+
   it("lists two pages present on one topic, and one when the other leaves", async () => {
     const doc = topic("presence-doc");
     const viewers = `/.well-known/mercure/subscriptions/exact/${encodeURIComponent(doc)}`;
