@@ -204,6 +204,24 @@ describe("the hub's debug page", { timeout: 120_000 }, () => {
     await waitForText(page, trouble, "#sub-log .gap", "the hub did not find no-such-id");
   });
 
+  it("hides the development token button of a hub that mints none", async () => {
+    const production = await serveUi(hub, { deliveries: () => 0, dev: false });
+    try {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      const trouble = recordPageTrouble(page);
+      await page.goto(production.pageUrl);
+      await page.waitForSelector("html[data-ready=true]");
+      await page.click("#dev-token");
+      await waitForText(page, trouble, "#token-status", "this hub does not mint development tokens");
+      assert.equal(await page.isVisible("#dev-token"), false);
+      assert.equal(await page.inputValue("#token"), "");
+    } finally {
+      await production.close();
+    }
+  });
+
   it("keeps the token across a reload only when asked to remember it", async () => {
     const { page, trouble } = await open();
     const token = await hub.token({ subscribe: ["*"] });

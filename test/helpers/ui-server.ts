@@ -35,8 +35,14 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-/** Serves ui/ and `hub` on one origin; `deliveries` is the running total `ui/status` reports. */
-export async function serveUi(hub: TestHub, facts: { deliveries: () => number }): Promise<UiServer> {
+/**
+ * Serves ui/ and `hub` on one origin; `deliveries` is the running total `ui/status` reports, and
+ * `dev: false` answers `ui/dev-token` with 404, as a hub run without --dev.
+ */
+export async function serveUi(
+  hub: TestHub,
+  facts: { deliveries: () => number; dev?: boolean },
+): Promise<UiServer> {
   const upstream = new URL(hub.hubUrl);
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
@@ -60,7 +66,7 @@ export async function serveUi(hub: TestHub, facts: { deliveries: () => number })
       );
       return;
     }
-    if (path === `${HUB_PATH}/ui/dev-token` && req.method === "POST") {
+    if (path === `${HUB_PATH}/ui/dev-token` && req.method === "POST" && facts.dev !== false) {
       let body = "";
       for await (const chunk of req) body += chunk;
       const grants = JSON.parse(body) as TokenGrants;
