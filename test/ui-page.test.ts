@@ -222,6 +222,46 @@ describe("the hub's debug page", { timeout: 120_000 }, () => {
     }
   });
 
+  it("subscribes with the hub's cookie when asked to, and sends no Authorization header", async () => {
+    const cookieHub = await startTestHub({ "cookie-name": "mercure_token" });
+    const cookieUi = await serveUi(cookieHub, { deliveries: () => 0 });
+    try {
+      const secret = topic("cookie-private");
+      const context = await browser.newContext();
+      contexts.push(context);
+      await context.addCookies([
+        {
+          name: "mercure_token",
+          value: await cookieHub.token({ subscribe: [secret] }),
+          url: cookieUi.origin,
+        },
+      ]);
+      const page = await context.newPage();
+      const trouble = recordPageTrouble(page);
+      const authorizations: (string | undefined)[] = [];
+      page.on("request", (request) => {
+        if (request.url().includes("?match=")) authorizations.push(request.headers().authorization);
+      });
+      await page.goto(cookieUi.pageUrl);
+      await page.waitForSelector("html[data-ready=true]");
+      // A pasted token that is not used: the cookie is the authorization chosen.
+      await page.fill("#token", "not-a-token");
+      await page.check("input[name=sub-auth][value=cookie]");
+      await subscribeFromPage({ page, trouble, context, requests: [] }, secret);
+      const sent = await publish(
+        cookieHub,
+        { topic: secret, data: "for cookie holders", private: "on", id: "cookie-1" },
+        { token: await cookieHub.token({ publish: ["*"] }) },
+      );
+      assert.equal(sent.status, 200, sent.body);
+      await logEntry(page, "cookie-1").waitFor({ timeout: 20_000 });
+      assert.deepEqual(authorizations, [undefined]);
+    } finally {
+      await cookieUi.close();
+      await cookieHub.close();
+    }
+  });
+
   it("keeps the token across a reload only when asked to remember it", async () => {
     const { page, trouble } = await open();
     const token = await hub.token({ subscribe: ["*"] });
