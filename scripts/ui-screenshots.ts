@@ -5,16 +5,15 @@
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { launchChromium } from "../test/helpers/browser.ts";
-import { startTestHub } from "../test/helpers/test-hub.ts";
-import { serveUi } from "../test/helpers/ui-server.ts";
+import { publish } from "../test/helpers/test-hub.ts";
+import { startUiHub } from "../test/helpers/ui-server.ts";
 
 const OUTPUT = fileURLToPath(new URL("../docs/ui/", import.meta.url));
 const DOCUMENT = "https://example.com/documents/roadmap";
 const VIEWERS = `/.well-known/mercure/subscriptions/exact/${encodeURIComponent(DOCUMENT)}`;
 
-const hub = await startTestHub({ subscriptions: true });
-let deliveries = 0;
-const ui = await serveUi(hub, { deliveries: () => deliveries });
+const ui = await startUiHub({ dev: true, flags: { subscriptions: true } });
+const { hub } = ui;
 const browser = await launchChromium();
 try {
   const token = (name: string) =>
@@ -86,10 +85,19 @@ try {
   );
   await page.locator("#presence").screenshot({ path: `${OUTPUT}presence.png` });
 
-  // Hub: the status polled, deliveries growing between two polls.
-  const growing = setInterval(() => {
-    deliveries += 240;
-  }, 100);
+  // Hub: the status polled, deliveries growing between two polls (the page's stream receives them).
+  const publisher = await hub.token({ publish: ["*"] });
+  let sending = true;
+  const growing = (async () => {
+    for (let i = 0; sending; i++) {
+      await publish(
+        hub,
+        { topic: "https://example.com/books/1", data: `{"stock":${i % 10}}` },
+        { token: publisher },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
   await page.waitForFunction(
     () =>
       Number(
@@ -98,11 +106,11 @@ try {
         ).document.querySelector("#hub-rate").textContent,
       ) > 0,
   );
-  clearInterval(growing);
+  sending = false;
+  await growing;
   await page.locator("#hub").screenshot({ path: `${OUTPUT}hub.png` });
   console.log("wrote docs/ui/subscribe.png, publish.png, presence.png, hub.png");
 } finally {
   await browser.close();
   await ui.close();
-  await hub.close();
 }

@@ -108,7 +108,7 @@ describe("the web page, with --ui", () => {
     }
     assert.match(policy, /(^|; )connect-src 'self'( |;|$)/);
     const html = await response.text();
-    assert.match(html, /<title>Quicksilver<\/title>/);
+    assert.match(html, /<title>Quicksilver hub<\/title>/);
     assert.match(html, /<script type="module" src="app.js"><\/script>/);
   });
 
@@ -237,6 +237,7 @@ describe("the web page, with --ui", () => {
           deliveries: 1,
           subscriptions: false,
           hubUrl: hub.hubUrl,
+          dev: false,
         });
       }
     } finally {

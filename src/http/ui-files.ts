@@ -1,17 +1,18 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /**
- * The files of the hub's web page, by the name they are served under: the only names ever served.
- * A request's path is looked up among them, never joined to a directory, so no request reaches
- * the file system.
+ * The kinds of file the page is made of, by extension; any other file in the directory is not
+ * served. The names served are those found in the directory at startup: a request's path is
+ * looked up among them, never joined to a directory, so no request reaches the file system.
  */
-const ALLOWED: Readonly<Record<string, string>> = {
-  "index.html": "text/html; charset=utf-8",
-  "app.js": "text/javascript; charset=utf-8",
-  "style.css": "text/css; charset=utf-8",
-  "vendor/client.js": "text/javascript; charset=utf-8",
-  "favicon.svg": "image/svg+xml",
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
 };
 
 /** One file of the page, read into memory. */
@@ -32,17 +33,26 @@ export type UiFiles = ReadonlyMap<string, UiFile>;
 export const UI_DIRECTORY = new URL("../../ui/", import.meta.url);
 
 /**
- * Reads, once, every allowed file present in `directory`; a file missing is left out (served as
- * not found). Called at startup: the page does not change while the hub runs.
+ * Reads, once, every file of a served kind in `directory` and its subdirectories (none when the
+ * directory is missing). Called at startup: the page does not change while the hub runs.
  */
 export function loadUiFiles(directory: URL = UI_DIRECTORY): UiFiles {
   const files = new Map<string, UiFile>();
-  for (const [name, contentType] of Object.entries(ALLOWED)) {
+  let names: string[];
+  try {
+    names = readdirSync(fileURLToPath(directory), { recursive: true, encoding: "utf8" });
+  } catch {
+    return files;
+  }
+  for (const found of names) {
+    const name = found.split("\\").join("/");
+    const contentType = CONTENT_TYPES[extname(name)];
+    if (contentType === undefined) continue;
     let body: Buffer;
     try {
       body = readFileSync(new URL(name, directory));
     } catch {
-      continue;
+      continue; // a directory named like a file, or one that vanished
     }
     const digest = createHash("sha256").update(body).digest("base64url").slice(0, 27);
     files.set(name, { body, contentType, etag: `"${digest}"` });

@@ -21,6 +21,8 @@ export interface UiStatus {
   /** Whether active subscriptions (and the subscription API) are on. */
   readonly subscriptions: boolean;
   readonly hubUrl: string;
+  /** Whether the hub runs in development mode (and so mints development tokens for the page). */
+  readonly dev: boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function uiStatusRoute(
     deliveries: hub.deliveries,
     subscriptions: hub.subscriptions !== undefined,
     hubUrl: options.hubUrl,
+    dev: ui.dev,
   };
   sendJson(res, 200, status, {
     "Cache-Control": "no-store",

@@ -4,6 +4,7 @@ import { resolveServeConfig, type ServeConfig } from "../../src/cli/resolve-conf
 import { logStartupWarnings } from "../../src/cli/start-hub.ts";
 import { type Logger, silentLogger } from "../../src/hub/logger.ts";
 import { createHubServer, type HubServer } from "../../src/server/create-hub-server.ts";
+import type { HubServerOptions } from "../../src/server/options.ts";
 
 export const ISSUER = "https://app.test";
 export const SECRET = "test-secret-that-is-long-enough-for-hs256!";
@@ -46,6 +47,7 @@ export interface TokenGrants {
 export async function startTestHub(
   flags: Record<string, string | boolean> = {},
   logger: Logger = silentLogger,
+  library: Partial<HubServerOptions> = {},
 ): Promise<TestHub> {
   const config: ServeConfig = resolveServeConfig(
     {
@@ -60,7 +62,7 @@ export async function startTestHub(
     },
     {},
   );
-  const running = await createHubServer({ ...config, logger });
+  const running = await createHubServer({ ...config, logger, ...library });
   logStartupWarnings(config, logger);
   const address = running.server.address() as { port: number };
   return Object.assign(Object.create(null), running, {

@@ -1,32 +1,15 @@
 /**
- * The hub's debug page (ui/) served as the hub serves it: under `{hubPath}/ui/`, with the page's
- * strict CSP, and the hub itself on the same origin (every other request goes through to a real
- * hub). Its `ui/status` and `ui/dev-token` answers are made here from the test hub: status needs a
- * Bearer token, as outside --dev.
+ * A hub serving its debug page (ui/) under `{hubPath}/ui/`, as `--ui` does, for the page's tests
+ * and screenshots. With `dev`, it mints development tokens with the test issuer's key (as `--dev`
+ * does with its own) and answers its status without a token.
  */
-import { readFile } from "node:fs/promises";
-import { createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
-import { extname, join, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { TestHub, TokenGrants } from "./test-hub.ts";
-
-const UI_DIRECTORY = fileURLToPath(new URL("../../ui/", import.meta.url));
-const HUB_PATH = "/.well-known/mercure";
-
-/** The page's Content-Security-Policy: nothing inline, nothing from another origin. */
-export const UI_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-const CONTENT_TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-};
+import type { Logger } from "../../src/hub/logger.ts";
+import { silentLogger } from "../../src/hub/logger.ts";
+import { ISSUER, SECRET, startTestHub, type TestHub } from "./test-hub.ts";
 
 export interface UiServer {
-  /** `http://localhost:<port>`: the page's and the hub's origin as the browser sees them. */
+  readonly hub: TestHub;
+  /** `http://127.0.0.1:<port>`: the page's and the hub's origin. */
   readonly origin: string;
   /** The page's URL. */
   readonly pageUrl: string;
@@ -35,99 +18,21 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-/**
- * Serves ui/ and `hub` on one origin; `deliveries` is the running total `ui/status` reports, and
- * `dev: false` answers `ui/dev-token` with 404, as a hub run without --dev.
- */
-export async function serveUi(
-  hub: TestHub,
-  facts: { deliveries: () => number; dev?: boolean },
-): Promise<UiServer> {
-  const upstream = new URL(hub.hubUrl);
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (path === `${HUB_PATH}/ui/status`) {
-      if (!(req.headers.authorization ?? "").startsWith("Bearer ")) {
-        res.writeHead(401, { "Content-Type": "application/problem+json" }).end('{"code":"token_missing"}');
-        return;
-      }
-      res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
-      res.end(
-        JSON.stringify({
-          version: "0.1.0",
-          dialects: ["draft"],
-          transport: "memory",
-          historySize: 100,
-          subscribers: hub.hub.connectionCount,
-          deliveries: facts.deliveries(),
-          subscriptions: true,
-          hubUrl: hub.hubUrl,
-        }),
-      );
-      return;
-    }
-    if (path === `${HUB_PATH}/ui/dev-token` && req.method === "POST" && facts.dev !== false) {
-      let body = "";
-      for await (const chunk of req) body += chunk;
-      const grants = JSON.parse(body) as TokenGrants;
-      res
-        .writeHead(200, { "Content-Type": "application/json" })
-        .end(JSON.stringify({ token: await hub.token(grants) }));
-      return;
-    }
-    if (path.startsWith(`${HUB_PATH}/ui/`)) {
-      const name = normalize(path.slice(`${HUB_PATH}/ui/`.length) || "index.html");
-      if (name.startsWith("..")) {
-        res.writeHead(404).end();
-        return;
-      }
-      try {
-        const body = await readFile(join(UI_DIRECTORY, name));
-        res.writeHead(200, {
-          "Content-Type": CONTENT_TYPES[extname(name)] ?? "application/octet-stream",
-          "Content-Security-Policy": UI_CSP,
-          "Cache-Control": "no-store",
-        });
-        res.end(body);
-      } catch {
-        res.writeHead(404).end();
-      }
-      return;
-    }
-    if (!path.startsWith(HUB_PATH)) {
-      res.writeHead(404).end();
-      return;
-    }
-    // The hub, on the page's origin: the request and the answer, streamed both ways.
-    const forwarded = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: upstream.host },
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        res.flushHeaders();
-        answer.pipe(res);
-      },
-    );
-    forwarded.on("error", () => res.destroy());
-    res.on("close", () => forwarded.destroy());
-    req.pipe(forwarded);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  const origin = `http://localhost:${port}`;
+export async function startUiHub(options: {
+  dev: boolean;
+  flags?: Record<string, string | boolean>;
+  logger?: Logger;
+}): Promise<UiServer> {
+  const hub = await startTestHub(
+    { ui: true, ...options.flags },
+    options.logger ?? silentLogger,
+    options.dev ? { dev: true, devTokens: { issuer: ISSUER, key: SECRET } } : {},
+  );
   return {
-    origin,
-    pageUrl: `${origin}${HUB_PATH}/ui/`,
-    hubUrl: `${origin}${HUB_PATH}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    hub,
+    origin: hub.origin,
+    pageUrl: `${hub.hubUrl}/ui/`,
+    hubUrl: hub.hubUrl,
+    close: () => hub.close(),
   };
 }
