@@ -124,9 +124,11 @@ describe("client subscribe: authorization", () => {
     const json = await send(hub, books, '{"title":"Dune"}');
     const text = await send(hub, books, "not json");
     await sub.until(() => sub.messages.length === 2);
+    // The hub reports which of the subscription's matchers each update matched, and its privacy.
+    const reported = { matched: [{ option: "match", value: books }], private: false };
     assert.deepEqual(sub.messages, [
-      { id: json, type: "message", data: { title: "Dune" }, raw: '{"title":"Dune"}' },
-      { id: text, type: "message", data: "not json", raw: "not json" },
+      { id: json, type: "message", data: { title: "Dune" }, raw: '{"title":"Dune"}', ...reported },
+      { id: text, type: "message", data: "not json", raw: "not json", ...reported },
     ]);
     assert.equal(sub.subscription.lastEventId, text);
     assert.match(requests[0]!.headers.get("authorization") ?? "", /^Bearer /);
@@ -591,5 +593,38 @@ describe("client subscribe: sharing", () => {
     assert.deepEqual([first.ids, second.ids], [[id], [id]]);
     assert.equal(requests.length, 2);
     assert.ok(requests.every((request) => !request.url.searchParams.has("report_matchers")));
+    assert.equal(first.messages[0]!.matched, undefined, "nothing reported unless asked");
+  });
+
+  it("with reportMatchers on a connection of its own, tells each message's matchers and privacy", async () => {
+    const hub = await startTestHub();
+    after(() => hub.close());
+    const a = topic();
+    const pattern = "https://example.com/client/reported/:id";
+    const b = "https://example.com/client/reported/7";
+    const sub = open(hub.hubUrl, {
+      match: [a],
+      matchUrlPattern: pattern,
+      token: await hub.token({ subscribe: [a, b] }),
+      share: false,
+      reportMatchers: true,
+    });
+    await sub.until(() => sub.opens.length === 1);
+    const publisher = await hub.token({ publish: ["*"] });
+    const updates: Record<string, string>[] = [
+      { topic: a, data: "exact" },
+      { topic: b, data: "pattern", private: "on" },
+    ];
+    for (const fields of updates) {
+      assert.equal((await publish(hub, fields, { token: publisher })).status, 200);
+    }
+    await sub.until(() => sub.messages.length === 2);
+    assert.deepEqual(
+      sub.messages.map(({ raw, matched, private: isPrivate }) => ({ raw, matched, private: isPrivate })),
+      [
+        { raw: "exact", matched: [{ option: "match", value: a }], private: false },
+        { raw: "pattern", matched: [{ option: "matchUrlPattern", value: pattern }], private: true },
+      ],
+    );
   });
 });

@@ -21,7 +21,7 @@ async function eventsWhen(stream: RawStream, count: number): Promise<Map<string,
   return eventsOf(stream);
 }
 
-describe("report_matchers: which matchers an event matched", () => {
+describe("report_matchers: which matchers an event matched, and whether it is private", () => {
   let hub: TestHub;
   let publisher: string;
   let subscriber: string;
@@ -77,11 +77,11 @@ describe("report_matchers: which matchers an event matched", () => {
     await send({ topic: topic("private"), data: "secret", private: "on" });
     const events = await eventsWhen(stream, 4);
     assert.deepEqual(
-      events.slice(1).map((event) => [event.get("data"), event.get("matchers")]),
+      events.slice(1).map((event) => [event.get("data"), event.get("matchers"), event.get("private")]),
       [
-        ["two", "1 3"],
-        ["alternate", "1 3"],
-        ["secret", "1"],
+        ["two", "1 3", undefined],
+        ["alternate", "1 3", undefined],
+        ["secret", "1", "1"],
       ],
     );
   });

@@ -25,7 +25,7 @@ function unexpected(trouble: string[]): string[] {
   return trouble.filter(
     (line) =>
       !/^console: Failed to load resource: the server responded with a status of 40[13] /.test(line) &&
-      !/^request failed: GET \S+\/\.well-known\/mercure\?match=\S+ \(net::ERR_ABORTED\)$/.test(line),
+      !/^request failed: GET \S+\/\.well-known\/mercure\?\S*match=\S+ \(net::ERR_ABORTED\)$/.test(line),
   );
 }
 
@@ -174,6 +174,11 @@ describe("the hub's debug page", { timeout: 120_000 }, () => {
     for (const { page } of [granted, other]) await logEntry(page, "public-1").waitFor({ timeout: 20_000 });
     assert.equal(await logEntry(granted.page, "private-1").count(), 1);
     assert.equal(await logEntry(other.page, "private-1").count(), 0);
+    // Each entry says whether the update is private, and which of the page's matchers it matched.
+    const shown = async (id: string) =>
+      logEntry(granted.page, id).locator(".privacy, .matched").allTextContents();
+    assert.deepEqual(await shown("private-1"), ["private", "matched: *"]);
+    assert.deepEqual(await shown("public-1"), ["public", "matched: *"]);
   });
 
   it("shows hostile data as text", async () => {
@@ -241,7 +246,7 @@ describe("the hub's debug page", { timeout: 120_000 }, () => {
       const trouble = recordPageTrouble(page);
       const authorizations: (string | undefined)[] = [];
       page.on("request", (request) => {
-        if (request.url().includes("?match=")) authorizations.push(request.headers().authorization);
+        if (/[?&]match=/.test(request.url())) authorizations.push(request.headers().authorization);
       });
       await page.goto(cookieUi.pageUrl);
       await page.waitForSelector("html[data-ready=true]");

@@ -36,7 +36,8 @@ export function setUpSubscribePanel(hubUrl, currentToken) {
 
   const start = (lastEventId) => {
     stop();
-    const options = { share: false };
+    // Its own connection; the hub says which matchers each event matched, and whether it is private.
+    const options = { share: false, reportMatchers: true };
     const match = lines(byId("sub-match"));
     const matchUrlPattern = lines(byId("sub-pattern"));
     if (match.length > 0) options.match = match;
@@ -141,8 +142,12 @@ function applyFilter(entry, text) {
   entry.classList.toggle("hidden", wanted !== "" && !entry.textContent.toLowerCase().includes(wanted));
 }
 
-/** A log entry for an update: its id, type, arrival time, and data (pretty when JSON). */
-function eventEntry({ id, type, raw }) {
+/**
+ * A log entry for an update: its arrival time, id, type, whether it is private, the matchers it
+ * matched (events carry no topics: these say which of the subscription's brought it), and its data
+ * (pretty when JSON). Privacy and matchers are shown when the hub reports them.
+ */
+function eventEntry({ id, type, raw, matched, private: isPrivate }) {
   const entry = element("li", "event");
   entry.dataset.id = id;
   const meta = element("div", "meta");
@@ -151,6 +156,10 @@ function eventEntry({ id, type, raw }) {
     element("span", "id", `id: ${id}`),
     element("span", "type", `type: ${type}`),
   );
+  if (isPrivate !== undefined) meta.append(element("span", "privacy", isPrivate ? "private" : "public"));
+  if (matched !== undefined && matched.length > 0) {
+    meta.append(element("span", "matched", `matched: ${matched.map((matcher) => matcher.value).join(", ")}`));
+  }
   entry.append(meta, element("pre", "data", pretty(raw)));
   return entry;
 }

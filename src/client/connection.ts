@@ -35,7 +35,11 @@ export interface Member {
   readonly matchers: readonly MatcherParameter[];
   /** The connection it is on: changed when it is moved to one of its own. */
   connection: HubConnection;
-  deliver(event: SseEvent): void;
+  /**
+   * `matched`: the member's matchers the event matched, when the hub reported them (undefined
+   * otherwise).
+   */
+  deliver(event: SseEvent, matched: readonly MatcherParameter[] | undefined): void;
   opened(anchor: string | undefined): void;
   gap(gap: SubscriptionGap): void;
   failed(error: MercureError): void;
@@ -59,6 +63,8 @@ export interface ConnectionConfig {
   readonly lastEventId?: string | undefined;
   /** Whether subscriptions may share this connection (it then asks the hub to report matchers). */
   readonly shared: boolean;
+  /** Whether to ask the hub to report matchers even when not shared (`reportMatchers`). */
+  readonly reportMatchers?: boolean;
   /** Called once the connection has no member left, or ended. */
   readonly onEnded: (connection: HubConnection) => void;
   /**
@@ -193,7 +199,7 @@ export class HubConnection {
         cursorHeader: first ? undefined : cursor,
         token,
         credentials: config.credentials,
-        reportMatchers: config.shared,
+        reportMatchers: config.shared || config.reportMatchers === true,
         maxUrlLength: config.maxUrlLength,
         signal: controller.signal,
       });
@@ -332,9 +338,9 @@ export class HubConnection {
     if (this.#closed || this.#restart) return;
     if (event.id !== "") this.#cursor = event.id;
     const members = [...this.#members];
-    const indexes = this.#routed && members.length > 1 ? event.fields?.[MATCHERS_FIELD] : undefined;
+    const indexes = this.#routed ? event.fields?.[MATCHERS_FIELD] : undefined;
     if (indexes === undefined) {
-      for (const member of members) if (this.#members.has(member)) member.deliver(event);
+      for (const member of members) if (this.#members.has(member)) member.deliver(event, undefined);
       return;
     }
     const matched = new Set<string>();
@@ -344,7 +350,9 @@ export class HubConnection {
     }
     for (const member of members) {
       if (!this.#members.has(member)) continue;
-      if (member.matchers.some((matcher) => matched.has(matcherKey(matcher)))) member.deliver(event);
+      const own = member.matchers.filter((matcher) => matched.has(matcherKey(matcher)));
+      // A member alone on its connection gets every event, as without routing.
+      if (own.length > 0 || members.length === 1) member.deliver(event, own);
     }
   }
 

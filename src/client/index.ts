@@ -25,4 +25,4 @@ export {
   subscribe,
 } from "./subscribe.ts";
 export type { Credentials } from "./subscribe-request.ts";
-export type { MercureMessage, Subscription, SubscriptionEvents } from "./subscription.ts";
+export type { MercureMessage, ReportedMatcher, Subscription, SubscriptionEvents } from "./subscription.ts";

@@ -64,6 +64,12 @@ export interface SubscribeOptions<T = unknown> {
    * authorization and dialect share one connection (on a hub that reports matchers).
    */
   share?: boolean;
+  /**
+   * Ask the hub which of the subscription's matchers each event matched, and whether it is
+   * private (`message.matched`, `message.private`), even on a connection of its own. Shared
+   * connections always ask. Hubs other than Quicksilver ignore it.
+   */
+  reportMatchers?: boolean;
 }
 
 /** The default `parse`: JSON when the data is JSON, else the text. */
@@ -176,6 +182,7 @@ export function subscribe<T = unknown>(hub: string | URL, options: SubscribeOpti
     stallTimeoutMs,
     lastEventId,
     shared,
+    reportMatchers: options.reportMatchers === true,
     onEnded: (connection) => {
       if (key !== undefined && sharedConnections.get(key) === connection) sharedConnections.delete(key);
     },

@@ -14,6 +14,28 @@ export interface MercureMessage<T = unknown> {
   readonly data: T;
   /** The data as received. */
   readonly raw: string;
+  /**
+   * The subscription's matchers this event matched, as given in the options, when the hub reports
+   * them (Quicksilver does, see `reportMatchers`): events carry no topics, this says which of yours
+   * brought it.
+   */
+  readonly matched?: readonly ReportedMatcher[];
+  /** Whether the update is private, when the hub reports matchers (undefined otherwise). */
+  readonly private?: boolean;
+}
+
+/** One matcher of a subscription, by the option that gave it. */
+export interface ReportedMatcher {
+  readonly option: "match" | "matchUrlPattern" | "topic";
+  readonly value: string;
+}
+
+/** The SSE field by which a hub that reports matchers marks a private update. */
+export const PRIVATE_FIELD = "private";
+
+function matcherOption(matcher: MatcherParameter): ReportedMatcher {
+  const option = matcher.name === "match_urlpattern" ? "matchUrlPattern" : matcher.name;
+  return { option, value: matcher.value };
 }
 
 /** The events of a subscription, with what each handler receives. */
@@ -69,7 +91,7 @@ export class Subscription<T = unknown> implements AsyncIterable<MercureMessage<T
     this.#member = {
       matchers,
       connection: undefined as unknown as HubConnection,
-      deliver: (event) => this.#deliver(event),
+      deliver: (event, matched) => this.#deliver(event, matched),
       opened: (anchor) => {
         if (this.#lastEventId === undefined && anchor !== undefined && anchor !== "earliest") {
           this.#lastEventId = anchor;
@@ -131,7 +153,7 @@ export class Subscription<T = unknown> implements AsyncIterable<MercureMessage<T
     this.#resolveClosed(error);
   }
 
-  #deliver(event: SseEvent): void {
+  #deliver(event: SseEvent, matched: readonly MatcherParameter[] | undefined): void {
     if (this.#done) return;
     this.#previousLastEventId = this.#lastEventId;
     if (event.id !== "") this.#lastEventId = event.id;
@@ -142,7 +164,11 @@ export class Subscription<T = unknown> implements AsyncIterable<MercureMessage<T
       this.#emitter.emit("error", new MercureParseError(event.id, { cause: error }));
       return;
     }
-    this.#emitter.emit("message", { id: event.id, type: event.type, data, raw: event.data });
+    const reported =
+      matched === undefined
+        ? {}
+        : { matched: matched.map(matcherOption), private: event.fields?.[PRIVATE_FIELD] === "1" };
+    this.#emitter.emit("message", { id: event.id, type: event.type, data, raw: event.data, ...reported });
   }
 
   /**

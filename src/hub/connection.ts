@@ -278,7 +278,7 @@ export class Connection {
         if (update.topics.some((topic) => matcher.matches(topic))) matched.push(reported[i]!);
       });
       this.#queuedKeepAlives++;
-      this.enqueue(Buffer.from(matchersField(matched)));
+      this.enqueue(Buffer.from(matchersField(matched, update.private)));
     }
     this.enqueue(update.frame);
   }

@@ -39,10 +39,11 @@ export const MATCHERS_REPORTED_HEADER = "Quicksilver-Matchers";
 
 /**
  * The SSE field line (`matchers: 0 2`) that names the matchers an event matched, by their
- * `RequestedMatcher.index`, ascending. A client's SSE parser that does not know it ignores it.
+ * `RequestedMatcher.index`, ascending, and `private: 1` after it for a private update (which its
+ * subscriber may read: it received it). A client's SSE parser that does not know them ignores them.
  */
-export function matchersField(indexes: readonly number[]): string {
-  return `matchers: ${indexes.join(" ")}\n`;
+export function matchersField(indexes: readonly number[], isPrivate = false): string {
+  return `matchers: ${indexes.join(" ")}\n${isPrivate ? "private: 1\n" : ""}`;
 }
 
 export interface SubscribeContext {
