@@ -99,6 +99,17 @@ async function send(hub: TestHub, to: string, data: string): Promise<string> {
   return result.body;
 }
 
+/** Publishes `data` to `to` on a hub process; resolves with the id it acknowledged. */
+async function postUpdate(hubUrl: string, token: string, to: string, data: string): Promise<string> {
+  const response = await fetch(hubUrl, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ topic: to, data }),
+  });
+  assert.equal(response.status, 200);
+  return response.text();
+}
+
 const opened: Subscription<unknown>[] = [];
 function open<T>(hub: string, options: SubscribeOptions<T>): Recorder<T> {
   const subscription = subscribe(hub, { reconnect: FAST_RECONNECT, ...options });
@@ -226,18 +237,8 @@ describe("client subscribe: reconnection", () => {
     const port = new URL(hub.hubUrl).port;
     const books = topic();
     const publisher = await sharedToken({ publish: ["*"] });
-    const post = async (data: string) => {
-      const response = await fetch(hub.hubUrl, {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${publisher}`,
-          "Content-Type": "application/x-www-form-urlencoded",
-        },
-        body: new URLSearchParams({ topic: books, data }),
-      });
-      assert.equal(response.status, 200);
-      return response.text();
-    };
+    // The hub of the moment: a restarted one has a new process, on the same URL.
+    const post = (data: string) => postUpdate(hub.hubUrl, publisher, books, data);
     const sub = open(hub.hubUrl, { match: books, token: await sharedToken({ subscribe: [books] }) });
     await sub.until(() => sub.opens.length === 1);
     const ids = [await post("a"), await post("b")];
@@ -270,18 +271,7 @@ describe("client subscribe: reconnection", () => {
     });
     await sub.until(() => sub.opens.length === 1);
     const publisher = await sharedToken({ publish: ["*"] });
-    const post = async (data: string) => {
-      const response = await fetch(hub.hubUrl, {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${publisher}`,
-          "Content-Type": "application/x-www-form-urlencoded",
-        },
-        body: new URLSearchParams({ topic: books, data }),
-      });
-      assert.equal(response.status, 200);
-      return response.text();
-    };
+    const post = (data: string) => postUpdate(hub.hubUrl, publisher, books, data);
     const first = await post("a");
     await sub.until(() => sub.messages.length === 1);
     assert.equal(sub.errors.length, 0, "keep-alives hold a healthy connection");
